@@ -1,0 +1,160 @@
+//! Files that already exist: a kubeadm certificates dir (`--pki-dir`) and the CA/SA pairs of
+//! the secrets file. kbc reuses them the way `kubeadm init` reuses an existing
+//! `certificatesDir` (`cmd/kubeadm/app/phases/certs/certs.go`, `UsingExternalCA`,
+//! `writeCertificateFilesIfNotExist`; `cmd/kubeadm/app/phases/kubeconfig/kubeconfig.go`,
+//! `validateKubeConfig`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::certs::{applicable, CaId};
+use super::kubeconfig::KUBECONFIGS;
+use super::{PkiError, PkiInput};
+use crate::secrets::Secrets;
+
+/// One provided file.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ProvidedFile {
+    /// The bytes.
+    pub bytes: Vec<u8>,
+    /// Where they came from (a path, or `secrets.yaml (ca.key)`), for messages.
+    pub origin: String,
+}
+
+impl std::fmt::Debug for ProvidedFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "ProvidedFile({}, {} bytes)",
+            self.origin,
+            self.bytes.len()
+        )
+    }
+}
+
+/// Provided files by kubeadm-relative name: `ca.crt`, `etcd/ca.key`, `sa.pub` (relative to
+/// the certificates dir) and `admin.conf`, … (relative to the kubeconfig dir).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Provided {
+    /// The files.
+    pub files: BTreeMap<String, ProvidedFile>,
+}
+
+/// Every file name kbc looks for, relative to the certificates dir, in a fixed order.
+pub fn pki_file_names(input: &PkiInput) -> Vec<String> {
+    let mut out = Vec::new();
+    for spec in applicable(input) {
+        out.push(format!("{}.crt", spec.base));
+        out.push(format!("{}.key", spec.base));
+    }
+    out.push("sa.key".into());
+    out.push("sa.pub".into());
+    out
+}
+
+impl Provided {
+    /// Looks a file up.
+    pub fn get(&self, name: &str) -> Option<&ProvidedFile> {
+        self.files.get(name)
+    }
+
+    /// Reads kubeadm's layout: certificates from `pki_dir`, kubeconfigs from its parent
+    /// directory (`/etc/kubernetes/pki` → `/etc/kubernetes/*.conf`). Missing files are
+    /// simply absent; unreadable ones are an error naming the file.
+    pub fn read_pki_dir(pki_dir: &Path, input: &PkiInput) -> Result<Provided, PkiError> {
+        let mut files = BTreeMap::new();
+        let conf_dir: PathBuf = pki_dir
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        if !pki_dir.is_dir() {
+            return Err(PkiError::Read {
+                file: pki_dir.display().to_string(),
+                detail: "not a directory".into(),
+            });
+        }
+        let mut wanted: Vec<(String, PathBuf)> = pki_file_names(input)
+            .into_iter()
+            .map(|n| {
+                let p = pki_dir.join(&n);
+                (n, p)
+            })
+            .collect();
+        for k in KUBECONFIGS {
+            wanted.push((k.file.to_string(), conf_dir.join(k.file)));
+        }
+        for (name, path) in wanted {
+            match std::fs::read(&path) {
+                Ok(bytes) => {
+                    files.insert(
+                        name,
+                        ProvidedFile {
+                            bytes,
+                            origin: path.display().to_string(),
+                        },
+                    );
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(PkiError::Read {
+                        file: path.display().to_string(),
+                        detail: e.to_string(),
+                    })
+                }
+            }
+        }
+        Ok(Provided { files })
+    }
+
+    /// Adds the CA and service-account pairs of the secrets file. A name already provided
+    /// with other bytes is a conflict.
+    pub fn with_secrets(&self, secrets: &Secrets) -> Result<Provided, PkiError> {
+        let mut out = self.clone();
+        let mut add = |name: String, field: &str, bytes: &str| -> Result<(), PkiError> {
+            let origin = format!("{} ({field})", secrets.origin);
+            if let Some(existing) = out.files.get(&name) {
+                if existing.bytes != bytes.as_bytes() {
+                    return Err(PkiError::Conflict {
+                        file: existing.origin.clone(),
+                        other: origin,
+                    });
+                }
+                return Ok(());
+            }
+            out.files.insert(
+                name,
+                ProvidedFile {
+                    bytes: bytes.as_bytes().to_vec(),
+                    origin,
+                },
+            );
+            Ok(())
+        };
+        let cas = [
+            (CaId::Ca, "ca", &secrets.ca),
+            (CaId::FrontProxyCa, "frontProxyCA", &secrets.front_proxy_ca),
+            (CaId::EtcdCa, "etcdCA", &secrets.etcd_ca),
+        ];
+        for (id, field, pair) in cas {
+            if let Some(pair) = pair {
+                add(
+                    format!("{}.crt", id.base()),
+                    &format!("{field}.certificate"),
+                    &pair.certificate,
+                )?;
+                add(
+                    format!("{}.key", id.base()),
+                    &format!("{field}.key"),
+                    &pair.key,
+                )?;
+            }
+        }
+        if let Some(sa) = &secrets.service_account {
+            add("sa.key".into(), "serviceAccount.key", &sa.key)?;
+            if let Some(p) = &sa.public_key {
+                add("sa.pub".into(), "serviceAccount.publicKey", p)?;
+            }
+        }
+        Ok(out)
+    }
+}

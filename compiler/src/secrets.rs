@@ -1,0 +1,330 @@
+//! The cluster secrets file (`kbc secrets generate`): the root seed every key is derived
+//! from, plus optional user-supplied CA certificate/key pairs and the service-account key.
+//!
+//! Format `kbc.secrets/v1` (YAML, one document; unknown fields are rejected):
+//!
+//! ```yaml
+//! version: kbc.secrets/v1
+//! seed: 64 lower-case hex digits (256 bits)
+//! ca:                 # optional, like dropping ca.crt/ca.key into kubeadm's cert dir
+//!   certificate: |    # PEM; may hold a chain, the first certificate is the CA
+//!     -----BEGIN CERTIFICATE-----
+//!   key: |            # PEM: PKCS#1, SEC 1 or PKCS#8; RSA or ECDSA
+//!     -----BEGIN RSA PRIVATE KEY-----
+//! frontProxyCA: {certificate: ..., key: ...}   # optional
+//! etcdCA: {certificate: ..., key: ...}         # optional
+//! serviceAccount:     # optional, like sa.key/sa.pub
+//!   key: |
+//!   publicKey: |      # optional; derived from key when absent, must match when given
+//! ```
+//!
+//! The file is written with mode 0600 and never overwritten without `--force`.
+
+use std::io::Write;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::pki::kdf::Seed;
+
+/// The only version this kbc reads and writes.
+pub const VERSION: &str = "kbc.secrets/v1";
+
+/// A CA certificate (PEM, possibly a chain) and its private key (PEM).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaPair {
+    /// PEM certificate(s).
+    pub certificate: String,
+    /// PEM private key.
+    pub key: String,
+}
+
+impl std::fmt::Debug for CaPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaPair")
+            .field("certificate", &self.certificate)
+            .field("key", &"<redacted>")
+            .finish()
+    }
+}
+
+/// The service-account signing key and (optionally) its public key.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SaPair {
+    /// PEM private key.
+    pub key: String,
+    /// PEM `PUBLIC KEY`.
+    #[serde(rename = "publicKey", default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
+}
+
+impl std::fmt::Debug for SaPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SaPair")
+            .field("key", &"<redacted>")
+            .field("public_key", &self.public_key)
+            .finish()
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    version: String,
+    seed: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ca: Option<CaPair>,
+    #[serde(
+        rename = "frontProxyCA",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    front_proxy_ca: Option<CaPair>,
+    #[serde(rename = "etcdCA", default, skip_serializing_if = "Option::is_none")]
+    etcd_ca: Option<CaPair>,
+    #[serde(
+        rename = "serviceAccount",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    service_account: Option<SaPair>,
+}
+
+/// The cluster secrets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Secrets {
+    /// The root seed.
+    pub seed: Seed,
+    /// User-supplied `ca`.
+    pub ca: Option<CaPair>,
+    /// User-supplied `front-proxy-ca`.
+    pub front_proxy_ca: Option<CaPair>,
+    /// User-supplied `etcd/ca`.
+    pub etcd_ca: Option<CaPair>,
+    /// User-supplied `sa.key` (and `sa.pub`).
+    pub service_account: Option<SaPair>,
+    /// Where these secrets came from (a file name), for error messages.
+    pub origin: String,
+}
+
+/// Why a secrets file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretsError {
+    /// I/O on the file.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Not YAML of the expected shape.
+    #[error("{path}: not a kbc secrets file: {detail}")]
+    Syntax {
+        /// The file.
+        path: String,
+        /// Parser message.
+        detail: String,
+    },
+    /// A `version` this kbc does not know.
+    #[error("{path}: unknown secrets version {version:?} (this kbc reads {VERSION:?})")]
+    Version {
+        /// The file.
+        path: String,
+        /// What the file says.
+        version: String,
+    },
+    /// The seed is not 64 hex digits.
+    #[error("{path}: seed must be 64 hex digits (256 bits), got {detail}")]
+    Seed {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// Refusing to overwrite.
+    #[error("{path}: file exists; pass --force to overwrite it")]
+    Exists {
+        /// The file.
+        path: String,
+    },
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn parse_seed(s: &str) -> Result<[u8; 32], String> {
+    let s = s.trim();
+    if !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!(
+            "{} characters that are not all hex digits",
+            s.len()
+        ));
+    }
+    if s.len() != 64 {
+        return Err(format!("{} hex digits", s.len()));
+    }
+    let mut out = [0u8; 32];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).map_err(|e| e.to_string())?;
+    }
+    Ok(out)
+}
+
+impl Secrets {
+    /// Secrets with only a seed.
+    pub fn from_seed(seed: [u8; 32]) -> Secrets {
+        Secrets {
+            seed: Seed(seed),
+            ca: None,
+            front_proxy_ca: None,
+            etcd_ca: None,
+            service_account: None,
+            origin: "<memory>".into(),
+        }
+    }
+
+    /// A fresh random seed from the operating system.
+    pub fn generate() -> Result<Secrets, getrandom::Error> {
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed)?;
+        Ok(Self::from_seed(seed))
+    }
+
+    /// Parses the YAML text of a secrets file; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Secrets, SecretsError> {
+        // Look at the version first, so that a future format gets the version error rather
+        // than an unknown-field error.
+        #[derive(Deserialize)]
+        struct VersionOnly {
+            version: Option<String>,
+        }
+        let v: VersionOnly = serde_saphyr::from_str(text).map_err(|e| SecretsError::Syntax {
+            path: origin.into(),
+            detail: e.to_string(),
+        })?;
+        match v.version.as_deref() {
+            Some(VERSION) => {}
+            other => {
+                return Err(SecretsError::Version {
+                    path: origin.into(),
+                    version: other.unwrap_or("").into(),
+                })
+            }
+        }
+        let f: File = serde_saphyr::from_str(text).map_err(|e| SecretsError::Syntax {
+            path: origin.into(),
+            detail: e.to_string(),
+        })?;
+        let seed = parse_seed(&f.seed).map_err(|detail| SecretsError::Seed {
+            path: origin.into(),
+            detail,
+        })?;
+        Ok(Secrets {
+            seed: Seed(seed),
+            ca: f.ca,
+            front_proxy_ca: f.front_proxy_ca,
+            etcd_ca: f.etcd_ca,
+            service_account: f.service_account,
+            origin: origin.into(),
+        })
+    }
+
+    /// Reads a secrets file.
+    pub fn load(path: &Path) -> Result<Secrets, SecretsError> {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| SecretsError::Io {
+            path: name.clone(),
+            source,
+        })?;
+        Self::parse(&text, &name)
+    }
+
+    /// The file text. It holds the seed: treat it as a secret.
+    pub fn to_yaml(&self) -> String {
+        let f = File {
+            version: VERSION.into(),
+            seed: hex(&self.seed.0),
+            ca: self.ca.clone(),
+            front_proxy_ca: self.front_proxy_ca.clone(),
+            etcd_ca: self.etcd_ca.clone(),
+            service_account: self.service_account.clone(),
+        };
+        let opts = serde_saphyr::ser_options! {
+            folded_wrap_chars: usize::MAX,
+        };
+        let body = serde_saphyr::to_string_with_options(&f, opts)
+            .expect("the secrets file holds only strings");
+        format!(
+            "# kbc cluster secrets: every key of the cluster derives from this file.\n\
+             # Keep it private (mode 0600) and backed up.\n{body}"
+        )
+    }
+
+    /// Writes the file with mode 0600; refuses to replace an existing file unless `force`.
+    pub fn write(&self, path: &Path, force: bool) -> Result<(), SecretsError> {
+        let name = path.display().to_string();
+        let io = |source| SecretsError::Io {
+            path: name.clone(),
+            source,
+        };
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        if force {
+            opts.create(true).truncate(true);
+        } else {
+            opts.create_new(true);
+        }
+        let mut file = opts.open(path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                SecretsError::Exists { path: name.clone() }
+            } else {
+                io(e)
+            }
+        })?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))
+                .map_err(io)?;
+        }
+        file.write_all(self.to_yaml().as_bytes()).map_err(io)?;
+        file.sync_all().map_err(io)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roundtrip() {
+        let mut s = Secrets::from_seed([0xab; 32]);
+        s.ca = Some(CaPair {
+            certificate: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n".into(),
+            key: "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n".into(),
+        });
+        let text = s.to_yaml();
+        let back = Secrets::parse(&text, "x").unwrap();
+        assert_eq!(back.seed, s.seed);
+        assert_eq!(back.ca, s.ca);
+    }
+
+    #[test]
+    fn bad_version_and_seed() {
+        let e = Secrets::parse("version: kbc.secrets/v9\nseed: aa\n", "s.yaml").unwrap_err();
+        assert!(e.to_string().contains("unknown secrets version"), "{e}");
+        assert!(e.to_string().starts_with("s.yaml: "));
+        let e = Secrets::parse("version: kbc.secrets/v1\nseed: abcd\n", "s.yaml").unwrap_err();
+        assert!(e.to_string().contains("64 hex digits"), "{e}");
+    }
+}
