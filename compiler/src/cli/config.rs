@@ -1,0 +1,296 @@
+//! `kbc config ...`: validate, view, print init-defaults, migrate, images list.
+
+use super::{Exit, EXIT_REFUSED};
+use crate::config::wire::v1beta4::{BootstrapToken, ClusterConfiguration, InitConfiguration};
+use crate::config::{self, cluster, component, defaults, release, LoadOptions, Overrides, Report, Source};
+use crate::yaml::ser::{join_documents, to_yaml};
+use clap::{Args, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Check a configuration file; prints `ok` and any warnings, or every problem found.
+    Validate(InputArgs),
+    /// Print the defaulted, normalized v1beta4 documents, in a fixed order.
+    View(InputArgs),
+    /// Print kubeadm 1.31's default configuration.
+    #[command(subcommand)]
+    Print(PrintCommand),
+    /// Convert a v1beta3 (or v1beta4) file to v1beta4, as `kubeadm config migrate`.
+    Migrate(MigrateArgs),
+    /// The images the cluster needs.
+    #[command(subcommand)]
+    Images(ImagesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PrintCommand {
+    /// The InitConfiguration and ClusterConfiguration kubeadm starts from.
+    InitDefaults {
+        /// Also print these component configs: KubeletConfiguration, KubeProxyConfiguration.
+        #[arg(long, value_delimiter = ',')]
+        component_configs: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImagesCommand {
+    /// One image per line, in kubeadm's order.
+    List {
+        #[arg(long)]
+        config: Option<String>,
+        #[arg(long)]
+        kubernetes_version: Option<String>,
+        #[arg(long)]
+        allow_unknown_fields: bool,
+    },
+}
+
+/// A configuration file and the values that replace kubeadm's host look-ups.
+#[derive(Debug, Args, Clone)]
+pub struct InputArgs {
+    /// The kubeadm configuration file (`-` for standard input).
+    pub file: String,
+    #[command(flatten)]
+    pub overrides: OverrideArgs,
+}
+
+/// Flags shared by every command that reads a configuration.
+#[derive(Debug, Args, Clone, Default)]
+pub struct OverrideArgs {
+    /// Node name (instead of kubeadm's host name look-up); overrides nodeRegistration.name.
+    #[arg(long)]
+    pub node_name: Option<String>,
+    /// API server advertise address (instead of kubeadm's interface look-up).
+    #[arg(long)]
+    pub advertise_address: Option<String>,
+    /// CRI socket (instead of kubeadm's runtime detection).
+    #[arg(long)]
+    pub cri_socket: Option<String>,
+    /// Kubernetes version, e.g. v1.31.2; required when the file has none or a label.
+    #[arg(long)]
+    pub kubernetes_version: Option<String>,
+    /// Report unknown and duplicate fields as warnings, as kubeadm does.
+    #[arg(long)]
+    pub allow_unknown_fields: bool,
+    /// The node runs systemd-resolved: the kubelet gets resolvConf /run/systemd/resolve/resolv.conf
+    /// (kubeadm decides this by probing the host).
+    #[arg(long)]
+    pub systemd_resolved: bool,
+}
+
+impl OverrideArgs {
+    pub fn load_options(&self) -> LoadOptions {
+        LoadOptions {
+            overrides: Overrides {
+                node_name: self.node_name.clone(),
+                advertise_address: self.advertise_address.clone(),
+                cri_socket: self.cri_socket.clone(),
+                kubernetes_version: self.kubernetes_version.clone(),
+            },
+            allow_unknown_fields: self.allow_unknown_fields,
+            systemd_resolved: self.systemd_resolved,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    #[arg(long)]
+    pub old_config: String,
+    /// Write here (atomically) instead of standard output.
+    #[arg(long)]
+    pub new_config: Option<PathBuf>,
+    #[command(flatten)]
+    pub overrides: OverrideArgs,
+}
+
+pub fn run(cmd: ConfigCommand) -> Result<(), Exit> {
+    match cmd {
+        ConfigCommand::Validate(a) => {
+            let loaded = load(&a)?;
+            print_warnings(&loaded.warnings);
+            println!("ok");
+            Ok(())
+        }
+        ConfigCommand::View(a) => {
+            let loaded = load(&a)?;
+            print_warnings(&loaded.warnings);
+            let c = &loaded.cluster;
+            print!("{}", documents(&c.init, &c.config, Some((&c.kubelet, &c.kube_proxy))));
+            Ok(())
+        }
+        ConfigCommand::Print(PrintCommand::InitDefaults { component_configs }) => {
+            print!("{}", init_defaults(&component_configs)?);
+            Ok(())
+        }
+        ConfigCommand::Migrate(a) => migrate(a),
+        ConfigCommand::Images(ImagesCommand::List {
+            config,
+            kubernetes_version,
+            allow_unknown_fields,
+        }) => images(config, kubernetes_version, allow_unknown_fields),
+    }
+}
+
+/// Reads and validates a file, printing the report and refusing on errors.
+pub fn load(a: &InputArgs) -> Result<config::Loaded, Exit> {
+    let src = read_source(&a.file)?;
+    config::load(&src, &a.overrides.load_options()).map_err(|report| {
+        eprint!("{report}");
+        Exit(EXIT_REFUSED)
+    })
+}
+
+pub fn read_source(path: &str) -> Result<Source, Exit> {
+    Source::read(path).map_err(|e| {
+        eprintln!("error: cannot read {path:?}: {e}");
+        Exit(EXIT_REFUSED)
+    })
+}
+
+fn print_warnings(r: &Report) {
+    for w in r.warnings() {
+        eprintln!("{w}");
+    }
+}
+
+/// Init, Cluster and (optionally) the component configs as one multi-document YAML.
+pub fn documents(
+    init: &InitConfiguration,
+    cluster: &ClusterConfiguration,
+    components: Option<(&config::wire::kubelet::KubeletConfiguration, &config::wire::kubeproxy::KubeProxyConfiguration)>,
+) -> String {
+    let mut docs = vec![to_yaml(init), to_yaml(cluster)];
+    if let Some((kubelet, proxy)) = components {
+        docs.push(to_yaml(kubelet));
+        docs.push(to_yaml(proxy));
+    }
+    join_documents(docs)
+}
+
+/// `DefaultedStaticInitConfiguration` with kubeadm's placeholders, plus component configs.
+pub fn init_defaults(component_configs: &[String]) -> Result<String, Exit> {
+    const KNOWN: [&str; 2] = ["KubeletConfiguration", "KubeProxyConfiguration"];
+    for c in component_configs {
+        if !KNOWN.contains(&c.as_str()) {
+            eprintln!("error: unknown component config {c:?}\n  = hint: choose from {}", KNOWN.join(", "));
+            return Err(Exit(EXIT_REFUSED));
+        }
+    }
+    let mut init = InitConfiguration {
+        api_version: config::wire::v1beta4::GROUP_VERSION.into(),
+        kind: "InitConfiguration".into(),
+        bootstrap_tokens: vec![BootstrapToken {
+            token: Some("abcdef.0123456789abcdef".into()),
+            ..BootstrapToken::default()
+        }],
+        ..InitConfiguration::default()
+    };
+    init.local_api_endpoint.advertise_address = "1.2.3.4".into();
+    init.node_registration.name = "node".into();
+    init.node_registration.cri_socket = defaults::DEFAULT_CRI_SOCKET.into();
+    defaults::default_init(&mut init);
+    let mut cluster = ClusterConfiguration {
+        api_version: config::wire::v1beta4::GROUP_VERSION.into(),
+        kind: "ClusterConfiguration".into(),
+        kubernetes_version: release::PRINT_DEFAULTS_VERSION.into(),
+        ..ClusterConfiguration::default()
+    };
+    defaults::default_cluster(&mut cluster);
+    let mut docs = vec![to_yaml(&init), to_yaml(&cluster)];
+    let overlay = component::OverlayInput {
+        certificates_dir: &cluster.certificates_dir,
+        dns_domain: &cluster.networking.dns_domain,
+        service_subnet: &cluster.networking.service_subnet,
+        pod_subnet: None,
+        advertise_address_is_ipv6: false,
+        systemd_resolved: false,
+    };
+    for kind in KNOWN {
+        if component_configs.iter().any(|c| c == kind) {
+            docs.push(match kind {
+                "KubeletConfiguration" => to_yaml(&component::default_kubelet(None, &overlay).0),
+                _ => to_yaml(&component::default_kube_proxy(None, &overlay).0),
+            });
+        }
+    }
+    Ok(join_documents(docs))
+}
+
+fn migrate(a: MigrateArgs) -> Result<(), Exit> {
+    let src = read_source(&a.old_config)?;
+    let (cfg, _, report) = config::read_config(&src, &a.overrides.load_options());
+    let report = {
+        let mut r = report;
+        for d in &mut r.diagnostics {
+            d.file = src.name.clone();
+        }
+        r
+    };
+    let Some(cfg) = cfg.filter(|_| !report.has_errors()) else {
+        eprint!("{report}");
+        return Err(Exit(EXIT_REFUSED));
+    };
+    print_warnings(&report);
+    let out = documents(&cfg.init, &cfg.cluster, None);
+    match a.new_config {
+        None => print!("{out}"),
+        Some(path) => crate::fsutil::write_atomic(&path, out.as_bytes(), 0o644).map_err(|e| {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            Exit(EXIT_REFUSED)
+        })?,
+    }
+    Ok(())
+}
+
+fn images(config_path: Option<String>, version: Option<String>, allow_unknown_fields: bool) -> Result<(), Exit> {
+    let opts = OverrideArgs {
+        kubernetes_version: version,
+        allow_unknown_fields,
+        ..OverrideArgs::default()
+    }
+    .load_options();
+    let mut cfg = match &config_path {
+        Some(path) => {
+            let src = read_source(path)?;
+            let (cfg, _, mut report) = config::read_config(&src, &opts);
+            for d in &mut report.diagnostics {
+                d.file = src.name.clone();
+            }
+            match cfg.filter(|_| !report.has_errors()) {
+                Some(c) => c.cluster,
+                None => {
+                    eprint!("{report}");
+                    return Err(Exit(EXIT_REFUSED));
+                }
+            }
+        }
+        None => {
+            let mut c = ClusterConfiguration::default();
+            defaults::default_cluster(&mut c);
+            c
+        }
+    };
+    if let Some(v) = &opts.overrides.kubernetes_version {
+        cfg.kubernetes_version = v.clone();
+    }
+    let mut problems = Vec::new();
+    let Some(v) = cluster::resolve_version(&cfg.kubernetes_version, &mut problems) else {
+        let report = Report {
+            diagnostics: problems
+                .into_iter()
+                .map(|mut d| {
+                    d.file = config_path.clone().unwrap_or_default();
+                    d
+                })
+                .collect(),
+        };
+        eprint!("{report}");
+        return Err(Exit(EXIT_REFUSED));
+    };
+    for image in release::images(&cluster::image_inputs(&cfg, &v)) {
+        println!("{image}");
+    }
+    Ok(())
+}

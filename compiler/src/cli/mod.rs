@@ -1,0 +1,69 @@
+//! The `kbc` command line: argument parsing, dispatch and the exit-code table.
+//!
+//! Exit codes (also in `--help` and README): 0 done; 1 input refused (config, secrets or
+//! bundle), nothing written; 2 usage error (clap's own code for bad arguments).
+
+pub mod config;
+pub mod misc;
+
+use clap::{Parser, Subcommand};
+
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_REFUSED: i32 = 1;
+pub const EXIT_USAGE: i32 = 2;
+
+const AFTER_HELP: &str = "\
+Exit codes:
+  0  done
+  1  input refused (configuration, secrets or bundle); nothing was written
+  2  usage error (unknown command or flag, missing argument)";
+
+/// kubeadm init (Kubernetes v1.31) as an offline, deterministic config compiler.
+#[derive(Debug, Parser)]
+#[command(name = "kbc", version, after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read, check, print and migrate kubeadm configuration files.
+    #[command(subcommand, after_help = AFTER_HELP)]
+    Config(config::ConfigCommand),
+    /// Bootstrap tokens.
+    #[command(subcommand, after_help = AFTER_HELP)]
+    Token(misc::TokenCommand),
+    /// Certificates: the upload-certs key.
+    #[command(subcommand, after_help = AFTER_HELP)]
+    Certs(misc::CertsCommand),
+}
+
+/// An error already reported to the user, carrying the exit code.
+#[derive(Debug)]
+pub struct Exit(pub i32);
+
+/// Runs the command line; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Config(c) => config::run(c),
+        Command::Token(c) => misc::token(c),
+        Command::Certs(c) => misc::certs(c),
+    };
+    match result {
+        Ok(()) => EXIT_OK,
+        Err(Exit(code)) => code,
+    }
+}
+
+/// Prints `error: <what>` with its cause chain and returns the "refused" exit.
+pub fn refuse(err: &dyn std::error::Error) -> Exit {
+    eprintln!("error: {err}");
+    let mut source = err.source();
+    while let Some(s) = source {
+        eprintln!("  caused by: {s}");
+        source = s.source();
+    }
+    Exit(EXIT_REFUSED)
+}

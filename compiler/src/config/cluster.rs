@@ -1,0 +1,189 @@
+//! [`Cluster`]: what validation returns. Every value a renderer needs is resolved here once,
+//! with no optional field left, so no renderer can meet an unset value.
+
+use super::diag::Diagnostic;
+use super::duration::Duration;
+use super::features;
+use super::release::{self, KubeVersion};
+use super::validate;
+use super::wire::kubelet::KubeletConfiguration;
+use super::wire::kubeproxy::KubeProxyConfiguration;
+use super::wire::v1beta4::{ClusterConfiguration, InitConfiguration};
+use super::{Config, LoadOptions};
+use ipnet::IpNet;
+use std::net::IpAddr;
+
+/// The key type of every key kbc makes (`ClusterConfiguration.EncryptionAlgorithmType()`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EncryptionAlgorithm {
+    Rsa2048,
+    Rsa3072,
+    Rsa4096,
+    EcdsaP256,
+}
+
+impl EncryptionAlgorithm {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "RSA-2048" => Self::Rsa2048,
+            "RSA-3072" => Self::Rsa3072,
+            "RSA-4096" => Self::Rsa4096,
+            "ECDSA-P256" => Self::EcdsaP256,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Rsa2048 => "RSA-2048",
+            Self::Rsa3072 => "RSA-3072",
+            Self::Rsa4096 => "RSA-4096",
+            Self::EcdsaP256 => "ECDSA-P256",
+        }
+    }
+}
+
+/// A validated configuration with everything resolved.
+#[derive(Clone, Debug)]
+pub struct Cluster {
+    /// The defaulted InitConfiguration (v1beta4).
+    pub init: InitConfiguration,
+    /// The defaulted ClusterConfiguration (v1beta4): what the `kubeadm-config` ConfigMap holds.
+    pub config: ClusterConfiguration,
+    pub kubelet: KubeletConfiguration,
+    pub kube_proxy: KubeProxyConfiguration,
+    pub node_name: String,
+    pub advertise_address: IpAddr,
+    pub bind_port: u16,
+    pub cri_socket: String,
+    pub version: KubeVersion,
+    /// `host:port` of `controlPlaneEndpoint`, when set.
+    pub control_plane_endpoint: Option<String>,
+    pub service_subnets: Vec<IpNet>,
+    pub pod_subnets: Vec<IpNet>,
+    /// After the `PublicKeysECDSA` override.
+    pub encryption_algorithm: EncryptionAlgorithm,
+    pub certificate_validity: Duration,
+    pub ca_certificate_validity: Duration,
+    pub external_etcd: bool,
+}
+
+impl Cluster {
+    pub fn feature(&self, name: &str) -> bool {
+        features::enabled(&self.config.feature_gates, name)
+    }
+
+    pub fn images(&self) -> Vec<String> {
+        release::images(&image_inputs(&self.config, &self.version))
+    }
+}
+
+/// What the image rules read from a ClusterConfiguration.
+pub fn image_inputs<'a>(c: &'a ClusterConfiguration, v: &'a KubeVersion) -> release::ImageInputs<'a> {
+    release::ImageInputs {
+        version: v,
+        image_repository: &c.image_repository,
+        dns_image_repository: &c.dns.image_repository,
+        dns_image_tag: &c.dns.image_tag,
+        dns_disabled: c.dns.disabled,
+        proxy_disabled: c.proxy.disabled,
+        local_etcd: c
+            .etcd
+            .local
+            .as_ref()
+            .map(|l| (l.image_repository.as_str(), l.image_tag.as_str())),
+    }
+}
+
+/// Checks the Kubernetes version: a concrete release kbc can render, never a label.
+pub fn resolve_version(v: &str, out: &mut Vec<Diagnostic>) -> Option<KubeVersion> {
+    let path = "kubernetesVersion";
+    let kind = "ClusterConfiguration";
+    if v.is_empty() || release::is_version_label(v) {
+        out.push(
+            Diagnostic::error(path, format!("{v:?} is a version label that kubeadm resolves over the internet"))
+                .kind(kind)
+                .hint("kbc is offline by design: set kubernetesVersion to a release such as v1.31.2, or pass --kubernetes-version"),
+        );
+        return None;
+    }
+    let Some(parsed) = KubeVersion::parse(v) else {
+        out.push(
+            Diagnostic::error(path, format!("version {v:?} doesn't match patterns for neither semantic version nor labels (stable, latest, ...)"))
+                .kind(kind)
+                .hint("expected a release such as v1.31.2"),
+        );
+        return None;
+    };
+    if parsed.major != 1 || parsed.minor < release::MINIMUM_CONTROL_PLANE_MINOR {
+        out.push(
+            Diagnostic::error(path, format!("this version of kubeadm only supports deploying clusters with the control plane version >= 1.{}.0. Current version: {parsed}", release::MINIMUM_CONTROL_PLANE_MINOR))
+                .kind(kind),
+        );
+        return None;
+    }
+    if parsed.minor > release::KUBEADM_MINOR {
+        out.push(
+            Diagnostic::error(path, format!("{parsed} is newer than kubeadm v1.{}, which kbc emulates", release::KUBEADM_MINOR))
+                .kind(kind)
+                .hint(format!("kbc renders what kubeadm 1.{} writes; use a v1.{}.x or v1.{}.x release", release::KUBEADM_MINOR, release::MINIMUM_CONTROL_PLANE_MINOR, release::KUBEADM_MINOR)),
+        );
+        return None;
+    }
+    Some(parsed)
+}
+
+/// Validates `config` and resolves it into a [`Cluster`]; appends every problem to `out`.
+/// Also applies the defaults that need validated input (the endpoint's port).
+pub fn resolve(config: &mut Config, opts: &LoadOptions, out: &mut Vec<Diagnostic>) -> Option<Cluster> {
+    let _ = opts;
+    validate::init(&config.init, out);
+    let (service_subnets, pod_subnets) = validate::cluster(&config.cluster, out);
+    let version = resolve_version(&config.cluster.kubernetes_version, out);
+    let c = &mut config.cluster;
+    let bind_port = config.init.local_api_endpoint.bind_port;
+    // SetClusterDynamicDefaults: an endpoint without port gets the local bindPort.
+    let endpoint = match validate::parse_endpoint(&c.control_plane_endpoint) {
+        Some((host, port)) if !c.control_plane_endpoint.is_empty() => {
+            let port = port.map_or(bind_port, i32::from);
+            let joined = if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
+            c.control_plane_endpoint = joined.clone();
+            Some(joined)
+        }
+        _ => None,
+    };
+    if features::enabled(&c.feature_gates, features::ROOTLESS_CONTROL_PLANE) {
+        out.push(
+            Diagnostic::error(format!("featureGates.{}", features::ROOTLESS_CONTROL_PLANE), "RootlessControlPlane is not supported by kbc")
+                .kind("ClusterConfiguration")
+                .hint("kubeadm creates users on the host and writes their UIDs into the static Pods; an offline compiler cannot know them"),
+        );
+    }
+    let algorithm = match c.feature_gates.get(features::PUBLIC_KEYS_ECDSA) {
+        Some(true) => Some(EncryptionAlgorithm::EcdsaP256),
+        Some(false) => Some(EncryptionAlgorithm::Rsa2048),
+        None => EncryptionAlgorithm::parse(&c.encryption_algorithm),
+    };
+    if out.iter().any(Diagnostic::is_error) {
+        return None;
+    }
+    let nr = &config.init.node_registration;
+    Some(Cluster {
+        init: config.init.clone(),
+        config: config.cluster.clone(),
+        kubelet: config.kubelet.clone(),
+        kube_proxy: config.kube_proxy.clone(),
+        node_name: nr.name.clone(),
+        advertise_address: config.init.local_api_endpoint.advertise_address.parse().ok()?,
+        bind_port: u16::try_from(bind_port).ok()?,
+        cri_socket: nr.cri_socket.clone(),
+        version: version?,
+        control_plane_endpoint: endpoint,
+        service_subnets,
+        pod_subnets,
+        encryption_algorithm: algorithm?,
+        certificate_validity: config.cluster.certificate_validity_period?,
+        ca_certificate_validity: config.cluster.ca_certificate_validity_period?,
+        external_etcd: config.cluster.etcd.external.is_some(),
+    })
+}

@@ -1,0 +1,253 @@
+//! Splitting a file into documents and decoding each by its `apiVersion` and `kind`, with
+//! kubeadm's rules (`SplitConfigDocuments` in `cmd/kubeadm/app/util/marshal.go`,
+//! `validateSupportedVersion` in `cmd/kubeadm/app/util/config/common.go`,
+//! `documentMapToInitConfiguration`, `componentconfigs/configset.go`).
+//!
+//! Deliberate differences: unknown and duplicate fields are errors (kubeadm warns during
+//! `init`) unless `--allow-unknown-fields`; documents of an unknown kind are errors (kubeadm
+//! ignores them with a warning); every problem is collected instead of stopping at the first.
+
+use super::diag::{Diagnostic, Report};
+use super::duration::Duration;
+use super::wire::{join, kubelet, kubeproxy, v1beta3, v1beta4};
+use crate::yaml::de::from_node;
+use crate::yaml::node::{parse_document, split_documents, Node, Pos};
+use serde::de::DeserializeOwned;
+use std::collections::BTreeMap;
+
+pub const KUBEADM_GROUP: &str = "kubeadm.k8s.io";
+pub const KUBELET_GROUP_VERSION: &str = "kubelet.config.k8s.io/v1beta1";
+pub const KUBE_PROXY_GROUP_VERSION: &str = "kubeproxy.config.k8s.io/v1alpha1";
+
+/// kubeadm API versions that kubeadm 1.31 refuses, with the release to use instead.
+const OLD_VERSIONS: &[(&str, &str)] = &[
+    ("v1alpha1", "v1.11"),
+    ("v1alpha2", "v1.12"),
+    ("v1alpha3", "v1.14"),
+    ("v1beta1", "v1.15"),
+    ("v1beta2", "v1.22"),
+];
+
+/// The documents kbc uses, decoded into their wire types.
+#[derive(Clone, Debug, Default)]
+pub struct Decoded {
+    pub init: Option<v1beta4::InitConfiguration>,
+    pub cluster: Option<v1beta4::ClusterConfiguration>,
+    pub kubelet: Option<kubelet::KubeletConfiguration>,
+    pub kube_proxy: Option<kubeproxy::KubeProxyConfiguration>,
+    /// `apiServer.timeoutForControlPlane` of a v1beta3 ClusterConfiguration.
+    pub v1beta3_timeout: Option<Duration>,
+}
+
+/// Decoded documents and the trees they came from, for locating later problems.
+#[derive(Clone, Debug, Default)]
+pub struct Documents {
+    pub decoded: Decoded,
+    nodes: BTreeMap<String, Node>,
+}
+
+impl Documents {
+    /// The tree of the document of `kind`, if the file has one.
+    pub fn node(&self, kind: &str) -> Option<&Node> {
+        self.nodes.get(kind)
+    }
+}
+
+/// Splits, gates, and decodes every document, adding each problem to `report`.
+pub fn read(text: &str, allow_unknown: bool, report: &mut Report) -> Documents {
+    let mut docs = Documents::default();
+    let chunks = match split_documents(text) {
+        Ok(c) => c,
+        Err(bad) => {
+            report.push(
+                Diagnostic::error("", "invalid document separator: only spaces or a comment may follow `---`")
+                    .at(Pos { line: bad.line, column: 4 })
+                    .hint("put the document's content on the next line"),
+            );
+            return docs;
+        }
+    };
+    let mut seen_kinds: BTreeMap<String, usize> = BTreeMap::new();
+    for chunk in &chunks {
+        let (root, duplicates) = match parse_document(chunk) {
+            Ok(r) => r,
+            Err(e) => {
+                report.push(
+                    Diagnostic::error("", format!("invalid YAML: {}", e.message))
+                        .at(e.pos)
+                        .hint("check the indentation and quoting around this position"),
+                );
+                continue;
+            }
+        };
+        let start = Pos { line: chunk.first_line, column: 1 };
+        let Some(root) = root.filter(|r| r.get("kind").is_some() || r.get("apiVersion").is_some()) else {
+            report.push(missing_type_meta(start, "", ""));
+            continue;
+        };
+        let api_version = root.get("apiVersion").and_then(|e| e.value.as_str()).unwrap_or("").to_string();
+        let kind = root.get("kind").and_then(|e| e.value.as_str()).unwrap_or("").to_string();
+        let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version.as_str()));
+        if group.is_empty() || version.is_empty() || kind.is_empty() {
+            report.push(missing_type_meta(root.pos, group, &kind));
+            continue;
+        }
+        let kind_pos = root.get("kind").map_or(root.pos, |e| e.value.pos);
+        if let Some(first) = seen_kinds.get(&kind) {
+            report.push(
+                Diagnostic::error("kind", format!("invalid configuration: kind {kind:?} is specified twice in YAML file"))
+                    .kind(kind.clone())
+                    .at(kind_pos)
+                    .hint(format!("the first {kind} starts on line {first}; merge the two documents")),
+            );
+            continue;
+        }
+        seen_kinds.insert(kind.clone(), chunk.first_line);
+        for dup in &duplicates {
+            report.push(field_problem(
+                allow_unknown,
+                &kind,
+                &dup.path,
+                dup.again,
+                format!("duplicate field {:?} (first set on line {})", dup.key, dup.first.line),
+                "Go's YAML reader keeps the last value; delete one of them",
+            ));
+        }
+        let apiv_pos = root.get("apiVersion").map_or(root.pos, |e| e.value.pos);
+        if group == KUBEADM_GROUP {
+            if let Some((_, release)) = OLD_VERSIONS.iter().find(|(v, _)| *v == version) {
+                report.push(
+                    Diagnostic::error("apiVersion", format!("your configuration file uses an old API spec: {api_version:?} (kind: {kind:?}). Please use kubeadm {release} instead and run 'kubeadm config migrate --old-config old.yaml --new-config new.yaml', which will write the new, similar spec using a newer API version."))
+                        .kind(kind.clone())
+                        .at(apiv_pos)
+                        .hint("kbc reads kubeadm.k8s.io/v1beta4 and v1beta3"),
+                );
+                continue;
+            }
+            if version == "v1beta3" {
+                report.push(
+                    Diagnostic::warning("apiVersion", format!("your configuration file uses a deprecated API spec: {api_version:?} (kind: {kind:?}). Please use 'kubeadm config migrate --old-config old.yaml --new-config new.yaml', which will write the new, similar spec using a newer API version."))
+                        .kind(kind.clone())
+                        .at(apiv_pos)
+                        .hint("`kbc config migrate --old-config FILE` prints the v1beta4 form"),
+                );
+            }
+        }
+        let ctx = Ctx { report: &mut *report, allow_unknown, kind: &kind };
+        let d = &mut docs.decoded;
+        match (group, version, kind.as_str()) {
+            (KUBEADM_GROUP, "v1beta4", "InitConfiguration") => d.init = ctx.decode(&root),
+            (KUBEADM_GROUP, "v1beta4", "ClusterConfiguration") => d.cluster = ctx.decode(&root),
+            (KUBEADM_GROUP, "v1beta3", "InitConfiguration") => {
+                d.init = ctx.decode::<v1beta3::InitConfiguration>(&root).map(super::convert::init)
+            }
+            (KUBEADM_GROUP, "v1beta3", "ClusterConfiguration") => {
+                if let Some(c) = ctx.decode::<v1beta3::ClusterConfiguration>(&root) {
+                    let (c, timeout) = super::convert::cluster(c);
+                    d.cluster = Some(c);
+                    d.v1beta3_timeout = timeout;
+                }
+            }
+            (KUBEADM_GROUP, "v1beta4", "JoinConfiguration") => {
+                ctx.ignored::<join::JoinConfigurationV1beta4>(&root, &api_version)
+            }
+            (KUBEADM_GROUP, "v1beta3", "JoinConfiguration") => {
+                ctx.ignored::<join::JoinConfigurationV1beta3>(&root, &api_version)
+            }
+            (KUBEADM_GROUP, "v1beta4", "ResetConfiguration" | "UpgradeConfiguration") => {
+                report.push(ignored(&kind, &api_version, kind_pos))
+            }
+            (_, _, "InitConfiguration" | "ClusterConfiguration") => report.push(
+                Diagnostic::error("apiVersion", format!("no kind {kind:?} is registered for version {api_version:?}"))
+                    .kind(kind.clone())
+                    .at(apiv_pos)
+                    .hint("use apiVersion: kubeadm.k8s.io/v1beta4"),
+            ),
+            ("kubelet.config.k8s.io", _, "KubeletConfiguration") if api_version == KUBELET_GROUP_VERSION => {
+                d.kubelet = ctx.decode(&root)
+            }
+            ("kubeproxy.config.k8s.io", _, "KubeProxyConfiguration") if api_version == KUBE_PROXY_GROUP_VERSION => {
+                d.kube_proxy = ctx.decode(&root)
+            }
+            ("kubelet.config.k8s.io", ..) | ("kubeproxy.config.k8s.io", ..) => {
+                let preferred = if group.starts_with("kubelet") { KUBELET_GROUP_VERSION } else { KUBE_PROXY_GROUP_VERSION };
+                report.push(
+                    Diagnostic::error("apiVersion", format!("unsupported apiVersion {api_version:?}, you may have to do manual conversion to {preferred:?} and run kubeadm again"))
+                        .kind(kind.clone())
+                        .at(apiv_pos),
+                )
+            }
+            _ => report.push(
+                Diagnostic::error("kind", format!("unknown document {api_version}, Kind={kind}: kubeadm would ignore it with a warning"))
+                    .kind(kind.clone())
+                    .at(kind_pos)
+                    .hint("kbc reads InitConfiguration, ClusterConfiguration (kubeadm.k8s.io/v1beta4 or v1beta3), KubeletConfiguration (kubelet.config.k8s.io/v1beta1) and KubeProxyConfiguration (kubeproxy.config.k8s.io/v1alpha1); remove other documents"),
+            ),
+        }
+        docs.nodes.insert(kind, root);
+    }
+    docs
+}
+
+fn missing_type_meta(pos: Pos, group: &str, kind: &str) -> Diagnostic {
+    let _ = (group, kind);
+    Diagnostic::error("", "kind and apiVersion is mandatory information that must be specified")
+        .at(pos)
+        .hint("every document needs both, e.g. `apiVersion: kubeadm.k8s.io/v1beta4` and `kind: InitConfiguration`; a document of only comments between `---` lines counts too")
+}
+
+fn ignored(kind: &str, api_version: &str, pos: Pos) -> Diagnostic {
+    Diagnostic::warning("", format!("[config] WARNING: Ignored configuration document with GroupVersionKind {api_version}, Kind={kind}"))
+        .kind(kind)
+        .at(pos)
+}
+
+/// An unknown or duplicate field: an error, or kubeadm's warning under `--allow-unknown-fields`.
+fn field_problem(allow: bool, kind: &str, path: &str, pos: Pos, msg: String, hint: &str) -> Diagnostic {
+    let d = if allow {
+        Diagnostic::warning(path, msg).hint(format!("{hint} (kubeadm accepts this file: it ignores such fields with a warning)"))
+    } else {
+        Diagnostic::error(path, msg).hint(format!("{hint}; --allow-unknown-fields accepts it as kubeadm would"))
+    };
+    d.kind(kind).at(pos)
+}
+
+struct Ctx<'a> {
+    report: &'a mut Report,
+    allow_unknown: bool,
+    kind: &'a str,
+}
+
+impl Ctx<'_> {
+    fn decode<T: DeserializeOwned>(self, root: &Node) -> Option<T> {
+        let (result, unknown) = from_node::<T>(root);
+        for u in unknown {
+            if u.key == "apiVersion" || u.key == "kind" {
+                continue;
+            }
+            let (msg, hint) = match u.did_you_mean {
+                Some(f) => (format!("unknown field {:?}", u.key), format!("field names are case-sensitive: did you mean {f:?}?")),
+                None => (format!("unknown field {:?}", u.key), format!("{} has no such field; check the spelling and the indentation", self.kind)),
+            };
+            self.report.push(field_problem(self.allow_unknown, self.kind, &u.path, u.pos, msg, &hint));
+        }
+        match result {
+            Ok(v) => Some(v),
+            Err(e) => {
+                let mut d = Diagnostic::error(e.path, e.message).kind(self.kind);
+                d.pos = e.pos;
+                d.hint = e.hint;
+                self.report.push(d);
+                None
+            }
+        }
+    }
+
+    /// A document `kubeadm init` ignores: its fields are still checked.
+    fn ignored<T: DeserializeOwned>(self, root: &Node, api_version: &str) {
+        let kind = self.kind.to_string();
+        let pos = root.get("kind").map_or(root.pos, |e| e.value.pos);
+        self.report.push(ignored(&kind, api_version, pos));
+        self.decode::<T>(root);
+    }
+}

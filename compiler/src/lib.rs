@@ -1,0 +1,11 @@
+//! kbc: `kubeadm init` (Kubernetes v1.31) as an offline, deterministic config compiler.
+//!
+//! Stages, each a module: [`yaml`] reads and writes YAML as Kubernetes does; [`config`] turns
+//! kubeadm's configuration file into a validated [`config::Cluster`].
+
+pub mod cli;
+pub mod config;
+pub mod fsutil;
+pub mod yaml;
+pub mod pki;
+pub mod secrets;
