@@ -89,7 +89,7 @@ pub fn read(text: &str, allow_unknown: bool, report: &mut Report) -> Documents {
         let kind = root.get("kind").and_then(|e| e.value.as_str()).unwrap_or("").to_string();
         let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version.as_str()));
         if group.is_empty() || version.is_empty() || kind.is_empty() {
-            report.push(missing_type_meta(root.pos, group, &kind));
+            report.push(missing_type_meta(root.pos, &api_version, &kind));
             continue;
         }
         let kind_pos = root.get("kind").map_or(root.pos, |e| e.value.pos);
@@ -189,11 +189,15 @@ pub fn read(text: &str, allow_unknown: bool, report: &mut Report) -> Documents {
     docs
 }
 
-fn missing_type_meta(pos: Pos, group: &str, kind: &str) -> Diagnostic {
-    let _ = (group, kind);
+fn missing_type_meta(pos: Pos, api_version: &str, kind: &str) -> Diagnostic {
+    let hint = if !api_version.is_empty() && !api_version.contains('/') {
+        format!("{kind} of apiVersion {api_version:?} belongs to no API group, and kubeadm reads only grouped documents; remove it from this file")
+    } else {
+        "every document needs both, e.g. `apiVersion: kubeadm.k8s.io/v1beta4` and `kind: InitConfiguration`; a document of only comments between `---` lines counts too".to_string()
+    };
     Diagnostic::error("", "kind and apiVersion is mandatory information that must be specified")
         .at(pos)
-        .hint("every document needs both, e.g. `apiVersion: kubeadm.k8s.io/v1beta4` and `kind: InitConfiguration`; a document of only comments between `---` lines counts too")
+        .hint(hint)
 }
 
 fn ignored(kind: &str, api_version: &str, pos: Pos) -> Diagnostic {
@@ -205,9 +209,9 @@ fn ignored(kind: &str, api_version: &str, pos: Pos) -> Diagnostic {
 /// An unknown or duplicate field: an error, or kubeadm's warning under `--allow-unknown-fields`.
 fn field_problem(allow: bool, kind: &str, path: &str, pos: Pos, msg: String, hint: &str) -> Diagnostic {
     let d = if allow {
-        Diagnostic::warning(path, msg).hint(format!("{hint} (kubeadm accepts this file: it ignores such fields with a warning)"))
+        Diagnostic::warning(path, msg).hint(format!("{hint} (kubeadm accepts the file and ignores the field with a warning)"))
     } else {
-        Diagnostic::error(path, msg).hint(format!("{hint}; --allow-unknown-fields accepts it as kubeadm would"))
+        Diagnostic::error(path, msg).hint(format!("{hint} (--allow-unknown-fields accepts the file as kubeadm would)"))
     };
     d.kind(kind).at(pos)
 }

@@ -102,6 +102,12 @@ impl<'a> NodeDe<'a> {
                     }
                 ))
             }
+            Some(Resolved::Str(s))
+                if expected.contains("integer")
+                    && matches!(super::node::resolve_plain(s), Resolved::Int(_)) =>
+            {
+                Some("remove the quotes: a quoted number is a string for Kubernetes' YAML reader".to_string())
+            }
             _ => None,
         };
         Error {

@@ -1,0 +1,133 @@
+//! The `kbc config`, `token` and `certs certificate-key` commands as a user runs them:
+//! exit codes, stdin, output files.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn kbc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kbc")).args(args).current_dir(root()).output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn exit_codes_follow_the_table() {
+    let ok = kbc(&["config", "validate", "fixtures/single-node.yaml"]);
+    assert_eq!(ok.status.code(), Some(0));
+    assert_eq!(text(&ok.stdout), "ok\n");
+    let refused = kbc(&["config", "validate", "fixtures/invalid/several-errors.yaml"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(text(&refused.stderr).contains("7 errors"), "{}", text(&refused.stderr));
+    assert!(refused.stdout.is_empty());
+    let usage = kbc(&["config", "validate", "--no-such-flag", "x.yaml"]);
+    assert_eq!(usage.status.code(), Some(2));
+    let missing = kbc(&["config", "validate", "fixtures/does-not-exist.yaml"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(text(&missing.stderr).contains("does-not-exist.yaml"));
+    let help = kbc(&["config", "--help"]);
+    assert!(text(&help.stdout).contains("Exit codes:"));
+}
+
+#[test]
+fn reads_standard_input() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kbc"))
+        .args(["config", "view", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let input = std::fs::read(root().join("fixtures/single-node.yaml")).unwrap();
+    child.stdin.take().unwrap().write_all(&input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let file = kbc(&["config", "view", "fixtures/single-node.yaml"]);
+    assert_eq!(out.stdout, file.stdout);
+    let bad = Command::new(env!("CARGO_BIN_EXE_kbc"))
+        .args(["config", "validate", "-"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(text(&bad.stderr).contains("<stdin>"), "{}", text(&bad.stderr));
+}
+
+#[test]
+fn view_is_deterministic_and_ordered() {
+    let a = kbc(&["config", "view", "fixtures/component-configs.yaml"]);
+    let b = kbc(&["config", "view", "fixtures/component-configs.yaml"]);
+    assert_eq!(a.stdout, b.stdout);
+    let kinds: Vec<_> = text(&a.stdout)
+        .lines()
+        .filter_map(|l| l.strip_prefix("kind: "))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(kinds, ["InitConfiguration", "ClusterConfiguration", "KubeletConfiguration", "KubeProxyConfiguration"]);
+}
+
+#[test]
+fn migrate_v1beta3_to_v1beta4() {
+    let dir = std::env::temp_dir().join(format!("kbc-migrate-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out_file = dir.join("new.yaml");
+    let out = kbc(&["config", "migrate", "--old-config", "fixtures/v1beta3.yaml", "--new-config", out_file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let migrated = std::fs::read_to_string(&out_file).unwrap();
+    assert!(!migrated.contains("v1beta3"));
+    assert!(migrated.contains("- name: audit-log-path\n    value: '-'") || migrated.contains("- name: audit-log-path\n    value: \"-\""), "{migrated}");
+    assert!(migrated.contains("controlPlaneComponentHealthCheck: 6m0s"), "{migrated}");
+    assert!(migrated.contains("imagePullSerial: true"));
+    assert!(migrated.contains("encryptionAlgorithm: RSA-2048"));
+    // The migrated file is itself a valid v1beta4 configuration with no deprecation warning.
+    let check = kbc(&["config", "validate", out_file.to_str().unwrap()]);
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check.stderr));
+    assert!(!text(&check.stderr).contains("deprecated API spec"));
+    // Refused input leaves no output file behind.
+    let refused_file = dir.join("refused.yaml");
+    let refused = kbc(&["config", "migrate", "--old-config", "fixtures/invalid/old-api-version.yaml", "--new-config", refused_file.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(!refused_file.exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn images_list_follows_kubeadm_rules() {
+    let default = kbc(&["config", "images", "list", "--kubernetes-version", "v1.31.2"]);
+    assert_eq!(
+        text(&default.stdout),
+        "registry.k8s.io/kube-apiserver:v1.31.2\nregistry.k8s.io/kube-controller-manager:v1.31.2\nregistry.k8s.io/kube-scheduler:v1.31.2\nregistry.k8s.io/kube-proxy:v1.31.2\nregistry.k8s.io/coredns/coredns:v1.11.3\nregistry.k8s.io/pause:3.10\nregistry.k8s.io/etcd:3.5.15-0\n"
+    );
+    let custom = kbc(&["config", "images", "list", "--config", "fixtures/custom-registry.yaml"]);
+    assert_eq!(
+        text(&custom.stdout),
+        "registry.internal:5000/k8s/kube-apiserver:v1.31.2\nregistry.internal:5000/k8s/kube-controller-manager:v1.31.2\nregistry.internal:5000/k8s/kube-scheduler:v1.31.2\nregistry.internal:5000/k8s/kube-proxy:v1.31.2\nregistry.internal:5000/dns/coredns:v1.11.3-patched\nregistry.internal:5000/k8s/pause:3.10\nregistry.internal:5000/etcd-mirror/etcd:3.5.15-0\n"
+    );
+    let disabled = kbc(&["config", "images", "list", "--config", "fixtures/feature-gates.yaml"]);
+    assert_eq!(
+        text(&disabled.stdout),
+        "registry.k8s.io/kube-apiserver:v1.31.2\nregistry.k8s.io/kube-controller-manager:v1.31.2\nregistry.k8s.io/kube-scheduler:v1.31.2\nregistry.k8s.io/pause:3.10\nregistry.k8s.io/etcd:3.5.15-0\n"
+    );
+    let external = text(&kbc(&["config", "images", "list", "--config", "fixtures/external-etcd.yaml"]).stdout);
+    assert!(!external.contains("etcd"), "{external}");
+    let no_version = kbc(&["config", "images", "list"]);
+    assert_eq!(no_version.status.code(), Some(1));
+    assert!(text(&no_version.stderr).contains("--kubernetes-version"));
+}
+
+#[test]
+fn token_and_certificate_key_formats() {
+    let token_re = regex::Regex::new(r"^[a-z0-9]{6}\.[a-z0-9]{16}\n$").unwrap();
+    let a = text(&kbc(&["token", "generate"]).stdout);
+    let b = text(&kbc(&["token", "generate"]).stdout);
+    assert!(token_re.is_match(&a), "{a:?}");
+    assert_ne!(a, b);
+    let key = text(&kbc(&["certs", "certificate-key"]).stdout);
+    assert!(regex::Regex::new(r"^[0-9a-f]{64}\n$").unwrap().is_match(&key), "{key:?}");
+}

@@ -1,0 +1,130 @@
+//! Every `fixtures/*.yaml` loads and its `config view` output is a snapshot; every
+//! `fixtures/invalid/*.yaml` is refused and its whole error report is a snapshot.
+
+use kbc::config::{self, LoadOptions, Source};
+use std::path::Path;
+
+fn source(path: &Path) -> Source {
+    let rel = path
+        .strip_prefix(Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap())
+        .unwrap();
+    Source {
+        name: rel.display().to_string(),
+        text: std::fs::read_to_string(path).unwrap(),
+    }
+}
+
+#[test]
+fn valid_fixtures_view() {
+    insta::glob!("../fixtures", "*.yaml", |path| {
+        let src = source(path);
+        let loaded = config::load(&src, &LoadOptions::default())
+            .unwrap_or_else(|r| panic!("{} must be valid:\n{r}", src.name));
+        let c = &loaded.cluster;
+        let view = kbc::cli::config::documents(&c.init, &c.config, Some((&c.kubelet, &c.kube_proxy)));
+        let warnings: String = loaded.warnings.warnings().map(|w| format!("{w}\n")).collect();
+        insta::with_settings!({ description => src.text.clone(), omit_expression => true }, {
+            insta::assert_snapshot!(format!("{warnings}---\n{view}"));
+        });
+    });
+}
+
+#[test]
+fn invalid_fixtures_report() {
+    insta::glob!("../fixtures/invalid", "*.yaml", |path| {
+        let src = source(path);
+        let report = match config::load(&src, &LoadOptions::default()) {
+            Ok(_) => panic!("{} must be refused", src.name),
+            Err(r) => r,
+        };
+        assert!(report.has_errors());
+        for e in report.errors() {
+            assert_eq!(e.file, src.name);
+        }
+        insta::with_settings!({ description => src.text.clone(), omit_expression => true }, {
+            insta::assert_snapshot!(report.to_string());
+        });
+    });
+}
+
+#[test]
+fn several_errors_are_reported_in_one_run_with_positions() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let src = source(&root.join("fixtures/invalid/several-errors.yaml"));
+    let report = config::load(&src, &LoadOptions::default()).unwrap_err();
+    let located: Vec<_> = report
+        .errors()
+        .map(|e| (e.path.as_str(), e.pos.map(|p| p.line)))
+        .collect();
+    assert_eq!(
+        located,
+        vec![
+            ("bootstrapTokens[0].token", Some(5)),
+            ("localAPIEndpoint.bindPort", Some(8)),
+            ("nodeRegistration.criSocket", Some(11)),
+            ("nodeRegistration.imagePullPolicy", Some(12)),
+            ("certificatesDir", Some(17)),
+            ("networking.dnsDomain", Some(21)),
+            ("imageRepository", Some(22)),
+        ]
+    );
+}
+
+#[test]
+fn allow_unknown_fields_turns_field_errors_into_warnings() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    for name in ["unknown-fields", "duplicate-fields"] {
+        let src = source(&root.join(format!("fixtures/invalid/{name}.yaml")));
+        let opts = LoadOptions {
+            allow_unknown_fields: true,
+            ..LoadOptions::default()
+        };
+        let loaded = config::load(&src, &opts).unwrap_or_else(|r| panic!("{name}: {r}"));
+        let warnings: Vec<_> = loaded.warnings.warnings().collect();
+        assert!(!warnings.is_empty());
+        assert!(warnings
+            .iter()
+            .all(|w| w.hint.as_deref().unwrap_or("").contains("kubeadm accepts the file")));
+    }
+    // Go's reader keeps the last of duplicated keys; so does kbc.
+    let src = source(&root.join("fixtures/invalid/duplicate-fields.yaml"));
+    let opts = LoadOptions { allow_unknown_fields: true, ..LoadOptions::default() };
+    let c = config::load(&src, &opts).unwrap().cluster;
+    assert_eq!(c.config.cluster_name, "two");
+    assert_eq!(c.config.networking.pod_subnet, "10.245.0.0/16");
+}
+
+#[test]
+fn flags_replace_host_lookups() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let src = source(&root.join("fixtures/invalid/missing-host-inputs.yaml"));
+    let opts = LoadOptions {
+        overrides: config::Overrides {
+            node_name: Some("  Node-A ".into()),
+            advertise_address: Some("10.1.2.3".into()),
+            cri_socket: Some("unix:///run/containerd/containerd.sock".into()),
+            kubernetes_version: Some("1.31.4".into()),
+        },
+        ..LoadOptions::default()
+    };
+    let c = config::load(&src, &opts).unwrap_or_else(|r| panic!("{r}")).cluster;
+    assert_eq!(c.node_name, "node-a");
+    assert_eq!(c.advertise_address.to_string(), "10.1.2.3");
+    assert_eq!(c.version.to_string(), "v1.31.4");
+    assert_eq!(c.config.kubernetes_version, "v1.31.4");
+}
+
+#[test]
+fn yaml11_strings_round_trip_through_config_view() {
+    // A label value "yes" and an env value "on" must come back as strings.
+    let text = "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\nlocalAPIEndpoint: {advertiseAddress: 10.0.0.1}\nnodeRegistration:\n  name: node1\n  criSocket: unix:///c.sock\n  kubeletExtraArgs:\n  - name: node-labels\n    value: \"yes\"\n---\napiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nkubernetesVersion: v1.31.2\napiServer:\n  extraEnvs:\n  - name: FLAG\n    value: \"on\"\n";
+    let src = Source { name: "t.yaml".into(), text: text.into() };
+    let c = config::load(&src, &LoadOptions::default()).unwrap().cluster;
+    let view = kbc::cli::config::documents(&c.init, &c.config, None);
+    assert!(view.contains("value: \"yes\""), "{view}");
+    assert!(view.contains("value: \"on\""), "{view}");
+    let again = Source { name: "view.yaml".into(), text: view };
+    let c2 = config::load(&again, &LoadOptions::default()).unwrap().cluster;
+    assert_eq!(c2.init.node_registration.kubelet_extra_args[0].value, "yes");
+    assert_eq!(c2.config.api_server.extra_envs[0].value, "on");
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what the test suite runs for real (openssl, kubectl) and fails loudly when it
+# cannot: tests never skip because a tool is missing. Safe to run again.
+set -euo pipefail
+
+need_apt=()
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+  else
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+  fi
+fi
+
+if ! command -v kubectl >/dev/null 2>&1; then
+  echo "tests/setup.sh: kubectl is required (the PKI tests run 'kubectl config view' on every kubeconfig)" >&2
+  echo "install it from https://kubernetes.io/docs/tasks/tools/ and run again" >&2
+  exit 1
+fi
+echo "tests/setup.sh: $(openssl version); kubectl $(kubectl version --client 2>/dev/null | head -1)"
