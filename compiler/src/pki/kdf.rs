@@ -33,14 +33,16 @@
 //! from the same stream):
 //!
 //! 1. Read `n/16` bytes as a big-endian integer `c`; set its two top bits and its low bit.
-//! 2. Scan the odd numbers `x = c + 2k` for `k = 0, 1, …, 4095` in order. `x` is skipped if
-//!    it no longer has `n/2` bits, if it is divisible by an odd prime below 2^16, if
-//!    `x mod 65537 = 1`, or (for q) if `x = p`. The first `x` that passes Baillie-PSW
-//!    (`crypto_primes::is_prime(Flavor::Any, x)`, crypto-primes 0.7: Miller-Rabin base 2
-//!    then the strengthened Lucas test; no randomness) is the prime.
-//! 3. If no `k` qualifies, continue with `c + 2·4096` as the new start (no new draw).
-//! 4. If the pair is rejected by `rsa::PrivateKey::from_p_q` (it is not in practice), q is
-//!    searched again from a fresh draw.
+//! 2. The prime is the first `x = c + 2k` (`k = 0, 1, 2, …`) with `x mod 65537 ≠ 1`,
+//!    `x ≠ p` (for q), and `crypto_primes::is_prime(Flavor::Any, x)` true (crypto-primes
+//!    0.7: Baillie-PSW, i.e. Miller-Rabin base 2 then the strengthened Lucas test; it uses
+//!    no randomness, so its verdict is a fixed function of `x`). A sieve of small primes
+//!    skips candidates with a small factor first; it is a speed-up only and does not
+//!    change which `x` is found.
+//! 3. If `x` reaches `2^(n/2)` before a prime is found, go back to step 1 with the next
+//!    bytes of the stream (probability about 2^-1000).
+//! 4. If `rsa::PrivateKey::from_p_q(p, q, 65537)` rejects the pair (it does not in
+//!    practice), q is searched again from step 1.
 //!
 //! The private exponent is `d = e^-1 mod lcm(p-1, q-1)` (rsa 0.10 `from_p_q`); the file
 //! holds `n, e, d, p, q, dp, dq, qinv` (PKCS#1). Neither the rsa crate's own prime search

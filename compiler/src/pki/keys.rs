@@ -299,23 +299,29 @@ impl rcgen::SigningKey for PrivateKey {
 }
 
 // ---- RSA prime search (kbc-kdf-v1, documented in super::kdf) ----
+//
+// The accepted prime is fixed by the scan order and the BPSW verdict alone; the sieve below
+// only skips numbers with a small factor (never prime at these sizes) and can be tuned
+// without changing any key.
 
-/// Offsets scanned per window: candidates `c + 2k`, `k < WINDOW`.
+/// Offsets scanned per sieve window: candidates `c + 2k`, `k < WINDOW`.
 const WINDOW: usize = 4096;
 /// Sieve bound: odd primes below 2^16.
 const SIEVE_BOUND: u32 = 1 << 16;
 const E: u32 = 65537;
 
-fn small_primes() -> &'static [u32] {
-    static PRIMES: OnceLock<Vec<u32>> = OnceLock::new();
-    PRIMES.get_or_init(|| {
+/// Odd primes below the sieve bound, paired so that each product is below 2^32 (the last
+/// group may hold one prime).
+fn sieve_groups() -> &'static [(u32, u32, u64)] {
+    static GROUPS: OnceLock<Vec<(u32, u32, u64)>> = OnceLock::new();
+    GROUPS.get_or_init(|| {
         let n = SIEVE_BOUND as usize;
         let mut composite = vec![false; n];
-        let mut out = Vec::new();
+        let mut primes = Vec::new();
         for i in 2..n {
             if !composite[i] {
                 if i > 2 {
-                    out.push(i as u32);
+                    primes.push(i as u32);
                 }
                 let mut j = i * i;
                 while j < n {
@@ -324,17 +330,28 @@ fn small_primes() -> &'static [u32] {
                 }
             }
         }
-        out
+        primes
+            .chunks(2)
+            .map(|c| {
+                let a = c[0];
+                let b = c.get(1).copied().unwrap_or(1);
+                (a, b, u64::from(a) * u64::from(b))
+            })
+            .collect()
     })
 }
 
-fn rem_u32(x: &BoxedUint, m: u32) -> u32 {
-    // Big-endian bytes, Horner's rule: independent of the limb size of the platform.
+/// `x mod m` for `m < 2^32`, from the big-endian bytes of `x` (32 bits at a time).
+fn rem_u32(be: &[u8], m: u64) -> u64 {
     let mut r: u64 = 0;
-    for b in x.to_be_bytes().iter() {
-        r = ((r << 8) | u64::from(*b)) % u64::from(m);
+    for chunk in be.chunks(4) {
+        let mut v: u64 = 0;
+        for b in chunk {
+            v = (v << 8) | u64::from(*b);
+        }
+        r = ((r << (8 * chunk.len())) | v) % m;
     }
-    r as u32
+    r
 }
 
 /// `v` as a `BoxedUint` of precision `bits` (a multiple of 64).
@@ -345,47 +362,161 @@ fn small(v: u64, bits: u32) -> BoxedUint {
     BoxedUint::from_be_slice(&b, bits).expect("buffer length matches the precision")
 }
 
+/// Marks `k < WINDOW` where `start + 2k ≡ target (mod s)`.
+fn mark_residue(mark: &mut [bool], r: u64, s: u64, target: u64) {
+    // 2k ≡ target - r (mod s)  =>  k ≡ (target - r) * inv2 (mod s), inv2 = (s + 1) / 2.
+    let inv2 = s.div_ceil(2);
+    let mut k = (((target + s - r) % s) * inv2 % s) as usize;
+    while k < mark.len() {
+        mark[k] = true;
+        k += s as usize;
+    }
+}
+
+/// Fermat test to base 2, `2^(x-1) ≡ 1 (mod x)`, for an odd `x` whose top bit is set,
+/// given as little-endian 64-bit limbs. A pre-filter only: every prime passes, and BPSW
+/// (which starts with Miller-Rabin base 2, a stronger form of this test) has the final
+/// word, so it never changes which candidate is accepted. Montgomery arithmetic (CIOS);
+/// doubling in the Montgomery domain is a shift, so the ladder needs squarings only.
+fn fermat2(n: &[u64]) -> bool {
+    match n.len() {
+        16 => fermat2_fixed::<16>(n.try_into().expect("length checked")),
+        24 => fermat2_fixed::<24>(n.try_into().expect("length checked")),
+        32 => fermat2_fixed::<32>(n.try_into().expect("length checked")),
+        // Other sizes are never generated; let BPSW decide alone.
+        _ => true,
+    }
+}
+
+fn fermat2_fixed<const L: usize>(n: &[u64; L]) -> bool {
+    debug_assert!(n[0] & 1 == 1 && n[L - 1] >> 63 == 1);
+    // -n^-1 mod 2^64 by Newton iteration.
+    let mut inv: u64 = 1;
+    for _ in 0..6 {
+        inv = inv.wrapping_mul(2u64.wrapping_sub(n[0].wrapping_mul(inv)));
+    }
+    let n0inv = inv.wrapping_neg();
+    #[inline(always)]
+    fn geq<const L: usize>(a: &[u64; L], n: &[u64; L]) -> bool {
+        for i in (0..L).rev() {
+            if a[i] != n[i] {
+                return a[i] > n[i];
+            }
+        }
+        true
+    }
+    #[inline(always)]
+    fn sub_n<const L: usize>(a: &mut [u64; L], n: &[u64; L]) {
+        let mut borrow = false;
+        for i in 0..L {
+            let (d, b1) = a[i].overflowing_sub(n[i]);
+            let (d, b2) = d.overflowing_sub(u64::from(borrow));
+            a[i] = d;
+            borrow = b1 || b2;
+        }
+    }
+    // R mod n = 2^(64 L) - n, since n > 2^(64 L - 1).
+    let mut one = [0u64; L];
+    sub_n(&mut one, n);
+    let mut r = one;
+    for bit in (0..64 * L).rev() {
+        // r = r^2 / R mod n (CIOS).
+        let mut t = [0u64; L];
+        let (mut t_l, mut t_l1);
+        t_l = 0u64;
+        for i in 0..L {
+            let bi = r[i] as u128;
+            let mut carry: u128 = 0;
+            for j in 0..L {
+                let s = t[j] as u128 + (r[j] as u128) * bi + carry;
+                t[j] = s as u64;
+                carry = s >> 64;
+            }
+            let s = t_l as u128 + carry;
+            t_l = s as u64;
+            t_l1 = (s >> 64) as u64;
+            let m = t[0].wrapping_mul(n0inv) as u128;
+            let mut carry = (t[0] as u128 + m * n[0] as u128) >> 64;
+            for j in 1..L {
+                let s = t[j] as u128 + m * (n[j] as u128) + carry;
+                t[j - 1] = s as u64;
+                carry = s >> 64;
+            }
+            let s = t_l as u128 + carry;
+            t[L - 1] = s as u64;
+            t_l = t_l1 + (s >> 64) as u64;
+        }
+        r = t;
+        if t_l != 0 || geq(&r, n) {
+            sub_n(&mut r, n);
+        }
+        // Exponent n - 1: n with its low bit cleared.
+        if bit != 0 && (n[bit / 64] >> (bit % 64)) & 1 == 1 {
+            let top = r[L - 1] >> 63;
+            for i in (1..L).rev() {
+                r[i] = (r[i] << 1) | (r[i - 1] >> 63);
+            }
+            r[0] <<= 1;
+            if top == 1 || geq(&r, n) {
+                sub_n(&mut r, n);
+            }
+        }
+    }
+    r == one
+}
+
+fn limbs_le(x: &BoxedUint) -> Vec<u64> {
+    let be = x.to_be_bytes();
+    be.rchunks(8)
+        .map(|c| {
+            let mut v = 0u64;
+            for b in c {
+                v = (v << 8) | u64::from(*b);
+            }
+            v
+        })
+        .collect()
+}
+
 fn find_prime(stream: &mut impl Rng, bits: u32, avoid: Option<&BoxedUint>) -> BoxedUint {
     let nbytes = (bits / 8) as usize;
-    let mut buf = vec![0u8; nbytes];
-    stream.fill_bytes(&mut buf);
-    buf[0] |= 0xc0;
-    buf[nbytes - 1] |= 1;
-    let mut start =
-        BoxedUint::from_be_slice(&buf, bits).expect("buffer length matches the precision");
-    let primes = small_primes();
-    loop {
-        // mark[k] = true when start + 2k is known not to qualify.
-        let mut mark = vec![false; WINDOW];
-        for &s in primes.iter().chain(std::iter::once(&E)) {
-            let r = rem_u32(&start, s) as u64;
-            let s64 = u64::from(s);
-            // target residue of start + 2k: 0 for sieve primes, 1 for 65537.
-            let target = if s == E { 1 } else { 0 };
-            // 2k ≡ target - r (mod s)  =>  k ≡ (target - r) * inv2 (mod s), inv2 = (s+1)/2.
-            let inv2 = s64.div_ceil(2);
-            let mut k = (((target + s64 - r) % s64) * inv2 % s64) as usize;
-            while k < WINDOW {
-                mark[k] = true;
-                k += s as usize;
+    'draw: loop {
+        let mut buf = vec![0u8; nbytes];
+        stream.fill_bytes(&mut buf);
+        buf[0] |= 0xc0;
+        buf[nbytes - 1] |= 1;
+        let mut start =
+            BoxedUint::from_be_slice(&buf, bits).expect("buffer length matches the precision");
+        loop {
+            let be = start.to_be_bytes();
+            // mark[k]: start + 2k has a small factor, or is 1 mod 65537.
+            let mut mark = vec![false; WINDOW];
+            for &(a, b, m) in sieve_groups() {
+                let r = rem_u32(&be, m);
+                mark_residue(&mut mark, r % u64::from(a), u64::from(a), 0);
+                if b > 1 {
+                    mark_residue(&mut mark, r % u64::from(b), u64::from(b), 0);
+                }
             }
+            mark_residue(&mut mark, rem_u32(&be, u64::from(E)), u64::from(E), 1);
+            for (k, &skip) in mark.iter().enumerate() {
+                if skip {
+                    continue;
+                }
+                let x = start.wrapping_add(&small(2 * k as u64, bits));
+                if x.bit_width() != bits {
+                    // Ran past 2^bits: every later candidate does too.
+                    continue 'draw;
+                }
+                if avoid.is_some_and(|p| *p == x) {
+                    continue;
+                }
+                if fermat2(&limbs_le(&x)) && crypto_primes::is_prime(Flavor::Any, &x) {
+                    return x;
+                }
+            }
+            start = start.wrapping_add(&small(2 * WINDOW as u64, bits));
         }
-        for (k, &skip) in mark.iter().enumerate() {
-            if skip {
-                continue;
-            }
-            let x = start.wrapping_add(&small(2 * k as u64, bits));
-            if x.bit_width() != bits {
-                continue;
-            }
-            if avoid.is_some_and(|p| *p == x) {
-                continue;
-            }
-            if crypto_primes::is_prime(Flavor::Any, &x) {
-                return x;
-            }
-        }
-        start = start.wrapping_add(&small(2 * WINDOW as u64, bits));
     }
 }
 
@@ -414,6 +545,30 @@ mod tests {
         assert_eq!(a.describe(), "RSA 2048");
         let back = PrivateKey::from_pem(&a.to_pem()).unwrap();
         assert_eq!(back.spki_der(), a.spki_der());
+    }
+
+    #[test]
+    fn fermat_prefilter_agrees_with_bpsw() {
+        let mut stream = Seed([3u8; 32]).stream("t/fermat");
+        let mut agree = 0;
+        for _ in 0..300 {
+            let mut b = [0u8; 128];
+            stream.fill_bytes(&mut b);
+            b[0] |= 0x80;
+            b[127] |= 1;
+            let x = BoxedUint::from_be_slice(&b, 1024).unwrap();
+            let prime = crypto_primes::is_prime(Flavor::Any, &x);
+            let f = fermat2(&limbs_le(&x));
+            assert!(f || !prime, "a prime failed the Fermat test");
+            assert_eq!(
+                f, prime,
+                "Fermat pseudoprime among random numbers: astronomically unlikely"
+            );
+            agree += 1;
+        }
+        assert_eq!(agree, 300);
+        let p = find_prime(&mut stream, 1024, None);
+        assert!(fermat2(&limbs_le(&p)));
     }
 
     #[test]
