@@ -6,11 +6,18 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 fn kbc(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kbc")).args(args).current_dir(root()).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_kbc"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap()
 }
 
 fn text(b: &[u8]) -> String {
@@ -24,7 +31,11 @@ fn exit_codes_follow_the_table() {
     assert_eq!(text(&ok.stdout), "ok\n");
     let refused = kbc(&["config", "validate", "fixtures/invalid/several-errors.yaml"]);
     assert_eq!(refused.status.code(), Some(1));
-    assert!(text(&refused.stderr).contains("7 errors"), "{}", text(&refused.stderr));
+    assert!(
+        text(&refused.stderr).contains("7 errors"),
+        "{}",
+        text(&refused.stderr)
+    );
     assert!(refused.stdout.is_empty());
     let usage = kbc(&["config", "validate", "--no-such-flag", "x.yaml"]);
     assert_eq!(usage.status.code(), Some(2));
@@ -56,7 +67,11 @@ fn reads_standard_input() {
         .output()
         .unwrap();
     assert_eq!(bad.status.code(), Some(1));
-    assert!(text(&bad.stderr).contains("<stdin>"), "{}", text(&bad.stderr));
+    assert!(
+        text(&bad.stderr).contains("<stdin>"),
+        "{}",
+        text(&bad.stderr)
+    );
 }
 
 #[test]
@@ -69,7 +84,15 @@ fn view_is_deterministic_and_ordered() {
         .filter_map(|l| l.strip_prefix("kind: "))
         .map(str::to_string)
         .collect();
-    assert_eq!(kinds, ["InitConfiguration", "ClusterConfiguration", "KubeletConfiguration", "KubeProxyConfiguration"]);
+    assert_eq!(
+        kinds,
+        [
+            "InitConfiguration",
+            "ClusterConfiguration",
+            "KubeletConfiguration",
+            "KubeProxyConfiguration"
+        ]
+    );
 }
 
 #[test]
@@ -77,12 +100,26 @@ fn migrate_v1beta3_to_v1beta4() {
     let dir = std::env::temp_dir().join(format!("kbc-migrate-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let out_file = dir.join("new.yaml");
-    let out = kbc(&["config", "migrate", "--old-config", "fixtures/v1beta3.yaml", "--new-config", out_file.to_str().unwrap()]);
+    let out = kbc(&[
+        "config",
+        "migrate",
+        "--old-config",
+        "fixtures/v1beta3.yaml",
+        "--new-config",
+        out_file.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let migrated = std::fs::read_to_string(&out_file).unwrap();
     assert!(!migrated.contains("v1beta3"));
-    assert!(migrated.contains("- name: audit-log-path\n    value: '-'") || migrated.contains("- name: audit-log-path\n    value: \"-\""), "{migrated}");
-    assert!(migrated.contains("controlPlaneComponentHealthCheck: 6m0s"), "{migrated}");
+    assert!(
+        migrated.contains("- name: audit-log-path\n    value: '-'")
+            || migrated.contains("- name: audit-log-path\n    value: \"-\""),
+        "{migrated}"
+    );
+    assert!(
+        migrated.contains("controlPlaneComponentHealthCheck: 6m0s"),
+        "{migrated}"
+    );
     assert!(migrated.contains("imagePullSerial: true"));
     assert!(migrated.contains("encryptionAlgorithm: RSA-2048"));
     // The migrated file is itself a valid v1beta4 configuration with no deprecation warning.
@@ -91,7 +128,14 @@ fn migrate_v1beta3_to_v1beta4() {
     assert!(!text(&check.stderr).contains("deprecated API spec"));
     // Refused input leaves no output file behind.
     let refused_file = dir.join("refused.yaml");
-    let refused = kbc(&["config", "migrate", "--old-config", "fixtures/invalid/old-api-version.yaml", "--new-config", refused_file.to_str().unwrap()]);
+    let refused = kbc(&[
+        "config",
+        "migrate",
+        "--old-config",
+        "fixtures/invalid/old-api-version.yaml",
+        "--new-config",
+        refused_file.to_str().unwrap(),
+    ]);
     assert_eq!(refused.status.code(), Some(1));
     assert!(!refused_file.exists());
     std::fs::remove_dir_all(&dir).unwrap();
@@ -99,22 +143,49 @@ fn migrate_v1beta3_to_v1beta4() {
 
 #[test]
 fn images_list_follows_kubeadm_rules() {
-    let default = kbc(&["config", "images", "list", "--kubernetes-version", "v1.31.2"]);
+    let default = kbc(&[
+        "config",
+        "images",
+        "list",
+        "--kubernetes-version",
+        "v1.31.2",
+    ]);
     assert_eq!(
         text(&default.stdout),
         "registry.k8s.io/kube-apiserver:v1.31.2\nregistry.k8s.io/kube-controller-manager:v1.31.2\nregistry.k8s.io/kube-scheduler:v1.31.2\nregistry.k8s.io/kube-proxy:v1.31.2\nregistry.k8s.io/coredns/coredns:v1.11.3\nregistry.k8s.io/pause:3.10\nregistry.k8s.io/etcd:3.5.15-0\n"
     );
-    let custom = kbc(&["config", "images", "list", "--config", "fixtures/custom-registry.yaml"]);
+    let custom = kbc(&[
+        "config",
+        "images",
+        "list",
+        "--config",
+        "fixtures/custom-registry.yaml",
+    ]);
     assert_eq!(
         text(&custom.stdout),
         "registry.internal:5000/k8s/kube-apiserver:v1.31.2\nregistry.internal:5000/k8s/kube-controller-manager:v1.31.2\nregistry.internal:5000/k8s/kube-scheduler:v1.31.2\nregistry.internal:5000/k8s/kube-proxy:v1.31.2\nregistry.internal:5000/dns/coredns:v1.11.3-patched\nregistry.internal:5000/k8s/pause:3.10\nregistry.internal:5000/etcd-mirror/etcd:3.5.15-0\n"
     );
-    let disabled = kbc(&["config", "images", "list", "--config", "fixtures/feature-gates.yaml"]);
+    let disabled = kbc(&[
+        "config",
+        "images",
+        "list",
+        "--config",
+        "fixtures/feature-gates.yaml",
+    ]);
     assert_eq!(
         text(&disabled.stdout),
         "registry.k8s.io/kube-apiserver:v1.31.2\nregistry.k8s.io/kube-controller-manager:v1.31.2\nregistry.k8s.io/kube-scheduler:v1.31.2\nregistry.k8s.io/pause:3.10\nregistry.k8s.io/etcd:3.5.15-0\n"
     );
-    let external = text(&kbc(&["config", "images", "list", "--config", "fixtures/external-etcd.yaml"]).stdout);
+    let external = text(
+        &kbc(&[
+            "config",
+            "images",
+            "list",
+            "--config",
+            "fixtures/external-etcd.yaml",
+        ])
+        .stdout,
+    );
     assert!(!external.contains("etcd"), "{external}");
     let no_version = kbc(&["config", "images", "list"]);
     assert_eq!(no_version.status.code(), Some(1));
@@ -129,5 +200,10 @@ fn token_and_certificate_key_formats() {
     assert!(token_re.is_match(&a), "{a:?}");
     assert_ne!(a, b);
     let key = text(&kbc(&["certs", "certificate-key"]).stdout);
-    assert!(regex::Regex::new(r"^[0-9a-f]{64}\n$").unwrap().is_match(&key), "{key:?}");
+    assert!(
+        regex::Regex::new(r"^[0-9a-f]{64}\n$")
+            .unwrap()
+            .is_match(&key),
+        "{key:?}"
+    );
 }

@@ -21,8 +21,13 @@ fn valid_fixtures_view() {
         let loaded = config::load(&src, &LoadOptions::default())
             .unwrap_or_else(|r| panic!("{} must be valid:\n{r}", src.name));
         let c = &loaded.cluster;
-        let view = kbc::cli::config::documents(&c.init, &c.config, Some((&c.kubelet, &c.kube_proxy)));
-        let warnings: String = loaded.warnings.warnings().map(|w| format!("{w}\n")).collect();
+        let view =
+            kbc::cli::config::documents(&c.init, &c.config, Some((&c.kubelet, &c.kube_proxy)));
+        let warnings: String = loaded
+            .warnings
+            .warnings()
+            .map(|w| format!("{w}\n"))
+            .collect();
         insta::with_settings!({ description => src.text.clone(), omit_expression => true }, {
             insta::assert_snapshot!(format!("{warnings}---\n{view}"));
         });
@@ -82,13 +87,18 @@ fn allow_unknown_fields_turns_field_errors_into_warnings() {
         let loaded = config::load(&src, &opts).unwrap_or_else(|r| panic!("{name}: {r}"));
         let warnings: Vec<_> = loaded.warnings.warnings().collect();
         assert!(!warnings.is_empty());
-        assert!(warnings
-            .iter()
-            .all(|w| w.hint.as_deref().unwrap_or("").contains("kubeadm accepts the file")));
+        assert!(warnings.iter().all(|w| w
+            .hint
+            .as_deref()
+            .unwrap_or("")
+            .contains("kubeadm accepts the file")));
     }
     // Go's reader keeps the last of duplicated keys; so does kbc.
     let src = source(&root.join("fixtures/invalid/duplicate-fields.yaml"));
-    let opts = LoadOptions { allow_unknown_fields: true, ..LoadOptions::default() };
+    let opts = LoadOptions {
+        allow_unknown_fields: true,
+        ..LoadOptions::default()
+    };
     let c = config::load(&src, &opts).unwrap().cluster;
     assert_eq!(c.config.cluster_name, "two");
     assert_eq!(c.config.networking.pod_subnet, "10.245.0.0/16");
@@ -107,7 +117,9 @@ fn flags_replace_host_lookups() {
         },
         ..LoadOptions::default()
     };
-    let c = config::load(&src, &opts).unwrap_or_else(|r| panic!("{r}")).cluster;
+    let c = config::load(&src, &opts)
+        .unwrap_or_else(|r| panic!("{r}"))
+        .cluster;
     assert_eq!(c.node_name, "node-a");
     assert_eq!(c.advertise_address.to_string(), "10.1.2.3");
     assert_eq!(c.version.to_string(), "v1.31.4");
@@ -118,13 +130,21 @@ fn flags_replace_host_lookups() {
 fn yaml11_strings_round_trip_through_config_view() {
     // A label value "yes" and an env value "on" must come back as strings.
     let text = "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\nlocalAPIEndpoint: {advertiseAddress: 10.0.0.1}\nnodeRegistration:\n  name: node1\n  criSocket: unix:///c.sock\n  kubeletExtraArgs:\n  - name: node-labels\n    value: \"yes\"\n---\napiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nkubernetesVersion: v1.31.2\napiServer:\n  extraEnvs:\n  - name: FLAG\n    value: \"on\"\n";
-    let src = Source { name: "t.yaml".into(), text: text.into() };
+    let src = Source {
+        name: "t.yaml".into(),
+        text: text.into(),
+    };
     let c = config::load(&src, &LoadOptions::default()).unwrap().cluster;
     let view = kbc::cli::config::documents(&c.init, &c.config, None);
     assert!(view.contains("value: \"yes\""), "{view}");
     assert!(view.contains("value: \"on\""), "{view}");
-    let again = Source { name: "view.yaml".into(), text: view };
-    let c2 = config::load(&again, &LoadOptions::default()).unwrap().cluster;
+    let again = Source {
+        name: "view.yaml".into(),
+        text: view,
+    };
+    let c2 = config::load(&again, &LoadOptions::default())
+        .unwrap()
+        .cluster;
     assert_eq!(c2.init.node_registration.kubelet_extra_args[0].value, "yes");
     assert_eq!(c2.config.api_server.extra_envs[0].value, "on");
 }

@@ -5,11 +5,18 @@ use std::path::{Path, PathBuf};
 use test_case::test_case;
 
 fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("fixtures/kubeadm").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .join("fixtures/kubeadm")
+        .join(rel)
 }
 
 fn report_for(text: &str) -> String {
-    let src = Source { name: "vector.yaml".into(), text: text.into() };
+    let src = Source {
+        name: "vector.yaml".into(),
+        text: text.into(),
+    };
     match config::load(&src, &LoadOptions::default()) {
         Ok(l) => format!("OK\n{}", l.warnings),
         Err(r) => r.to_string(),
@@ -32,17 +39,24 @@ fn strict_invalid_vectors_fail(file: &str, expected: &str) {
     let text = std::fs::read_to_string(fixture(&format!("strict/{file}"))).unwrap();
     let report = report_for(&text);
     assert!(!report.starts_with("OK"), "{file} must fail:\n{report}");
-    assert!(report.contains(expected), "{file}: expected {expected:?} in:\n{report}");
+    assert!(
+        report.contains(expected),
+        "{file}: expected {expected:?} in:\n{report}"
+    );
 }
 
 /// The strict rule itself, for vectors stored with an apiVersion 1.31 refuses: the same
 /// document as v1beta4 still fails on its unknown field.
 #[test]
 fn strict_unknown_field_in_join_as_v1beta4() {
-    let text = std::fs::read_to_string(fixture("strict/invalid_unknown_field_joincfg.yaml")).unwrap();
+    let text =
+        std::fs::read_to_string(fixture("strict/invalid_unknown_field_joincfg.yaml")).unwrap();
     let text = text.replace("kubeadm.k8s.io/v1beta1", "kubeadm.k8s.io/v1beta4");
     let report = report_for(&text);
-    assert!(report.contains("unknown field \"unknownField\""), "{report}");
+    assert!(
+        report.contains("unknown field \"unknownField\""),
+        "{report}"
+    );
 }
 
 /// `valid_*` vectors decode; alone they hold no Init/ClusterConfiguration, which kubeadm
@@ -54,7 +68,10 @@ fn strict_unknown_field_in_join_as_v1beta4() {
 #[test_case("valid_initcfg.yaml", Some("old API spec: \"kubeadm.k8s.io/v1beta2\""); "old init version")]
 fn strict_valid_vectors_decode(file: &str, refusal: Option<&str>) {
     let text = std::fs::read_to_string(fixture(&format!("strict/{file}"))).unwrap();
-    let src = Source { name: file.into(), text };
+    let src = Source {
+        name: file.into(),
+        text,
+    };
     let mut report = config::Report::default();
     let docs = config::documents::read(&src.text, false, &mut report);
     let _ = docs;
@@ -70,12 +87,17 @@ fn strict_valid_vectors_decode(file: &str, refusal: Option<&str>) {
                 },
                 ..LoadOptions::default()
             };
-            let c = config::load(&src, &opts).unwrap_or_else(|r| panic!("{r}")).cluster;
+            let c = config::load(&src, &opts)
+                .unwrap_or_else(|r| panic!("{r}"))
+                .cluster;
             assert_eq!(c.config.control_plane_endpoint, "202.0.100.1:6443");
         }
         Some(msg) => {
             if !msg.contains("old API spec") {
-                assert!(!report.has_errors(), "{file} must pass the strict check:\n{report}");
+                assert!(
+                    !report.has_errors(),
+                    "{file} must pass the strict check:\n{report}"
+                );
             }
             let all = report_for(&src.text);
             assert!(all.contains(msg), "{file}: expected {msg:?} in:\n{all}");
@@ -87,10 +109,21 @@ fn strict_valid_vectors_decode(file: &str, refusal: Option<&str>) {
 /// defaulted documents equals kubeadm's expected output.
 #[test]
 fn defaulting_pair_matches_field_by_field() {
-    let input = std::fs::read_to_string(fixture("defaulting/controlplane/incomplete.v1beta4-input.yaml")).unwrap();
-    let expected = std::fs::read_to_string(fixture("defaulting/controlplane/defaulted.v1beta4-expected.yaml")).unwrap();
-    let src = Source { name: "incomplete.v1beta4-input.yaml".into(), text: input };
-    let c = config::load(&src, &LoadOptions::default()).unwrap_or_else(|r| panic!("{r}")).cluster;
+    let input = std::fs::read_to_string(fixture(
+        "defaulting/controlplane/incomplete.v1beta4-input.yaml",
+    ))
+    .unwrap();
+    let expected = std::fs::read_to_string(fixture(
+        "defaulting/controlplane/defaulted.v1beta4-expected.yaml",
+    ))
+    .unwrap();
+    let src = Source {
+        name: "incomplete.v1beta4-input.yaml".into(),
+        text: input,
+    };
+    let c = config::load(&src, &LoadOptions::default())
+        .unwrap_or_else(|r| panic!("{r}"))
+        .cluster;
     let ours = [
         serde_json::to_value(&c.init).unwrap(),
         serde_json::to_value(&c.config).unwrap(),
@@ -101,10 +134,17 @@ fn defaulting_pair_matches_field_by_field() {
     let theirs: Vec<_> = theirs.into_iter().filter(|v| !v.is_null()).collect();
     for doc in &theirs {
         let kind = doc["kind"].as_str().unwrap();
-        let ours = ours.iter().find(|o| o["kind"] == kind).unwrap_or_else(|| panic!("no {kind}"));
+        let ours = ours
+            .iter()
+            .find(|o| o["kind"] == kind)
+            .unwrap_or_else(|| panic!("no {kind}"));
         let mut diffs = Vec::new();
         diff(kind, ours, doc, &mut diffs);
-        assert!(diffs.is_empty(), "{kind} differs from kubeadm's defaulted output:\n{}", diffs.join("\n"));
+        assert!(
+            diffs.is_empty(),
+            "{kind} differs from kubeadm's defaulted output:\n{}",
+            diffs.join("\n")
+        );
     }
     assert_eq!(theirs.len(), 4);
 }
@@ -113,7 +153,11 @@ fn diff(path: &str, a: &serde_json::Value, b: &serde_json::Value, out: &mut Vec<
     use serde_json::Value;
     match (a, b) {
         (Value::Object(x), Value::Object(y)) => {
-            for k in x.keys().chain(y.keys()).collect::<std::collections::BTreeSet<_>>() {
+            for k in x
+                .keys()
+                .chain(y.keys())
+                .collect::<std::collections::BTreeSet<_>>()
+            {
                 let p = format!("{path}.{k}");
                 match (x.get(k), y.get(k)) {
                     (Some(a), Some(b)) => diff(&p, a, b, out),
@@ -131,7 +175,11 @@ fn diff(path: &str, a: &serde_json::Value, b: &serde_json::Value, out: &mut Vec<
 #[test]
 fn print_init_defaults_matches_kubeadm() {
     let expected = std::fs::read_to_string(fixture("print-init-defaults-1.31.yaml")).unwrap();
-    let expected: String = expected.lines().filter(|l| !l.starts_with('#')).map(|l| format!("{l}\n")).collect();
+    let expected: String = expected
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| format!("{l}\n"))
+        .collect();
     let ours = kbc::cli::config::init_defaults(&[]).unwrap();
     assert_eq!(ours, expected);
 }
@@ -141,8 +189,14 @@ fn print_init_defaults_matches_kubeadm() {
 /// kubeadm and assumes systemd-resolved there).
 #[test]
 fn print_init_defaults_with_component_configs() {
-    let expected = std::fs::read_to_string(fixture("print-init-defaults-component-configs-1.31.yaml")).unwrap();
-    let ours = kbc::cli::config::init_defaults(&["KubeletConfiguration".into(), "KubeProxyConfiguration".into()]).unwrap();
+    let expected =
+        std::fs::read_to_string(fixture("print-init-defaults-component-configs-1.31.yaml"))
+            .unwrap();
+    let ours = kbc::cli::config::init_defaults(&[
+        "KubeletConfiguration".into(),
+        "KubeProxyConfiguration".into(),
+    ])
+    .unwrap();
     let ours: Vec<serde_json::Value> = serde_saphyr::from_multiple(&ours).unwrap();
     let mut theirs: Vec<serde_json::Value> = serde_saphyr::from_multiple(&expected).unwrap();
     theirs.retain(|v| !v.is_null());
@@ -170,8 +224,17 @@ fn invalid_dns_domain_vector_as_v1beta4() {
     let text = text.replace("kubeadm.k8s.io/v1beta1", "kubeadm.k8s.io/v1beta4");
     // Its removed `useHyperKubeImage` field is an error unless allowed, as kubeadm allows it.
     assert!(report_for(&text).contains("unknown field \"useHyperKubeImage\""));
-    let src = Source { name: "v.yaml".into(), text };
-    let opts = LoadOptions { allow_unknown_fields: true, ..LoadOptions::default() };
+    let src = Source {
+        name: "v.yaml".into(),
+        text,
+    };
+    let opts = LoadOptions {
+        allow_unknown_fields: true,
+        ..LoadOptions::default()
+    };
     let report = config::load(&src, &opts).unwrap_err();
-    assert!(report.errors().any(|e| e.path == "networking.dnsDomain"), "{report}");
+    assert!(
+        report.errors().any(|e| e.path == "networking.dnsDomain"),
+        "{report}"
+    );
 }

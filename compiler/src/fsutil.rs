@@ -10,7 +10,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()>
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.kbc-tmp-{}", std::process::id()));
     let result = (|| {
         let mut f = open_with_mode(&tmp, mode)?;
@@ -39,5 +42,8 @@ fn open_with_mode(path: &Path, mode: u32) -> std::io::Result<std::fs::File> {
 
 #[cfg(not(unix))]
 fn open_with_mode(path: &Path, _mode: u32) -> std::io::Result<std::fs::File> {
-    std::fs::OpenOptions::new().write(true).create_new(true).open(path)
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
 }

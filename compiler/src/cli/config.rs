@@ -2,7 +2,9 @@
 
 use super::{Exit, EXIT_REFUSED};
 use crate::config::wire::v1beta4::{BootstrapToken, ClusterConfiguration, InitConfiguration};
-use crate::config::{self, cluster, component, defaults, release, LoadOptions, Overrides, Report, Source};
+use crate::config::{
+    self, cluster, component, defaults, release, LoadOptions, Overrides, Report, Source,
+};
 use crate::yaml::ser::{join_documents, to_yaml};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
@@ -117,7 +119,10 @@ pub fn run(cmd: ConfigCommand) -> Result<(), Exit> {
             let loaded = load(&a)?;
             print_warnings(&loaded.warnings);
             let c = &loaded.cluster;
-            print!("{}", documents(&c.init, &c.config, Some((&c.kubelet, &c.kube_proxy))));
+            print!(
+                "{}",
+                documents(&c.init, &c.config, Some((&c.kubelet, &c.kube_proxy)))
+            );
             Ok(())
         }
         ConfigCommand::Print(PrintCommand::InitDefaults { component_configs }) => {
@@ -159,7 +164,10 @@ fn print_warnings(r: &Report) {
 pub fn documents(
     init: &InitConfiguration,
     cluster: &ClusterConfiguration,
-    components: Option<(&config::wire::kubelet::KubeletConfiguration, &config::wire::kubeproxy::KubeProxyConfiguration)>,
+    components: Option<(
+        &config::wire::kubelet::KubeletConfiguration,
+        &config::wire::kubeproxy::KubeProxyConfiguration,
+    )>,
 ) -> String {
     let mut docs = vec![to_yaml(init), to_yaml(cluster)];
     if let Some((kubelet, proxy)) = components {
@@ -174,7 +182,10 @@ pub fn init_defaults(component_configs: &[String]) -> Result<String, Exit> {
     const KNOWN: [&str; 2] = ["KubeletConfiguration", "KubeProxyConfiguration"];
     for c in component_configs {
         if !KNOWN.contains(&c.as_str()) {
-            eprintln!("error: unknown component config {c:?}\n  = hint: choose from {}", KNOWN.join(", "));
+            eprintln!(
+                "error: unknown component config {c:?}\n  = hint: choose from {}",
+                KNOWN.join(", ")
+            );
             return Err(Exit(EXIT_REFUSED));
         }
     }
@@ -244,7 +255,11 @@ fn migrate(a: MigrateArgs) -> Result<(), Exit> {
     Ok(())
 }
 
-fn images(config_path: Option<String>, version: Option<String>, allow_unknown_fields: bool) -> Result<(), Exit> {
+fn images(
+    config_path: Option<String>,
+    version: Option<String>,
+    allow_unknown_fields: bool,
+) -> Result<(), Exit> {
     let opts = OverrideArgs {
         kubernetes_version: version,
         allow_unknown_fields,

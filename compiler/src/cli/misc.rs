@@ -50,7 +50,10 @@ pub fn certs(cmd: CertsCommand) -> Result<(), Exit> {
         CertsCommand::CertificateKey => {
             let mut key = [0u8; 32];
             getrandom::fill(&mut key).map_err(|e| refuse(&std::io::Error::other(e.to_string())))?;
-            println!("{}", key.iter().map(|b| format!("{b:02x}")).collect::<String>());
+            println!(
+                "{}",
+                key.iter().map(|b| format!("{b:02x}")).collect::<String>()
+            );
             Ok(())
         }
     }

@@ -79,7 +79,10 @@ impl Cluster {
 }
 
 /// What the image rules read from a ClusterConfiguration.
-pub fn image_inputs<'a>(c: &'a ClusterConfiguration, v: &'a KubeVersion) -> release::ImageInputs<'a> {
+pub fn image_inputs<'a>(
+    c: &'a ClusterConfiguration,
+    v: &'a KubeVersion,
+) -> release::ImageInputs<'a> {
     release::ImageInputs {
         version: v,
         image_repository: &c.image_repository,
@@ -124,9 +127,20 @@ pub fn resolve_version(v: &str, out: &mut Vec<Diagnostic>) -> Option<KubeVersion
     }
     if parsed.minor > release::KUBEADM_MINOR {
         out.push(
-            Diagnostic::error(path, format!("{parsed} is newer than kubeadm v1.{}, which kbc emulates", release::KUBEADM_MINOR))
-                .kind(kind)
-                .hint(format!("kbc renders what kubeadm 1.{} writes; use a v1.{}.x or v1.{}.x release", release::KUBEADM_MINOR, release::MINIMUM_CONTROL_PLANE_MINOR, release::KUBEADM_MINOR)),
+            Diagnostic::error(
+                path,
+                format!(
+                    "{parsed} is newer than kubeadm v1.{}, which kbc emulates",
+                    release::KUBEADM_MINOR
+                ),
+            )
+            .kind(kind)
+            .hint(format!(
+                "kbc renders what kubeadm 1.{} writes; use a v1.{}.x or v1.{}.x release",
+                release::KUBEADM_MINOR,
+                release::MINIMUM_CONTROL_PLANE_MINOR,
+                release::KUBEADM_MINOR
+            )),
         );
         return None;
     }
@@ -135,7 +149,11 @@ pub fn resolve_version(v: &str, out: &mut Vec<Diagnostic>) -> Option<KubeVersion
 
 /// Validates `config` and resolves it into a [`Cluster`]; appends every problem to `out`.
 /// Also applies the defaults that need validated input (the endpoint's port).
-pub fn resolve(config: &mut Config, opts: &LoadOptions, out: &mut Vec<Diagnostic>) -> Option<Cluster> {
+pub fn resolve(
+    config: &mut Config,
+    opts: &LoadOptions,
+    out: &mut Vec<Diagnostic>,
+) -> Option<Cluster> {
     let _ = opts;
     validate::init(&config.init, out);
     let (service_subnets, pod_subnets) = validate::cluster(&config.cluster, out);
@@ -146,7 +164,11 @@ pub fn resolve(config: &mut Config, opts: &LoadOptions, out: &mut Vec<Diagnostic
     let endpoint = match validate::parse_endpoint(&c.control_plane_endpoint) {
         Some((host, port)) if !c.control_plane_endpoint.is_empty() => {
             let port = port.map_or(bind_port, i32::from);
-            let joined = if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
+            let joined = if host.contains(':') {
+                format!("[{host}]:{port}")
+            } else {
+                format!("{host}:{port}")
+            };
             c.control_plane_endpoint = joined.clone();
             Some(joined)
         }
@@ -174,7 +196,12 @@ pub fn resolve(config: &mut Config, opts: &LoadOptions, out: &mut Vec<Diagnostic
         kubelet: config.kubelet.clone(),
         kube_proxy: config.kube_proxy.clone(),
         node_name: nr.name.clone(),
-        advertise_address: config.init.local_api_endpoint.advertise_address.parse().ok()?,
+        advertise_address: config
+            .init
+            .local_api_endpoint
+            .advertise_address
+            .parse()
+            .ok()?,
         bind_port: u16::try_from(bind_port).ok()?,
         cri_socket: nr.cri_socket.clone(),
         version: version?,

@@ -98,9 +98,16 @@ mod tests {
     fn argument_maps_become_sorted_lists() {
         let mut c = old::ClusterConfiguration::default();
         c.api_server.extra_args.insert("v".into(), "2".into());
-        c.api_server.extra_args.insert("audit-log-path".into(), "-".into());
+        c.api_server
+            .extra_args
+            .insert("audit-log-path".into(), "-".into());
         let (n, _) = cluster(c);
-        let names: Vec<_> = n.api_server.extra_args.iter().map(|a| a.name.as_str()).collect();
+        let names: Vec<_> = n
+            .api_server
+            .extra_args
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect();
         assert_eq!(names, ["audit-log-path", "v"]);
     }
 }

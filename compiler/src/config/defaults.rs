@@ -33,7 +33,10 @@ pub fn default_timeouts(t: &mut Timeouts) {
     let set = |v: &mut Option<Duration>, d: Duration| {
         v.get_or_insert(d);
     };
-    set(&mut t.control_plane_component_health_check, Duration::from_mins(4));
+    set(
+        &mut t.control_plane_component_health_check,
+        Duration::from_mins(4),
+    );
     set(&mut t.kubelet_health_check, Duration::from_mins(4));
     set(&mut t.kubernetes_api_call, Duration::from_mins(1));
     set(&mut t.etcd_api_call, Duration::from_mins(2));
@@ -83,7 +86,8 @@ pub fn default_cluster(c: &mut ClusterConfiguration) {
     fill(&mut c.image_repository, DEFAULT_IMAGE_REPOSITORY);
     fill(&mut c.cluster_name, DEFAULT_CLUSTER_NAME);
     fill(&mut c.encryption_algorithm, DEFAULT_ENCRYPTION_ALGORITHM);
-    c.certificate_validity_period.get_or_insert(CERTIFICATE_VALIDITY);
+    c.certificate_validity_period
+        .get_or_insert(CERTIFICATE_VALIDITY);
     c.ca_certificate_validity_period
         .get_or_insert(CA_CERTIFICATE_VALIDITY);
     if c.etcd.local.is_none() && c.etcd.external.is_none() {

@@ -87,7 +87,11 @@ impl fmt::Display for Diagnostic {
         } else {
             write!(f, "{label}: {}: {}", self.path, self.message)?;
         }
-        let kind = self.kind.as_ref().map(|k| format!(" ({k})")).unwrap_or_default();
+        let kind = self
+            .kind
+            .as_ref()
+            .map(|k| format!(" ({k})"))
+            .unwrap_or_default();
         match self.pos {
             Some(pos) => write!(f, "\n  --> {}:{pos}{kind}", self.file)?,
             None if !self.file.is_empty() => write!(f, "\n  --> {}{kind}", self.file)?,
@@ -146,7 +150,10 @@ impl fmt::Display for Report {
                 "{errors} error{}{}",
                 if errors == 1 { "" } else { "s" },
                 if warnings > 0 {
-                    format!(", {warnings} warning{}", if warnings == 1 { "" } else { "s" })
+                    format!(
+                        ", {warnings} warning{}",
+                        if warnings == 1 { "" } else { "s" }
+                    )
                 } else {
                     String::new()
                 }

@@ -60,9 +60,15 @@ pub fn read(text: &str, allow_unknown: bool, report: &mut Report) -> Documents {
         Ok(c) => c,
         Err(bad) => {
             report.push(
-                Diagnostic::error("", "invalid document separator: only spaces or a comment may follow `---`")
-                    .at(Pos { line: bad.line, column: 4 })
-                    .hint("put the document's content on the next line"),
+                Diagnostic::error(
+                    "",
+                    "invalid document separator: only spaces or a comment may follow `---`",
+                )
+                .at(Pos {
+                    line: bad.line,
+                    column: 4,
+                })
+                .hint("put the document's content on the next line"),
             );
             return docs;
         }
@@ -80,14 +86,28 @@ pub fn read(text: &str, allow_unknown: bool, report: &mut Report) -> Documents {
                 continue;
             }
         };
-        let start = Pos { line: chunk.first_line, column: 1 };
-        let Some(root) = root.filter(|r| r.get("kind").is_some() || r.get("apiVersion").is_some()) else {
+        let start = Pos {
+            line: chunk.first_line,
+            column: 1,
+        };
+        let Some(root) = root.filter(|r| r.get("kind").is_some() || r.get("apiVersion").is_some())
+        else {
             report.push(missing_type_meta(start, "", ""));
             continue;
         };
-        let api_version = root.get("apiVersion").and_then(|e| e.value.as_str()).unwrap_or("").to_string();
-        let kind = root.get("kind").and_then(|e| e.value.as_str()).unwrap_or("").to_string();
-        let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version.as_str()));
+        let api_version = root
+            .get("apiVersion")
+            .and_then(|e| e.value.as_str())
+            .unwrap_or("")
+            .to_string();
+        let kind = root
+            .get("kind")
+            .and_then(|e| e.value.as_str())
+            .unwrap_or("")
+            .to_string();
+        let (group, version) = api_version
+            .rsplit_once('/')
+            .unwrap_or(("", api_version.as_str()));
         if group.is_empty() || version.is_empty() || kind.is_empty() {
             report.push(missing_type_meta(root.pos, &api_version, &kind));
             continue;
@@ -95,10 +115,15 @@ pub fn read(text: &str, allow_unknown: bool, report: &mut Report) -> Documents {
         let kind_pos = root.get("kind").map_or(root.pos, |e| e.value.pos);
         if let Some(first) = seen_kinds.get(&kind) {
             report.push(
-                Diagnostic::error("kind", format!("invalid configuration: kind {kind:?} is specified twice in YAML file"))
-                    .kind(kind.clone())
-                    .at(kind_pos)
-                    .hint(format!("the first {kind} starts on line {first}; merge the two documents")),
+                Diagnostic::error(
+                    "kind",
+                    format!("invalid configuration: kind {kind:?} is specified twice in YAML file"),
+                )
+                .kind(kind.clone())
+                .at(kind_pos)
+                .hint(format!(
+                    "the first {kind} starts on line {first}; merge the two documents"
+                )),
             );
             continue;
         }
@@ -109,7 +134,10 @@ pub fn read(text: &str, allow_unknown: bool, report: &mut Report) -> Documents {
                 &kind,
                 &dup.path,
                 dup.again,
-                format!("duplicate field {:?} (first set on line {})", dup.key, dup.first.line),
+                format!(
+                    "duplicate field {:?} (first set on line {})",
+                    dup.key, dup.first.line
+                ),
                 "Go's YAML reader keeps the last value; delete one of them",
             ));
         }
@@ -133,7 +161,11 @@ pub fn read(text: &str, allow_unknown: bool, report: &mut Report) -> Documents {
                 );
             }
         }
-        let ctx = Ctx { report: &mut *report, allow_unknown, kind: &kind };
+        let ctx = Ctx {
+            report: &mut *report,
+            allow_unknown,
+            kind: &kind,
+        };
         let d = &mut docs.decoded;
         match (group, version, kind.as_str()) {
             (KUBEADM_GROUP, "v1beta4", "InitConfiguration") => d.init = ctx.decode(&root),
@@ -195,9 +227,12 @@ fn missing_type_meta(pos: Pos, api_version: &str, kind: &str) -> Diagnostic {
     } else {
         "every document needs both, e.g. `apiVersion: kubeadm.k8s.io/v1beta4` and `kind: InitConfiguration`; a document of only comments between `---` lines counts too".to_string()
     };
-    Diagnostic::error("", "kind and apiVersion is mandatory information that must be specified")
-        .at(pos)
-        .hint(hint)
+    Diagnostic::error(
+        "",
+        "kind and apiVersion is mandatory information that must be specified",
+    )
+    .at(pos)
+    .hint(hint)
 }
 
 fn ignored(kind: &str, api_version: &str, pos: Pos) -> Diagnostic {
@@ -207,11 +242,22 @@ fn ignored(kind: &str, api_version: &str, pos: Pos) -> Diagnostic {
 }
 
 /// An unknown or duplicate field: an error, or kubeadm's warning under `--allow-unknown-fields`.
-fn field_problem(allow: bool, kind: &str, path: &str, pos: Pos, msg: String, hint: &str) -> Diagnostic {
+fn field_problem(
+    allow: bool,
+    kind: &str,
+    path: &str,
+    pos: Pos,
+    msg: String,
+    hint: &str,
+) -> Diagnostic {
     let d = if allow {
-        Diagnostic::warning(path, msg).hint(format!("{hint} (kubeadm accepts the file and ignores the field with a warning)"))
+        Diagnostic::warning(path, msg).hint(format!(
+            "{hint} (kubeadm accepts the file and ignores the field with a warning)"
+        ))
     } else {
-        Diagnostic::error(path, msg).hint(format!("{hint} (--allow-unknown-fields accepts the file as kubeadm would)"))
+        Diagnostic::error(path, msg).hint(format!(
+            "{hint} (--allow-unknown-fields accepts the file as kubeadm would)"
+        ))
     };
     d.kind(kind).at(pos)
 }
@@ -230,10 +276,26 @@ impl Ctx<'_> {
                 continue;
             }
             let (msg, hint) = match u.did_you_mean {
-                Some(f) => (format!("unknown field {:?}", u.key), format!("field names are case-sensitive: did you mean {f:?}?")),
-                None => (format!("unknown field {:?}", u.key), format!("{} has no such field; check the spelling and the indentation", self.kind)),
+                Some(f) => (
+                    format!("unknown field {:?}", u.key),
+                    format!("field names are case-sensitive: did you mean {f:?}?"),
+                ),
+                None => (
+                    format!("unknown field {:?}", u.key),
+                    format!(
+                        "{} has no such field; check the spelling and the indentation",
+                        self.kind
+                    ),
+                ),
             };
-            self.report.push(field_problem(self.allow_unknown, self.kind, &u.path, u.pos, msg, &hint));
+            self.report.push(field_problem(
+                self.allow_unknown,
+                self.kind,
+                &u.path,
+                u.pos,
+                msg,
+                &hint,
+            ));
         }
         match result {
             Ok(v) => Some(v),

@@ -136,9 +136,11 @@ pub fn read_config(src: &Source, opts: &LoadOptions) -> (Option<Config>, Documen
     if let (Some(t), Some(timeouts)) = (v1beta3_timeout, init.timeouts.as_mut()) {
         timeouts.control_plane_component_health_check = Some(t);
     }
-    report
-        .diagnostics
-        .extend(defaults::dynamic_defaults(&mut init, &mut cluster, &opts.overrides));
+    report.diagnostics.extend(defaults::dynamic_defaults(
+        &mut init,
+        &mut cluster,
+        &opts.overrides,
+    ));
     let overlay = component::OverlayInput {
         certificates_dir: &cluster.certificates_dir,
         dns_domain: &cluster.networking.dns_domain,
@@ -191,7 +193,11 @@ pub fn locate(root: &Node, path: &str) -> crate::yaml::node::Pos {
         };
         match next {
             Some((p, n)) => {
-                pos = if matches!(n.value, Value::Scalar(..)) { n.pos } else { p };
+                pos = if matches!(n.value, Value::Scalar(..)) {
+                    n.pos
+                } else {
+                    p
+                };
                 node = n;
             }
             None => break,

@@ -41,7 +41,10 @@ impl KubeVersion {
         let mut parts = core.split('.');
         let mut num = || -> Option<u32> {
             let p = parts.next()?;
-            if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) || (p.len() > 1 && p.starts_with('0')) {
+            if p.is_empty()
+                || !p.bytes().all(|b| b.is_ascii_digit())
+                || (p.len() > 1 && p.starts_with('0'))
+            {
                 return None;
             }
             p.parse().ok()
@@ -62,14 +65,24 @@ impl KubeVersion {
     pub fn image_tag(&self) -> String {
         self.to_string()
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect()
     }
 }
 
 impl fmt::Display for KubeVersion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "v{}.{}.{}{}", self.major, self.minor, self.patch, self.suffix)
+        write!(
+            f,
+            "v{}.{}.{}{}",
+            self.major, self.minor, self.patch, self.suffix
+        )
     }
 }
 
@@ -81,7 +94,10 @@ pub fn is_version_label(s: &str) -> bool {
         .or_else(|| s.strip_prefix("ci/"))
         .or_else(|| s.strip_prefix("ci-cross/"))
         .unwrap_or(s);
-    let Some(rest) = s.strip_prefix("stable").or_else(|| s.strip_prefix("latest")) else {
+    let Some(rest) = s
+        .strip_prefix("stable")
+        .or_else(|| s.strip_prefix("latest"))
+    else {
         return false;
     };
     rest.is_empty()
@@ -130,7 +146,11 @@ pub fn coredns_image(i: &ImageInputs) -> String {
     if repo == DEFAULT_IMAGE_REPOSITORY {
         repo.push_str("/coredns");
     }
-    let tag = if i.dns_image_tag.is_empty() { COREDNS_VERSION } else { i.dns_image_tag };
+    let tag = if i.dns_image_tag.is_empty() {
+        COREDNS_VERSION
+    } else {
+        i.dns_image_tag
+    };
     format!("{repo}/coredns:{tag}")
 }
 
@@ -140,8 +160,16 @@ pub fn pause_image(i: &ImageInputs) -> String {
 
 pub fn etcd_image(i: &ImageInputs) -> Option<String> {
     let (repo, tag) = i.local_etcd?;
-    let repo = if repo.is_empty() { i.image_repository } else { repo };
-    let tag = if tag.is_empty() { etcd_version(i.version.minor) } else { tag };
+    let repo = if repo.is_empty() {
+        i.image_repository
+    } else {
+        repo
+    };
+    let tag = if tag.is_empty() {
+        etcd_version(i.version.minor)
+    } else {
+        tag
+    };
     Some(format!("{repo}/etcd:{tag}"))
 }
 
@@ -175,7 +203,10 @@ mod tests {
     #[test_case("stable-1", None)]
     #[test_case("v1.031.0", None)]
     fn parses_versions(s: &str, want: Option<&str>) {
-        assert_eq!(KubeVersion::parse(s).map(|v| v.to_string()).as_deref(), want);
+        assert_eq!(
+            KubeVersion::parse(s).map(|v| v.to_string()).as_deref(),
+            want
+        );
     }
 
     #[test_case("stable", true)]
@@ -191,7 +222,10 @@ mod tests {
 
     #[test]
     fn build_metadata_is_escaped_in_tags() {
-        assert_eq!(KubeVersion::parse("v1.31.2+abc").unwrap().image_tag(), "v1.31.2_abc");
+        assert_eq!(
+            KubeVersion::parse("v1.31.2+abc").unwrap().image_tag(),
+            "v1.31.2_abc"
+        );
     }
 
     #[test]

@@ -58,17 +58,33 @@ pub fn init(c: &InitConfiguration, out: &mut Vec<Diagnostic>) {
     } else {
         for problem in dns1123_subdomain(&nr.name) {
             out.push(
-                err(INIT, "nodeRegistration.name", format!("Invalid value: {:?}: {problem}", nr.name))
-                    .hint("node names are lower-case DNS names such as cp-1.example.com"),
+                err(
+                    INIT,
+                    "nodeRegistration.name",
+                    format!("Invalid value: {:?}: {problem}", nr.name),
+                )
+                .hint("node names are lower-case DNS names such as cp-1.example.com"),
             );
         }
     }
     cri_socket(&nr.cri_socket, out);
-    args(INIT, "nodeRegistration.kubeletExtraArgs", &nr.kubelet_extra_args, out);
+    args(
+        INIT,
+        "nodeRegistration.kubeletExtraArgs",
+        &nr.kubelet_extra_args,
+        out,
+    );
     if !nr.image_pull_policy.is_empty() && !PULL_POLICIES.contains(&nr.image_pull_policy.as_str()) {
         out.push(
-            err(INIT, "nodeRegistration.imagePullPolicy", format!("Invalid value: {:?}: invalid pull policy", nr.image_pull_policy))
-                .hint("use one of Always, IfNotPresent, Never"),
+            err(
+                INIT,
+                "nodeRegistration.imagePullPolicy",
+                format!(
+                    "Invalid value: {:?}: invalid pull policy",
+                    nr.image_pull_policy
+                ),
+            )
+            .hint("use one of Always, IfNotPresent, Never"),
         );
     }
     for (i, t) in c.bootstrap_tokens.iter().enumerate() {
@@ -148,12 +164,27 @@ fn bootstrap_token(i: usize, t: &BootstrapToken, out: &mut Vec<Diagnostic>) {
             );
         }
     }
-    let unknown: Vec<_> = t.usages.iter().filter(|u| !TOKEN_USAGES.contains(&u.as_str())).collect();
+    let unknown: Vec<_> = t
+        .usages
+        .iter()
+        .filter(|u| !TOKEN_USAGES.contains(&u.as_str()))
+        .collect();
     if !unknown.is_empty() {
-        let list = unknown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",");
+        let list = unknown
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(",");
         out.push(
-            err(INIT, format!("{base}.usages"), format!("Invalid value: {:?}: unknown bootstrapping token usage(s): [{list}]", t.usages.join(",")))
-                .hint("allowed usages are signing and authentication"),
+            err(
+                INIT,
+                format!("{base}.usages"),
+                format!(
+                    "Invalid value: {:?}: unknown bootstrapping token usage(s): [{list}]",
+                    t.usages.join(",")
+                ),
+            )
+            .hint("allowed usages are signing and authentication"),
         );
     }
     if !t.groups.is_empty() && !t.usages.iter().any(|u| u == "authentication") {
@@ -172,16 +203,27 @@ fn bootstrap_token(i: usize, t: &BootstrapToken, out: &mut Vec<Diagnostic>) {
             ));
         }
     }
-    if t.expires.is_some() && t.ttl.is_some_and(|d| !d.is_zero()) && t.ttl != Some(super::defaults::DEFAULT_TOKEN_TTL) {
-        out.push(err(INIT, base, "the BootstrapToken .TTL and .Expires fields are mutually exclusive"));
+    if t.expires.is_some()
+        && t.ttl.is_some_and(|d| !d.is_zero())
+        && t.ttl != Some(super::defaults::DEFAULT_TOKEN_TTL)
+    {
+        out.push(err(
+            INIT,
+            base,
+            "the BootstrapToken .TTL and .Expires fields are mutually exclusive",
+        ));
     }
 }
 
 fn port(kind: &str, path: &str, p: i32, out: &mut Vec<Diagnostic>) {
     if !(1..=65535).contains(&p) {
         out.push(
-            err(kind, path, format!("Invalid value: {p}: port number is not valid"))
-                .hint("expected a port from 1 to 65535"),
+            err(
+                kind,
+                path,
+                format!("Invalid value: {p}: port number is not valid"),
+            )
+            .hint("expected a port from 1 to 65535"),
         );
     }
 }
@@ -190,13 +232,27 @@ fn args(kind: &str, path: &str, list: &[Arg], out: &mut Vec<Diagnostic>) {
     for (i, a) in list.iter().enumerate() {
         if a.name.is_empty() {
             out.push(
-                err(kind, format!("{path}[{i}].name"), format!("Invalid value: \"index {i}\": argument has no name"))
-                    .hint("write the flag name without leading dashes, e.g. name: v"),
+                err(
+                    kind,
+                    format!("{path}[{i}].name"),
+                    format!("Invalid value: \"index {i}\": argument has no name"),
+                )
+                .hint("write the flag name without leading dashes, e.g. name: v"),
             );
         } else if a.name.starts_with('-') {
             out.push(
-                err(kind, format!("{path}[{i}].name"), format!("Invalid value: {:?}: the flag name must not start with dashes", a.name))
-                    .hint(format!("write {:?}: kubeadm adds the dashes itself", a.name.trim_start_matches('-'))),
+                err(
+                    kind,
+                    format!("{path}[{i}].name"),
+                    format!(
+                        "Invalid value: {:?}: the flag name must not start with dashes",
+                        a.name
+                    ),
+                )
+                .hint(format!(
+                    "write {:?}: kubeadm adds the dashes itself",
+                    a.name.trim_start_matches('-')
+                )),
             );
         }
     }
@@ -205,8 +261,12 @@ fn args(kind: &str, path: &str, list: &[Arg], out: &mut Vec<Diagnostic>) {
 fn absolute(kind: &str, path: &str, p: &str, out: &mut Vec<Diagnostic>) {
     if !p.starts_with('/') {
         out.push(
-            err(kind, path, format!("Invalid value: {p:?}: path is not absolute"))
-                .hint("use an absolute path such as /etc/kubernetes/pki"),
+            err(
+                kind,
+                path,
+                format!("Invalid value: {p:?}: path is not absolute"),
+            )
+            .hint("use an absolute path such as /etc/kubernetes/pki"),
         );
     }
 }
@@ -223,17 +283,28 @@ pub fn parse_cidrs(s: &str) -> Result<Vec<IpNet>, String> {
 }
 
 /// `ValidateIPNetFromString`: parse, dual-stack shape, minimum and (service) maximum size.
-fn subnets(path: &str, value: &str, min_addresses: u128, is_service: bool, out: &mut Vec<Diagnostic>) -> Vec<IpNet> {
+fn subnets(
+    path: &str,
+    value: &str,
+    min_addresses: u128,
+    is_service: bool,
+    out: &mut Vec<Diagnostic>,
+) -> Vec<IpNet> {
     let nets = match parse_cidrs(value) {
         Ok(n) => n,
         Err(why) => {
             out.push(
-                err(CLUSTER, path, format!("Invalid value: {value:?}: couldn't parse subnet ({why})"))
-                    .hint(if value.contains('/') {
-                        "expected a CIDR such as 10.244.0.0/16, or two (IPv4,IPv6) for dual-stack".to_string()
-                    } else {
-                        "add the prefix length, e.g. 10.244.0.0/16".to_string()
-                    }),
+                err(
+                    CLUSTER,
+                    path,
+                    format!("Invalid value: {value:?}: couldn't parse subnet ({why})"),
+                )
+                .hint(if value.contains('/') {
+                    "expected a CIDR such as 10.244.0.0/16, or two (IPv4,IPv6) for dual-stack"
+                        .to_string()
+                } else {
+                    "add the prefix length, e.g. 10.244.0.0/16".to_string()
+                }),
             );
             return Vec::new();
         }
@@ -247,7 +318,11 @@ fn subnets(path: &str, value: &str, min_addresses: u128, is_service: bool, out: 
     }
     for net in &nets {
         let bits = net.max_prefix_len() - net.prefix_len();
-        let size: u128 = if bits >= 127 { u128::MAX } else { 1u128 << bits };
+        let size: u128 = if bits >= 127 {
+            u128::MAX
+        } else {
+            1u128 << bits
+        };
         if size < min_addresses {
             out.push(
                 err(CLUSTER, path, format!("Invalid value: {:?}: subnet with {size} address(es) is too small, the minimum is {min_addresses}", net.to_string()))
@@ -255,7 +330,11 @@ fn subnets(path: &str, value: &str, min_addresses: u128, is_service: bool, out: 
             );
         }
         if is_service && bits > 20 {
-            let (width, min_mask) = if matches!(net, IpNet::V4(_)) { (32, 12) } else { (128, 108) };
+            let (width, min_mask) = if matches!(net, IpNet::V4(_)) {
+                (32, 12)
+            } else {
+                (128, 108)
+            };
             out.push(
                 err(CLUSTER, path, format!("Invalid value: {:?}: specified service subnet is too large; for {width}-bit addresses, the mask must be >= {min_mask}", net.to_string()))
                     .hint(format!("use a prefix length of /{min_mask} or longer")),
@@ -263,7 +342,13 @@ fn subnets(path: &str, value: &str, min_addresses: u128, is_service: bool, out: 
         }
         if let IpNet::V6(v6) = net {
             if (v6.addr().segments()[0] & 0xffc0) == 0xfec0 {
-                out.push(Diagnostic::warning(path, format!("the subnet {net} is in the deprecated site-local range fec0::/10")).kind(CLUSTER));
+                out.push(
+                    Diagnostic::warning(
+                        path,
+                        format!("the subnet {net} is in the deprecated site-local range fec0::/10"),
+                    )
+                    .kind(CLUSTER),
+                );
             }
         }
     }
@@ -272,7 +357,10 @@ fn subnets(path: &str, value: &str, min_addresses: u128, is_service: bool, out: 
 
 /// The last value of a controller-manager flag, as kubeadm reads it.
 fn last_arg<'a>(list: &'a [Arg], name: &str) -> Option<&'a str> {
-    list.iter().rev().find(|a| a.name == name).map(|a| a.value.as_str())
+    list.iter()
+        .rev()
+        .find(|a| a.name == name)
+        .map(|a| a.value.as_str())
 }
 
 /// `ValidatePodSubnetNodeMask`.
@@ -320,7 +408,9 @@ fn cert_sans(kind: &str, path: &str, sans: &[String], out: &mut Vec<Diagnostic>)
         let wildcard = san
             .strip_prefix("*.")
             .map(dns1123_subdomain)
-            .unwrap_or_else(|| vec!["a wildcard DNS-1123 subdomain must start with '*.'".to_string()]);
+            .unwrap_or_else(|| {
+                vec!["a wildcard DNS-1123 subdomain must start with '*.'".to_string()]
+            });
         if !dns.is_empty() && !wildcard.is_empty() {
             out.push(
                 err(kind, format!("{path}[{i}]"), format!("Invalid value: {san:?}: altname is not a valid IP address, DNS label or a DNS label with subdomain wildcards: {}; {}", dns.join("; "), wildcard.join("; ")))
@@ -344,7 +434,11 @@ fn image_repository(path: &str, repo: &str, out: &mut Vec<Diagnostic>) {
 pub fn cluster(c: &ClusterConfiguration, out: &mut Vec<Diagnostic>) -> (Vec<IpNet>, Vec<IpNet>) {
     let n = &c.networking;
     for problem in dns1123_subdomain(&n.dns_domain) {
-        out.push(err(CLUSTER, "networking.dnsDomain", format!("Invalid value: {:?}: {problem}", n.dns_domain)));
+        out.push(err(
+            CLUSTER,
+            "networking.dnsDomain",
+            format!("Invalid value: {:?}: {problem}", n.dns_domain),
+        ));
     }
     let services = subnets("networking.serviceSubnet", &n.service_subnet, 10, true, out);
     let pods = if n.pod_subnet.is_empty() {
@@ -355,19 +449,35 @@ pub fn cluster(c: &ClusterConfiguration, out: &mut Vec<Diagnostic>) -> (Vec<IpNe
         pods
     };
     cert_sans(CLUSTER, "apiServer.certSANs", &c.api_server.cert_sans, out);
-    args(CLUSTER, "apiServer.extraArgs", &c.api_server.extra_args, out);
-    args(CLUSTER, "controllerManager.extraArgs", &c.controller_manager.extra_args, out);
+    args(
+        CLUSTER,
+        "apiServer.extraArgs",
+        &c.api_server.extra_args,
+        out,
+    );
+    args(
+        CLUSTER,
+        "controllerManager.extraArgs",
+        &c.controller_manager.extra_args,
+        out,
+    );
     args(CLUSTER, "scheduler.extraArgs", &c.scheduler.extra_args, out);
     for (path, vols) in [
         ("apiServer.extraVolumes", &c.api_server.extra_volumes),
-        ("controllerManager.extraVolumes", &c.controller_manager.extra_volumes),
+        (
+            "controllerManager.extraVolumes",
+            &c.controller_manager.extra_volumes,
+        ),
         ("scheduler.extraVolumes", &c.scheduler.extra_volumes),
     ] {
         volumes(path, vols, out);
     }
     for (path, envs) in [
         ("apiServer.extraEnvs", &c.api_server.extra_envs),
-        ("controllerManager.extraEnvs", &c.controller_manager.extra_envs),
+        (
+            "controllerManager.extraEnvs",
+            &c.controller_manager.extra_envs,
+        ),
         ("scheduler.extraEnvs", &c.scheduler.extra_envs),
     ] {
         env_vars(path, envs, out);
@@ -387,35 +497,84 @@ pub fn cluster(c: &ClusterConfiguration, out: &mut Vec<Diagnostic>) -> (Vec<IpNe
     etcd(&c.etcd, out);
     if !ENCRYPTION_ALGORITHMS.contains(&c.encryption_algorithm.as_str()) {
         out.push(
-            err(CLUSTER, "encryptionAlgorithm", format!("Invalid encryption algorithm {:?}. Must be one of [{}]", c.encryption_algorithm, ENCRYPTION_ALGORITHMS.join(" ")))
-                .hint(if c.encryption_algorithm.starts_with("ECDSA-P384") {
-                    "ECDSA-P384 arrived in kubeadm 1.32; kubeadm 1.31 supports ECDSA-P256".to_string()
-                } else {
-                    "use RSA-2048 (the default), RSA-3072, RSA-4096 or ECDSA-P256".to_string()
-                }),
+            err(
+                CLUSTER,
+                "encryptionAlgorithm",
+                format!(
+                    "Invalid encryption algorithm {:?}. Must be one of [{}]",
+                    c.encryption_algorithm,
+                    ENCRYPTION_ALGORITHMS.join(" ")
+                ),
+            )
+            .hint(if c.encryption_algorithm.starts_with("ECDSA-P384") {
+                "ECDSA-P384 arrived in kubeadm 1.32; kubeadm 1.31 supports ECDSA-P256".to_string()
+            } else {
+                "use RSA-2048 (the default), RSA-3072, RSA-4096 or ECDSA-P256".to_string()
+            }),
         );
     }
-    validity("certificateValidityPeriod", "certificate", c.certificate_validity_period, super::defaults::CERTIFICATE_VALIDITY, out);
-    validity("caCertificateValidityPeriod", "CA certificate", c.ca_certificate_validity_period, super::defaults::CA_CERTIFICATE_VALIDITY, out);
+    validity(
+        "certificateValidityPeriod",
+        "certificate",
+        c.certificate_validity_period,
+        super::defaults::CERTIFICATE_VALIDITY,
+        out,
+    );
+    validity(
+        "caCertificateValidityPeriod",
+        "CA certificate",
+        c.ca_certificate_validity_period,
+        super::defaults::CA_CERTIFICATE_VALIDITY,
+        out,
+    );
     (services, pods)
 }
 
-fn validity(path: &str, what: &str, v: Option<super::duration::Duration>, default: super::duration::Duration, out: &mut Vec<Diagnostic>) {
+fn validity(
+    path: &str,
+    what: &str,
+    v: Option<super::duration::Duration>,
+    default: super::duration::Duration,
+    out: &mut Vec<Diagnostic>,
+) {
     let Some(v) = v else { return };
     if v.nanos() <= 0 {
-        out.push(err(CLUSTER, path, format!("Invalid value: {v:?}: the validity period must be positive", v = v.to_string())));
+        out.push(err(
+            CLUSTER,
+            path,
+            format!(
+                "Invalid value: {v:?}: the validity period must be positive",
+                v = v.to_string()
+            ),
+        ));
     } else if v > default {
         out.push(Diagnostic::warning(path, format!("the value {v} is more than the recommended default for {what} expiration: {default}")).kind(CLUSTER));
     }
 }
 
 fn volumes(path: &str, vols: &[HostPathMount], out: &mut Vec<Diagnostic>) {
-    const TYPES: [&str; 8] = ["", "DirectoryOrCreate", "Directory", "FileOrCreate", "File", "Socket", "CharDevice", "BlockDevice"];
+    const TYPES: [&str; 8] = [
+        "",
+        "DirectoryOrCreate",
+        "Directory",
+        "FileOrCreate",
+        "File",
+        "Socket",
+        "CharDevice",
+        "BlockDevice",
+    ];
     let mut seen = std::collections::BTreeSet::new();
     for (i, v) in vols.iter().enumerate() {
         let at = format!("{path}[{i}]");
         if v.name.is_empty() {
-            out.push(err(CLUSTER, format!("{at}.name"), "Required value: a volume needs a name").hint("the name becomes the Pod volume's name"));
+            out.push(
+                err(
+                    CLUSTER,
+                    format!("{at}.name"),
+                    "Required value: a volume needs a name",
+                )
+                .hint("the name becomes the Pod volume's name"),
+            );
         } else if !seen.insert(v.name.as_str()) {
             out.push(err(CLUSTER, format!("{at}.name"), format!("Duplicate value: {:?}", v.name)).hint("kubeadm would write a static Pod the kubelet rejects; give each volume its own name"));
         }
@@ -423,10 +582,21 @@ fn volumes(path: &str, vols: &[HostPathMount], out: &mut Vec<Diagnostic>) {
             out.push(err(CLUSTER, format!("{at}.hostPath"), "Required value"));
         }
         if !v.mount_path.starts_with('/') {
-            out.push(err(CLUSTER, format!("{at}.mountPath"), format!("Invalid value: {:?}: path is not absolute", v.mount_path)));
+            out.push(err(
+                CLUSTER,
+                format!("{at}.mountPath"),
+                format!("Invalid value: {:?}: path is not absolute", v.mount_path),
+            ));
         }
         if !TYPES.contains(&v.path_type.as_str()) {
-            out.push(err(CLUSTER, format!("{at}.pathType"), format!("Unsupported value: {:?}", v.path_type)).hint(format!("supported values: {}", TYPES[1..].join(", "))));
+            out.push(
+                err(
+                    CLUSTER,
+                    format!("{at}.pathType"),
+                    format!("Unsupported value: {:?}", v.path_type),
+                )
+                .hint(format!("supported values: {}", TYPES[1..].join(", "))),
+            );
         }
     }
 }
@@ -434,10 +604,18 @@ fn volumes(path: &str, vols: &[HostPathMount], out: &mut Vec<Diagnostic>) {
 fn env_vars(path: &str, envs: &[EnvVar], out: &mut Vec<Diagnostic>) {
     for (i, e) in envs.iter().enumerate() {
         if e.name.is_empty() {
-            out.push(err(CLUSTER, format!("{path}[{i}].name"), "Required value: an environment variable needs a name"));
+            out.push(err(
+                CLUSTER,
+                format!("{path}[{i}].name"),
+                "Required value: an environment variable needs a name",
+            ));
         }
         if !e.value.is_empty() && e.value_from.is_some() {
-            out.push(err(CLUSTER, format!("{path}[{i}].valueFrom"), "Invalid value: may not be specified when `value` is not empty"));
+            out.push(err(
+                CLUSTER,
+                format!("{path}[{i}].valueFrom"),
+                "Invalid value: may not be specified when `value` is not empty",
+            ));
         }
     }
 }
@@ -451,12 +629,23 @@ fn feature_gates(gates: &std::collections::BTreeMap<String, bool>, out: &mut Vec
             }
             continue;
         }
-        let known = features::GATES.iter().map(|g| g.name).collect::<Vec<_>>().join(", ");
+        let known = features::GATES
+            .iter()
+            .map(|g| g.name)
+            .collect::<Vec<_>>()
+            .join(", ");
         let hint = match features::REMOVED.iter().find(|(n, _)| n == name) {
             Some((_, since)) => format!("{name} was removed in kubeadm {since}; delete it"),
             None => format!("kubeadm's gates are {known}; core Kubernetes gates go in extraArgs or the component configs"),
         };
-        out.push(err(CLUSTER, path, format!("{name} is not a valid feature name.")).hint(hint));
+        out.push(
+            err(
+                CLUSTER,
+                path,
+                format!("{name} is not a valid feature name."),
+            )
+            .hint(hint),
+        );
     }
 }
 
@@ -578,6 +767,10 @@ mod tests {
     fn service_subnets(s: &str, errors: usize) {
         let mut out = Vec::new();
         subnets("networking.serviceSubnet", s, 10, true, &mut out);
-        assert_eq!(out.iter().filter(|d| d.is_error()).count(), errors, "{out:?}");
+        assert_eq!(
+            out.iter().filter(|d| d.is_error()).count(),
+            errors,
+            "{out:?}"
+        );
     }
 }

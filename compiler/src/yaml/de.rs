@@ -106,7 +106,10 @@ impl<'a> NodeDe<'a> {
                 if expected.contains("integer")
                     && matches!(super::node::resolve_plain(s), Resolved::Int(_)) =>
             {
-                Some("remove the quotes: a quoted number is a string for Kubernetes' YAML reader".to_string())
+                Some(
+                    "remove the quotes: a quoted number is a string for Kubernetes' YAML reader"
+                        .to_string(),
+                )
             }
             _ => None,
         };
@@ -170,8 +173,18 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
     int_method!(deserialize_i32, visit_i32, i32, "a 32-bit integer");
     int_method!(deserialize_i64, visit_i64, i64, "a 64-bit integer");
     int_method!(deserialize_u8, visit_u8, u8, "an integer from 0 to 255");
-    int_method!(deserialize_u16, visit_u16, u16, "an integer from 0 to 65535");
-    int_method!(deserialize_u32, visit_u32, u32, "a non-negative 32-bit integer");
+    int_method!(
+        deserialize_u16,
+        visit_u16,
+        u16,
+        "an integer from 0 to 65535"
+    );
+    int_method!(
+        deserialize_u32,
+        visit_u32,
+        u32,
+        "a non-negative 32-bit integer"
+    );
     int_method!(deserialize_u64, visit_u64, u64, "a non-negative integer");
 
     fn deserialize_f32<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
@@ -380,7 +393,9 @@ impl<'de, 'a, I: Iterator<Item = (usize, &'a Node)>> de::SeqAccess<'de> for SeqA
                     path: child.path.clone(),
                     unknown: child.unknown,
                 };
-                seed.deserialize(child).map(Some).map_err(|e| locate(e, &at))
+                seed.deserialize(child)
+                    .map(Some)
+                    .map_err(|e| locate(e, &at))
             }
         }
     }
@@ -397,7 +412,10 @@ impl<'de, 'a, I: Iterator<Item = &'a super::node::Entry>> de::MapAccess<'de>
 {
     type Error = Error;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Error> {
         match self.entries.next() {
             None => Ok(None),
             Some(entry) => {
@@ -459,9 +477,14 @@ mod tests {
 
     #[test]
     fn collects_every_unknown_field_with_a_case_hint() {
-        let (r, unknown) = decode("ControlPlaneEndpoint: x\ninner:\n  bindport: 1\n  extra: 2\nlist:\n- nope: 1\n");
+        let (r, unknown) = decode(
+            "ControlPlaneEndpoint: x\ninner:\n  bindport: 1\n  extra: 2\nlist:\n- nope: 1\n",
+        );
         assert!(r.is_ok());
-        let got: Vec<_> = unknown.iter().map(|u| (u.path.as_str(), u.pos.line, u.did_you_mean)).collect();
+        let got: Vec<_> = unknown
+            .iter()
+            .map(|u| (u.path.as_str(), u.pos.line, u.did_you_mean))
+            .collect();
         assert_eq!(
             got,
             vec![
@@ -478,7 +501,13 @@ mod tests {
         let (r, _) = decode("list:\n- name: a\n- bindPort: abc\n");
         let e = r.unwrap_err();
         assert_eq!(e.path, "list[1].bindPort");
-        assert_eq!(e.pos, Some(Pos { line: 3, column: 13 }));
+        assert_eq!(
+            e.pos,
+            Some(Pos {
+                line: 3,
+                column: 13
+            })
+        );
         assert_eq!(e.message, "expected a 32-bit integer, got \"abc\"");
     }
 

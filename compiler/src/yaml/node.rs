@@ -369,13 +369,20 @@ mod tests {
 
     #[test]
     fn splits_like_the_kubernetes_yaml_reader() {
-        let chunks = split_documents("---\na: 1\n---\n# only a comment\n--- # c\nb: 2\n---\n").unwrap();
-        let texts: Vec<_> = chunks.iter().map(|c| (c.first_line, c.text.as_str())).collect();
+        let chunks =
+            split_documents("---\na: 1\n---\n# only a comment\n--- # c\nb: 2\n---\n").unwrap();
+        let texts: Vec<_> = chunks
+            .iter()
+            .map(|c| (c.first_line, c.text.as_str()))
+            .collect();
         assert_eq!(
             texts,
             vec![(2, "a: 1\n"), (4, "# only a comment\n"), (6, "b: 2\n")]
         );
-        assert_eq!(split_documents("a: 1\n--- x\n"), Err(BadSeparator { line: 2 }));
+        assert_eq!(
+            split_documents("a: 1\n--- x\n"),
+            Err(BadSeparator { line: 2 })
+        );
     }
 
     #[test]
@@ -391,13 +398,19 @@ mod tests {
 
     #[test]
     fn comment_only_chunk_has_no_value() {
-        let chunk = Chunk { text: "# nothing\n\n".into(), first_line: 1 };
+        let chunk = Chunk {
+            text: "# nothing\n\n".into(),
+            first_line: 1,
+        };
         assert_eq!(parse_document(&chunk).unwrap().0, None);
     }
 
     #[test]
     fn reports_every_duplicate_key_and_keeps_the_last() {
-        let chunk = Chunk { text: "a: 1\nb:\n  c: 1\n  c: 2\na: 3\n".into(), first_line: 1 };
+        let chunk = Chunk {
+            text: "a: 1\nb:\n  c: 1\n  c: 2\na: 3\n".into(),
+            first_line: 1,
+        };
         let (node, dups) = parse_document(&chunk).unwrap();
         let node = node.unwrap();
         assert_eq!(dups.len(), 2);

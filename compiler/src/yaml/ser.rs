@@ -38,7 +38,10 @@ pub fn needs_yaml11_quotes(s: &str) -> bool {
     // Sexagesimal numbers (`12:30`) and dates (`2001-12-14`) start with digits.
     let digits_then = |sep: u8| {
         let n = b.iter().take_while(|c| c.is_ascii_digit()).count();
-        n > 0 && b.get(n) == Some(&sep) && s.bytes().all(|c| c.is_ascii_digit() || c == sep || c == b'.' || c == b'_')
+        n > 0
+            && b.get(n) == Some(&sep)
+            && s.bytes()
+                .all(|c| c.is_ascii_digit() || c == sep || c == b'.' || c == b'_')
     };
     digits_then(b':') || (b.len() >= 8 && digits_then(b'-')) || is_timestamp(s)
 }
@@ -105,7 +108,9 @@ pub fn value_to_yaml(json: &serde_json::Value) -> String {
 
 fn any_key_needs_quotes(v: &Value) -> bool {
     match v {
-        Value::Object(m) => m.iter().any(|(k, v)| needs_yaml11_quotes(k) || any_key_needs_quotes(v)),
+        Value::Object(m) => m
+            .iter()
+            .any(|(k, v)| needs_yaml11_quotes(k) || any_key_needs_quotes(v)),
         Value::Array(items) => items.iter().any(any_key_needs_quotes),
         _ => false,
     }
@@ -123,17 +128,27 @@ mod tests {
 
     #[test]
     fn keys_are_sorted_and_lists_are_not_indented() {
-        let yaml = value_to_yaml(&json!({"kind": "X", "apiVersion": "v1", "list": [{"b": 1, "a": 2}]}));
+        let yaml =
+            value_to_yaml(&json!({"kind": "X", "apiVersion": "v1", "list": [{"b": 1, "a": 2}]}));
         assert_eq!(yaml, "apiVersion: v1\nkind: X\nlist:\n- a: 2\n  b: 1\n");
     }
 
     #[test]
     fn yaml11_lookalikes_are_quoted_and_read_back_as_strings() {
-        let tricky = ["yes", "no", "on", "off", "y", "n", "Y", "N", "True", "NO", "1_000", "0755", "12:30", "~", "null", ""];
+        let tricky = [
+            "yes", "no", "on", "off", "y", "n", "Y", "N", "True", "NO", "1_000", "0755", "12:30",
+            "~", "null", "",
+        ];
         for s in tricky {
             let yaml = value_to_yaml(&json!({ "v": s }));
-            let chunk = crate::yaml::node::Chunk { text: yaml.clone(), first_line: 1 };
-            let node = crate::yaml::node::parse_document(&chunk).unwrap().0.unwrap();
+            let chunk = crate::yaml::node::Chunk {
+                text: yaml.clone(),
+                first_line: 1,
+            };
+            let node = crate::yaml::node::parse_document(&chunk)
+                .unwrap()
+                .0
+                .unwrap();
             let v = &node.get("v").unwrap().value;
             assert_eq!(
                 v.resolve(),
@@ -145,8 +160,13 @@ mod tests {
 
     #[test]
     fn addresses_and_versions_stay_plain_like_go_yaml() {
-        let yaml = value_to_yaml(&json!({"a": "1.2.3.4", "v": "1.31.0", "s": "10.96.0.0/12", "t": "true", "o": "on"}));
-        assert_eq!(yaml, "a: 1.2.3.4\no: \"on\"\ns: 10.96.0.0/12\nt: \"true\"\nv: 1.31.0\n");
+        let yaml = value_to_yaml(
+            &json!({"a": "1.2.3.4", "v": "1.31.0", "s": "10.96.0.0/12", "t": "true", "o": "on"}),
+        );
+        assert_eq!(
+            yaml,
+            "a: 1.2.3.4\no: \"on\"\ns: 10.96.0.0/12\nt: \"true\"\nv: 1.31.0\n"
+        );
         // A key a YAML 1.1 reader would take for a boolean is quoted too.
         let yaml = value_to_yaml(&json!({"yes": "x"}));
         assert_eq!(yaml, "\"yes\": x\n");

@@ -251,9 +251,17 @@ pub struct LocalEtcd {
     pub extra_args: Vec<Arg>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extra_envs: Vec<EnvVar>,
-    #[serde(default, rename = "serverCertSANs", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        rename = "serverCertSANs",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub server_cert_sans: Vec<String>,
-    #[serde(default, rename = "peerCertSANs", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        rename = "peerCertSANs",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub peer_cert_sans: Vec<String>,
 }
 
@@ -327,9 +335,17 @@ pub struct Timeouts {
     pub control_plane_component_health_check: Option<Duration>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kubelet_health_check: Option<Duration>,
-    #[serde(default, rename = "kubernetesAPICall", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "kubernetesAPICall",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub kubernetes_api_call: Option<Duration>,
-    #[serde(default, rename = "etcdAPICall", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "etcdAPICall",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub etcd_api_call: Option<Duration>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls_bootstrap: Option<Duration>,
