@@ -177,6 +177,19 @@ pub fn dynamic_defaults(
     if let Some(v) = super::release::KubeVersion::parse(&cluster.kubernetes_version) {
         cluster.kubernetes_version = v.to_string();
     }
+    // kubeadm init keeps skipped addon phases and the addon switches in step, so that the
+    // stored ClusterConfiguration says the addon is disabled.
+    let skipped = |phase: &str| {
+        init.skip_phases
+            .iter()
+            .any(|p| p == phase || p == "addon" || p == "addon/all")
+    };
+    if skipped("addon/coredns") {
+        cluster.dns.disabled = true;
+    }
+    if skipped("addon/kube-proxy") {
+        cluster.proxy.disabled = true;
+    }
     cluster.api_server.cert_sans = cluster
         .api_server
         .cert_sans
