@@ -26,6 +26,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::pki::kdf::Seed;
+use crate::pki::keys::PrivateKey;
+use crate::pki::x509;
 
 /// The only version this kbc reads and writes.
 pub const VERSION: &str = "kbc.secrets/v1";
@@ -300,6 +302,127 @@ impl Secrets {
         file.write_all(self.to_yaml().as_bytes()).map_err(io)?;
         file.sync_all().map_err(io)
     }
+}
+
+/// Why a user-supplied file was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum InputFileError {
+    /// Unreadable or not UTF-8.
+    #[error("{file}: {detail}")]
+    Read {
+        /// The file.
+        file: String,
+        /// Cause.
+        detail: String,
+    },
+    /// Not a usable certificate.
+    #[error("{file}: {source}")]
+    Cert {
+        /// The file.
+        file: String,
+        /// Cause.
+        #[source]
+        source: x509::CertError,
+    },
+    /// Not a usable key.
+    #[error("{file}: {source}")]
+    Key {
+        /// The file.
+        file: String,
+        /// Cause.
+        #[source]
+        source: crate::pki::keys::KeyError,
+    },
+    /// A CA certificate without the CA flag.
+    #[error(
+        "{file}: the certificate is not a certificate authority (basicConstraints cA is not set)"
+    )]
+    NotCa {
+        /// The file.
+        file: String,
+    },
+    /// A key that does not belong to the certificate.
+    #[error("{key}: the private key does not match {cert}")]
+    Mismatch {
+        /// The key file.
+        key: String,
+        /// The certificate (or public key) file.
+        cert: String,
+    },
+}
+
+fn read(path: &Path) -> Result<String, InputFileError> {
+    std::fs::read_to_string(path).map_err(|e| InputFileError::Read {
+        file: path.display().to_string(),
+        detail: e.to_string(),
+    })
+}
+
+/// Reads and checks a CA pair: the certificate parses and is a CA, the key parses and
+/// matches it.
+pub fn load_ca_pair(cert: &Path, key: &Path) -> Result<CaPair, InputFileError> {
+    let cert_text = read(cert)?;
+    let key_text = read(key)?;
+    let cname = cert.display().to_string();
+    let kname = key.display().to_string();
+    let chain =
+        x509::parse_pem_chain(cert_text.as_bytes()).map_err(|source| InputFileError::Cert {
+            file: cname.clone(),
+            source,
+        })?;
+    let info = chain[0].info().map_err(|source| InputFileError::Cert {
+        file: cname.clone(),
+        source,
+    })?;
+    if !info.is_ca {
+        return Err(InputFileError::NotCa { file: cname });
+    }
+    let pk = PrivateKey::from_pem(key_text.as_bytes()).map_err(|source| InputFileError::Key {
+        file: kname.clone(),
+        source,
+    })?;
+    if pk.spki_der() != info.spki {
+        return Err(InputFileError::Mismatch {
+            key: kname,
+            cert: cname,
+        });
+    }
+    Ok(CaPair {
+        certificate: cert_text,
+        key: key_text,
+    })
+}
+
+/// Reads and checks the service-account pair.
+pub fn load_sa_pair(key: &Path, public: Option<&Path>) -> Result<SaPair, InputFileError> {
+    let key_text = read(key)?;
+    let kname = key.display().to_string();
+    let pk = PrivateKey::from_pem(key_text.as_bytes()).map_err(|source| InputFileError::Key {
+        file: kname.clone(),
+        source,
+    })?;
+    let public_key = match public {
+        Some(p) => {
+            let text = read(p)?;
+            let pname = p.display().to_string();
+            let block = pem::parse(text.as_bytes()).map_err(|e| InputFileError::Read {
+                file: pname.clone(),
+                detail: format!("malformed PEM: {e}"),
+            })?;
+            if block.tag() != "PUBLIC KEY" || block.contents() != pk.spki_der() {
+                return Err(InputFileError::Mismatch {
+                    key: kname,
+                    cert: pname,
+                });
+            }
+            Some(text)
+        }
+        None => None,
+    };
+    Ok(SaPair {
+        key: key_text,
+        public_key,
+    })
 }
 
 #[cfg(test)]

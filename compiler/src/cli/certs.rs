@@ -1,0 +1,143 @@
+//! `kbc certs render` and `kbc certs check-expiration`.
+//!
+//! `render` needs the configuration front end to turn CONFIG into a [`PkiInput`]; the
+//! caller passes that conversion in ([`run`]'s `to_input`), so this module does not depend
+//! on the config types.
+
+use std::path::{Path, PathBuf};
+
+use clap::Subcommand;
+
+use super::{refuse, Exit};
+use crate::pki::{self, expiration, IssueTime, PkiInput, Provided};
+use crate::secrets::Secrets;
+
+/// `kbc certs …` (the PKI commands).
+#[derive(Debug, Subcommand)]
+pub enum PkiCertsCommand {
+    /// Write the PKI and kubeconfig files in kubeadm's layout (DIR/pki/..., DIR/*.conf).
+    Render(RenderArgs),
+    /// Show the expiry of every certificate and CA, as `kubeadm certs check-expiration`.
+    CheckExpiration(CheckExpirationArgs),
+}
+
+/// Arguments of `kbc certs render`.
+#[derive(Debug, clap::Args)]
+pub struct RenderArgs {
+    /// The kubeadm configuration file.
+    #[arg(value_name = "CONFIG")]
+    pub config: PathBuf,
+    /// Cluster secrets file (`kbc secrets generate`); without it a one-off random seed is
+    /// used and the output is not reproducible.
+    #[arg(long, value_name = "FILE")]
+    pub secrets: Option<PathBuf>,
+    /// Issue time (RFC 3339); default: SOURCE_DATE_EPOCH, else now.
+    #[arg(long, value_name = "TIME")]
+    pub issued_at: Option<String>,
+    /// An existing certificates dir in kubeadm's layout to reuse (kubeconfigs are read
+    /// from its parent directory).
+    #[arg(long, value_name = "DIR")]
+    pub pki_dir: Option<PathBuf>,
+    /// Output directory (must not already hold any of the files).
+    #[arg(short = 'o', long = "output", value_name = "DIR")]
+    pub output: PathBuf,
+}
+
+/// Arguments of `kbc certs check-expiration`.
+#[derive(Debug, clap::Args)]
+pub struct CheckExpirationArgs {
+    /// A certificates dir in kubeadm's layout (kubeconfigs are read from its parent).
+    #[arg(long, value_name = "DIR")]
+    pub pki_dir: PathBuf,
+    /// Count residual time from this instant (RFC 3339) instead of now.
+    #[arg(long, value_name = "TIME", hide = true)]
+    pub now: Option<String>,
+}
+
+/// The issue time: `--issued-at`, else `SOURCE_DATE_EPOCH`, else the clock.
+pub fn resolve_issue_time(flag: Option<&str>) -> Result<IssueTime, pki::PkiError> {
+    if let Some(s) = flag {
+        return IssueTime::parse_rfc3339(s);
+    }
+    if let Ok(v) = std::env::var("SOURCE_DATE_EPOCH") {
+        let secs: i64 = v.trim().parse().map_err(|_| {
+            pki::PkiError::Input(format!(
+                "SOURCE_DATE_EPOCH={v:?} is not a number of seconds"
+            ))
+        })?;
+        return IssueTime::from_unix(secs);
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    IssueTime::from_unix(now)
+}
+
+/// Loads `--secrets`, or makes a one-off random seed with a warning on stderr.
+pub fn load_secrets(path: Option<&Path>) -> Result<Secrets, Exit> {
+    match path {
+        Some(p) => Secrets::load(p).map_err(|e| refuse(&e)),
+        None => {
+            eprintln!(
+                "warning: no --secrets given: using a one-off random seed; the output is not reproducible"
+            );
+            Secrets::generate().map_err(|e| refuse(&std::io::Error::other(e.to_string())))
+        }
+    }
+}
+
+/// `kbc certs render` once CONFIG has become a [`PkiInput`].
+pub fn render(args: &RenderArgs, input: &PkiInput) -> Result<(), Exit> {
+    let secrets = load_secrets(args.secrets.as_deref())?;
+    let at = resolve_issue_time(args.issued_at.as_deref()).map_err(|e| refuse(&e))?;
+    let provided = match &args.pki_dir {
+        Some(d) => Provided::read_pki_dir(d, input).map_err(|e| refuse(&e))?,
+        None => Provided::default(),
+    };
+    let out = pki::render_with(input, &secrets, at, &provided, pki::threads_from_env())
+        .map_err(|e| refuse(&e))?;
+    for w in &out.warnings {
+        eprintln!("warning: {w}");
+    }
+    pki::write_kubeadm_layout(&out, &args.output).map_err(|e| refuse(&e))?;
+    eprintln!(
+        "wrote {} files to {}",
+        out.artifacts.len(),
+        args.output.display()
+    );
+    println!(
+        "discovery-token-ca-cert-hash: {}",
+        out.discovery_token_ca_cert_hash
+    );
+    Ok(())
+}
+
+/// `kbc certs check-expiration`.
+pub fn check_expiration(args: &CheckExpirationArgs) -> Result<(), Exit> {
+    let now = match &args.now {
+        Some(s) => IssueTime::parse_rfc3339(s).map_err(|e| refuse(&e))?,
+        None => resolve_issue_time(None).map_err(|e| refuse(&e))?,
+    };
+    // Every file name, etcd included; absent files are simply missing.
+    let names_of = PkiInput::new("node", std::net::IpAddr::from([127, 0, 0, 1]));
+    let provided = Provided::read_pki_dir(&args.pki_dir, &names_of).map_err(|e| refuse(&e))?;
+    let report = expiration::report(&provided).map_err(|e| refuse(&e))?;
+    print!("{}", expiration::render_text(&report, now.at()));
+    Ok(())
+}
+
+/// Runs `kbc certs …`; `to_input` turns the CONFIG argument of `render` into a
+/// [`PkiInput`] (the configuration front end's job).
+pub fn run(
+    cmd: PkiCertsCommand,
+    to_input: &dyn Fn(&Path) -> Result<PkiInput, Exit>,
+) -> Result<(), Exit> {
+    match cmd {
+        PkiCertsCommand::Render(args) => {
+            let input = to_input(&args.config)?;
+            render(&args, &input)
+        }
+        PkiCertsCommand::CheckExpiration(args) => check_expiration(&args),
+    }
+}
