@@ -8,4 +8,5 @@ pub mod config;
 pub mod fsutil;
 pub mod yaml;
 pub mod pki;
+pub mod render;
 pub mod secrets;
