@@ -1,5 +1,178 @@
-//! kbc-apply: installs a kbc bundle on a node. Only the usage exists so far.
-fn main() {
-    eprintln!("usage: kbc-apply BUNDLE\n\nkbc-apply is not implemented yet; see issue 5.");
-    std::process::exit(2);
+//! kbc-apply: installs a kbc bundle (`shared/spec/bundle.md`) on a node.
+//!
+//! So far: `verify`, `install` and `reset` of the bundle's files (issue 5, first part).
+//! Preflight, the kubelet and the API phases come later.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use kbc_apply::bundle;
+use kbc_apply::phases::{self, ApplyContext, PhaseError};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  done
+  1  refused before changing anything (bad bundle, wrong digest, differing files)
+  2  failed while acting (the error lists what was done), or a usage error";
+
+#[derive(Parser)]
+#[command(name = "kbc-apply", version, about = "Installs a kbc bundle on an air-gapped node", after_help = EXIT_CODES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check the whole bundle (manifest, sizes, hashes, paths, digest); touches nothing.
+    Verify {
+        #[command(flatten)]
+        bundle: BundleArgs,
+    },
+    /// Verify, then install the bundle's rootfs/ files atomically with their modes.
+    Install {
+        #[command(flatten)]
+        bundle: BundleArgs,
+        #[command(flatten)]
+        target: TargetArgs,
+        /// Print every action (path, mode, sha256) and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Verify, then remove the files the bundle installed.
+    Reset {
+        #[command(flatten)]
+        bundle: BundleArgs,
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+}
+
+#[derive(Args)]
+struct BundleArgs {
+    /// The bundle file (bundle.tgz) written by `kbc compile`.
+    bundle: PathBuf,
+    /// Refuse any bundle whose digest is not this one (printed by `kbc compile`).
+    #[arg(long, value_name = "sha256:HEX", value_parser = parse_digest)]
+    expect_digest: Option<String>,
+}
+
+#[derive(Args)]
+struct TargetArgs {
+    /// Treat DIR as the host's `/` (for image baking and tests).
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    root: PathBuf,
+    /// Replace (install) or remove (reset) files that differ from the bundle; their current
+    /// versions are kept under <root>/etc/kubernetes/tmp/kbc-backup-<digest>/.
+    #[arg(long)]
+    force: bool,
+}
+
+fn parse_digest(s: &str) -> Result<String, String> {
+    let lower = s.to_ascii_lowercase();
+    if bundle::is_digest(&lower) {
+        Ok(lower)
+    } else {
+        Err("expected sha256: followed by 64 hex digits".to_string())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err((code, err)) => {
+            let mut msg = format!("error: {err}");
+            let mut source = err.source();
+            while let Some(cause) = source {
+                msg.push_str(&format!("\n  caused by: {cause}"));
+                source = cause.source();
+            }
+            eprintln!("{msg}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+type Failure = (u8, Box<dyn std::error::Error>);
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match cli.command {
+        Command::Verify { bundle } => {
+            let verified = load(&bundle)?;
+            let secret = verified.files.iter().filter(|f| f.secret).count();
+            let _ = writeln!(
+                out,
+                "verify: ok {} ({} files, {secret} secret, format {})",
+                verified.digest,
+                verified.files.len(),
+                verified.manifest.format
+            );
+        }
+        Command::Install {
+            bundle,
+            target,
+            dry_run,
+        } => {
+            let ctx = context(&bundle, &target, dry_run)?;
+            phases::install::run(&ctx, &mut out).map_err(phase_failure)?;
+        }
+        Command::Reset { bundle, target } => {
+            let ctx = context(&bundle, &target, false)?;
+            phases::reset::run(&ctx, &mut out).map_err(phase_failure)?;
+        }
+    }
+    Ok(())
+}
+
+fn phase_failure(e: PhaseError) -> Failure {
+    (e.exit_code() as u8, Box::new(e))
+}
+
+/// Why the command stopped before any phase ran (exit code 1).
+#[derive(Debug, thiserror::Error)]
+enum InputError {
+    #[error("cannot read bundle \"{}\"", .0.display())]
+    ReadBundle(PathBuf, #[source] std::io::Error),
+    #[error("bundle \"{}\" refused; nothing on the host was touched", .path.display())]
+    Refused {
+        path: PathBuf,
+        source: bundle::VerifyError,
+    },
+    #[error("root \"{}\" is not a directory; create it first", .0.display())]
+    Root(PathBuf),
+}
+
+/// Reads the whole bundle into memory and verifies it.
+fn load(args: &BundleArgs) -> Result<bundle::VerifiedBundle, Failure> {
+    let bytes = std::fs::read(&args.bundle)
+        .map_err(|e| boxed(InputError::ReadBundle(args.bundle.clone(), e)))?;
+    bundle::verify(&bytes, args.expect_digest.as_deref()).map_err(|source| {
+        boxed(InputError::Refused {
+            path: args.bundle.clone(),
+            source,
+        })
+    })
+}
+
+fn context(args: &BundleArgs, target: &TargetArgs, dry_run: bool) -> Result<ApplyContext, Failure> {
+    let bundle = load(args)?;
+    if !Path::new(&target.root).is_dir() {
+        return Err(boxed(InputError::Root(target.root.clone())));
+    }
+    Ok(ApplyContext {
+        root: target.root.clone(),
+        bundle,
+        force: target.force,
+        dry_run,
+    })
+}
+
+fn boxed(e: InputError) -> Failure {
+    (1, Box::new(e))
 }

@@ -1,0 +1,611 @@
+//! The bundle contract (`shared/spec/bundle.md`, format `kbc.bundle/v1`): manifest types,
+//! canonical JSON and [`verify`].
+//!
+//! This module is written to move into a small crate shared by the compiler (which writes
+//! bundles, and whose `kbc inspect` verifies them) and the applier: it depends only on serde,
+//! serde_json, sha2, tar, flate2 and thiserror, does no I/O besides reading the bytes it is
+//! given, and touches nothing on the host.
+//!
+//! Verification is strict: anything the spec does not allow is refused, with an error that
+//! names the offending entry. Extension records (GNU long names, PAX headers) are refused
+//! too: each tar header must be one regular file, so a path longer than ustar's name/prefix
+//! fields cannot be carried.
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::Read;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The value of the manifest's `format` field that this module reads and writes.
+pub const FORMAT: &str = "kbc.bundle/v1";
+/// The path of the manifest, always the first tar entry.
+pub const MANIFEST_PATH: &str = "kbc-bundle.json";
+/// The prefix of entries installed on the host (`rootfs/etc/...` goes to `/etc/...`).
+pub const ROOTFS_PREFIX: &str = "rootfs/";
+/// Largest decompressed bundle accepted. Real bundles are well under a megabyte; the limit
+/// only keeps a hostile gzip stream from filling memory.
+pub const MAX_TAR_BYTES: u64 = 256 << 20;
+
+/// The manifest `kbc-bundle.json` (bundle.md, "The manifest").
+///
+/// Fields the spec names are typed; anything else is kept in `extra` so that a manifest
+/// read and written again keeps its bytes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Manifest {
+    /// Always [`FORMAT`].
+    pub format: String,
+    pub kbc_version: String,
+    /// The key derivation, `kbc-kdf-v1`.
+    pub derivation: String,
+    pub kubernetes_version: String,
+    pub cluster_name: String,
+    pub node_name: String,
+    pub control_plane_endpoint: String,
+    /// RFC 3339.
+    pub issued_at: String,
+    /// Hex sha256 of the normalized, defaulted configuration.
+    pub config_sha256: String,
+    /// One entry per tar entry after the manifest, in tar order.
+    pub files: Vec<FileEntry>,
+    /// What the applier needs that is not a file (phases, tokens, waits, node labels). Its
+    /// shape is fixed by a later step of issue 5; until then it is carried as JSON.
+    #[serde(default)]
+    pub apply: serde_json::Value,
+    /// Fields this version does not know.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+/// One file of the bundle, as listed in the manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileEntry {
+    /// Relative path inside the bundle, e.g. `rootfs/etc/kubernetes/admin.conf`.
+    pub path: String,
+    /// Install mode as an octal string, e.g. `"0600"`.
+    pub mode: String,
+    pub size: u64,
+    /// Lower-case hex sha256 of the content.
+    pub sha256: String,
+    /// True for private keys, kubeconfigs with keys, tokens and the certificate key.
+    pub secret: bool,
+}
+
+/// A file of a verified bundle, with its content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BundleFile {
+    pub path: String,
+    /// Permission bits (at most 0o777).
+    pub mode: u32,
+    pub secret: bool,
+    /// Lower-case hex sha256 of `data`, as listed in the manifest.
+    pub sha256: String,
+    pub data: Vec<u8>,
+}
+
+impl BundleFile {
+    /// The host path relative to the root (`etc/kubernetes/admin.conf`) for `rootfs/`
+    /// entries; `None` for the others (`api/`, `join/`, `images.txt`).
+    pub fn rootfs_path(&self) -> Option<&str> {
+        self.path.strip_prefix(ROOTFS_PREFIX)
+    }
+}
+
+/// A bundle whose every byte has been checked against its manifest.
+#[derive(Debug, Clone)]
+pub struct VerifiedBundle {
+    pub manifest: Manifest,
+    /// `sha256:` + hex sha256 of the manifest bytes.
+    pub digest: String,
+    /// Every entry after the manifest, in tar (= manifest) order.
+    pub files: Vec<BundleFile>,
+}
+
+impl VerifiedBundle {
+    /// The hex part of the digest, used in backup directory names.
+    pub fn digest_hex(&self) -> &str {
+        self.digest.strip_prefix("sha256:").unwrap_or(&self.digest)
+    }
+}
+
+/// Why a bundle was refused. Every variant names what is wrong and, where there is one,
+/// the offending entry.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// The gzip layer could not be decoded: a truncated or corrupted file.
+    #[error("bundle is not a valid gzip stream (truncated or corrupt)")]
+    Gzip(#[source] std::io::Error),
+    /// Bytes follow the gzip stream (a second member or appended data).
+    #[error("{0} unexpected bytes after the end of the gzip stream")]
+    TrailingData(usize),
+    /// The decompressed tar exceeds [`MAX_TAR_BYTES`].
+    #[error("bundle decompresses to more than {limit} bytes")]
+    TooLarge { limit: u64 },
+    /// The tar layer is malformed (bad checksum, truncated entry, ...).
+    #[error("bundle is not a valid tar archive{}", at(.path))]
+    Tar {
+        path: Option<String>,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The archive has no entries.
+    #[error("bundle is empty; expected \"{MANIFEST_PATH}\" as its first entry")]
+    Empty,
+    /// The first entry is not the manifest.
+    #[error("first entry is \"{path}\", expected \"{MANIFEST_PATH}\"")]
+    FirstEntry { path: String },
+    /// A pinned digest does not match.
+    #[error("bundle digest is {actual}, expected {expected}; this is not the pinned bundle")]
+    DigestMismatch { expected: String, actual: String },
+    /// The manifest is not JSON.
+    #[error("\"{MANIFEST_PATH}\" is not valid JSON")]
+    ManifestJson(#[source] serde_json::Error),
+    /// The manifest is JSON but not in canonical form.
+    #[error(
+        "\"{MANIFEST_PATH}\" is not canonical JSON (sorted keys, no whitespace, one trailing newline); it was edited after kbc wrote it"
+    )]
+    ManifestNotCanonical,
+    /// `format` is missing or not [`FORMAT`].
+    #[error("unsupported bundle format {}, this kbc-apply reads \"{FORMAT}\"", quoted(.found))]
+    UnsupportedFormat { found: Option<String> },
+    /// The manifest lacks a field or has one of the wrong type.
+    #[error("\"{MANIFEST_PATH}\" does not match format \"{FORMAT}\"")]
+    ManifestSchema(#[source] serde_json::Error),
+    /// A tar entry is not a regular file.
+    #[error("entry \"{path}\" is a {kind}; a bundle holds regular files only")]
+    EntryType { path: String, kind: String },
+    /// A path (in the tar or the manifest) is absolute, has `..`, or is otherwise unsafe.
+    #[error("entry \"{path}\" has an unsafe path: {reason}")]
+    UnsafePath { path: String, reason: &'static str },
+    /// A manifest entry's `mode` is not an octal permission string.
+    #[error("entry \"{path}\" has mode {mode:?}; expected an octal string such as \"0644\"")]
+    BadMode { path: String, mode: String },
+    /// A manifest entry's `sha256` is not 64 lower-case hex digits.
+    #[error("entry \"{path}\" has sha256 {value:?}; expected 64 lower-case hex digits")]
+    BadHash { path: String, value: String },
+    /// Manifest entries are not in strictly increasing byte-wise order (or repeat).
+    #[error("entry \"{path}\" is listed after \"{previous}\"; entries must be sorted and unique")]
+    NotSorted { path: String, previous: String },
+    /// One entry is used as a directory by another.
+    #[error("entry \"{path}\" is below \"{file}\", which is a file")]
+    PathConflict { path: String, file: String },
+    /// A tar entry is not listed in the manifest.
+    #[error("entry \"{path}\" is not listed in the manifest")]
+    Unlisted { path: String },
+    /// A listed tar entry appears at another position than the manifest says.
+    #[error("entry \"{path}\" is out of order; the manifest lists \"{expected}\" here")]
+    OutOfOrder { path: String, expected: String },
+    /// A manifest entry has no tar entry.
+    #[error("entry \"{path}\" is listed in the manifest but missing from the archive")]
+    Missing { path: String },
+    /// Content size differs from the manifest.
+    #[error("entry \"{path}\" has {actual} bytes, the manifest says {expected}")]
+    SizeMismatch {
+        path: String,
+        expected: u64,
+        actual: u64,
+    },
+    /// Content hash differs from the manifest.
+    #[error("entry \"{path}\" has sha256 {actual}, the manifest says {expected}")]
+    HashMismatch {
+        path: String,
+        expected: String,
+        actual: String,
+    },
+    /// The tar header mode differs from the manifest mode.
+    #[error(
+        "entry \"{path}\" has mode {actual:04o} in the archive, the manifest says {expected:04o}"
+    )]
+    ModeMismatch {
+        path: String,
+        expected: u32,
+        actual: u32,
+    },
+}
+
+fn quoted(value: &Option<String>) -> String {
+    match value {
+        Some(v) => format!("{v:?}"),
+        None => "(no \"format\" field)".to_string(),
+    }
+}
+
+fn at(path: &Option<String>) -> String {
+    match path {
+        Some(p) => format!(" (at entry \"{p}\")"),
+        None => String::new(),
+    }
+}
+
+/// Lower-case hex.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        // Writing to a String cannot fail.
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// Lower-case hex sha256 of `data`.
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex(&Sha256::digest(data))
+}
+
+/// The bundle digest of manifest bytes: `sha256:` + hex sha256.
+pub fn digest_of(manifest_bytes: &[u8]) -> String {
+    format!("sha256:{}", sha256_hex(manifest_bytes))
+}
+
+/// Whether `s` is a well-formed digest (`sha256:` + 64 lower-case hex digits).
+pub fn is_digest(s: &str) -> bool {
+    s.strip_prefix("sha256:").is_some_and(is_sha256_hex)
+}
+
+fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// Canonical JSON: object keys sorted byte-wise at every level, no insignificant
+/// whitespace, serde_json's escaping and number formatting, one trailing newline.
+/// Sorting is done here, not left to serde_json's map type, so that a `preserve_order`
+/// feature switched on elsewhere in a build cannot change the bytes.
+pub fn canonical_json(value: &serde_json::Value) -> String {
+    let mut out = String::new();
+    write_canonical(value, &mut out);
+    out.push('\n');
+    out
+}
+
+fn write_canonical(value: &serde_json::Value, out: &mut String) {
+    use serde_json::Value;
+    match value {
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, key) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push(':');
+                write_canonical(&map[key], out);
+            }
+            out.push('}');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
+impl Manifest {
+    /// The manifest's bytes as they go into the bundle.
+    pub fn to_canonical_bytes(&self) -> Vec<u8> {
+        // Serializing plain data (strings, numbers, JSON values) cannot fail.
+        let value = serde_json::to_value(self).expect("manifest serializes to JSON");
+        canonical_json(&value).into_bytes()
+    }
+}
+
+/// Parses an octal mode string (`"0644"` or `"644"`) into permission bits; only the
+/// `rwx` bits are allowed (no setuid, setgid or sticky bit in a bundle).
+pub fn parse_mode(mode: &str) -> Option<u32> {
+    if !(3..=4).contains(&mode.len()) || !mode.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+        return None;
+    }
+    u32::from_str_radix(mode, 8).ok().filter(|m| *m <= 0o777)
+}
+
+/// Checks a bundle path: relative, `/`-separated, no empty, `.` or `..` component, no
+/// backslash or control character.
+pub fn check_path(path: &str) -> Result<(), &'static str> {
+    if path.is_empty() {
+        return Err("the path is empty");
+    }
+    if path.starts_with('/') {
+        return Err("absolute paths are not allowed");
+    }
+    if path.ends_with('/') {
+        return Err("the path names a directory");
+    }
+    if path.chars().any(|c| c == '\\' || c.is_control()) {
+        return Err("backslashes and control characters are not allowed");
+    }
+    for component in path.split('/') {
+        match component {
+            "" => return Err("empty path components (\"//\") are not allowed"),
+            "." => return Err("\".\" components are not allowed"),
+            ".." => return Err("\"..\" components are not allowed"),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Reads and checks a whole bundle (`.tgz` bytes) against bundle.md: the first entry is
+/// a canonical manifest of format [`FORMAT`]; every other entry is a regular file with a
+/// safe path, listed in the manifest in the same order with the same size, sha256 and
+/// mode; nothing is missing or extra; the digest equals `expect_digest` when given.
+pub fn verify(bytes: &[u8], expect_digest: Option<&str>) -> Result<VerifiedBundle, VerifyError> {
+    let tar_bytes = gunzip(bytes)?;
+    let mut archive = tar::Archive::new(tar_bytes.as_slice());
+    // Entries are read lazily: each one's data must be read before the next header.
+    let mut entries = archive
+        .entries()
+        .map_err(|source| VerifyError::Tar { path: None, source })?
+        .raw(true);
+    // `raw(true)`: extension records (GNU long names, PAX) come out as entries of their
+    // own type and are refused below instead of being applied to the next header.
+
+    let mut first = match entries.next() {
+        None => return Err(VerifyError::Empty),
+        Some(entry) => entry.map_err(|source| VerifyError::Tar { path: None, source })?,
+    };
+    let first_path = entry_path(&first)?;
+    check_entry_type(&first, &first_path)?;
+    if first_path != MANIFEST_PATH {
+        return Err(VerifyError::FirstEntry { path: first_path });
+    }
+    let manifest_bytes = read_data(&mut first, &first_path)?;
+    let digest = digest_of(&manifest_bytes);
+    if let Some(expected) = expect_digest {
+        if !expected.eq_ignore_ascii_case(&digest) {
+            return Err(VerifyError::DigestMismatch {
+                expected: expected.to_string(),
+                actual: digest,
+            });
+        }
+    }
+    let manifest = parse_manifest(&manifest_bytes)?;
+
+    let mut files = Vec::with_capacity(manifest.files.len());
+    let mut listed = manifest.files.iter();
+    let all_listed: HashSet<&str> = manifest.files.iter().map(|f| f.path.as_str()).collect();
+    for entry in entries {
+        let mut entry = entry.map_err(|source| VerifyError::Tar { path: None, source })?;
+        let path = entry_path(&entry)?;
+        check_entry_type(&entry, &path)?;
+        check_path(&path).map_err(|reason| VerifyError::UnsafePath {
+            path: path.clone(),
+            reason,
+        })?;
+        let Some(expected) = listed.next() else {
+            return Err(VerifyError::Unlisted { path });
+        };
+        if expected.path != path {
+            return Err(if all_listed.contains(path.as_str()) {
+                VerifyError::OutOfOrder {
+                    path,
+                    expected: expected.path.clone(),
+                }
+            } else {
+                VerifyError::Unlisted { path }
+            });
+        }
+        // Manifest entries were validated by parse_manifest; the mode parses.
+        let mode = parse_mode(&expected.mode).expect("mode checked in parse_manifest");
+        let header_mode = entry.header().mode().map_err(|source| VerifyError::Tar {
+            path: Some(path.clone()),
+            source,
+        })? & 0o7777;
+        let data = read_data(&mut entry, &path)?;
+        if data.len() as u64 != expected.size {
+            return Err(VerifyError::SizeMismatch {
+                path,
+                expected: expected.size,
+                actual: data.len() as u64,
+            });
+        }
+        let actual = sha256_hex(&data);
+        if actual != expected.sha256 {
+            return Err(VerifyError::HashMismatch {
+                path,
+                expected: expected.sha256.clone(),
+                actual,
+            });
+        }
+        if header_mode != mode {
+            return Err(VerifyError::ModeMismatch {
+                path,
+                expected: mode,
+                actual: header_mode,
+            });
+        }
+        files.push(BundleFile {
+            path,
+            mode,
+            secret: expected.secret,
+            sha256: actual,
+            data,
+        });
+    }
+    if let Some(missing) = listed.next() {
+        return Err(VerifyError::Missing {
+            path: missing.path.clone(),
+        });
+    }
+    Ok(VerifiedBundle {
+        manifest,
+        digest,
+        files,
+    })
+}
+
+fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, VerifyError> {
+    let mut decoder = flate2::bufread::GzDecoder::new(bytes);
+    let mut tar_bytes = Vec::new();
+    (&mut decoder)
+        .take(MAX_TAR_BYTES + 1)
+        .read_to_end(&mut tar_bytes)
+        .map_err(VerifyError::Gzip)?;
+    if tar_bytes.len() as u64 > MAX_TAR_BYTES {
+        return Err(VerifyError::TooLarge {
+            limit: MAX_TAR_BYTES,
+        });
+    }
+    // A stream that ends early without an error (no trailer read) is still truncated.
+    let rest = decoder.into_inner();
+    if !rest.is_empty() {
+        return Err(VerifyError::TrailingData(rest.len()));
+    }
+    Ok(tar_bytes)
+}
+
+fn entry_path<R: Read>(entry: &tar::Entry<'_, R>) -> Result<String, VerifyError> {
+    let raw = entry.path_bytes();
+    String::from_utf8(raw.into_owned()).map_err(|e| VerifyError::UnsafePath {
+        path: String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        reason: "the path is not UTF-8",
+    })
+}
+
+fn check_entry_type<R: Read>(entry: &tar::Entry<'_, R>, path: &str) -> Result<(), VerifyError> {
+    use tar::EntryType;
+    let kind = match entry.header().entry_type() {
+        EntryType::Regular => return Ok(()),
+        EntryType::Symlink => "symbolic link".to_string(),
+        EntryType::Link => "hard link".to_string(),
+        EntryType::Char => "character device".to_string(),
+        EntryType::Block => "block device".to_string(),
+        EntryType::Directory => "directory".to_string(),
+        EntryType::Fifo => "fifo".to_string(),
+        EntryType::GNULongName | EntryType::GNULongLink => "GNU long-name record".to_string(),
+        EntryType::XHeader | EntryType::XGlobalHeader => "PAX extension record".to_string(),
+        other => format!("tar entry of type {:?}", other.as_byte() as char),
+    };
+    Err(VerifyError::EntryType {
+        path: path.to_string(),
+        kind,
+    })
+}
+
+fn read_data<R: Read>(entry: &mut tar::Entry<'_, R>, path: &str) -> Result<Vec<u8>, VerifyError> {
+    let mut data = Vec::new();
+    entry
+        .read_to_end(&mut data)
+        .map_err(|source| VerifyError::Tar {
+            path: Some(path.to_string()),
+            source,
+        })?;
+    Ok(data)
+}
+
+/// Parses and checks the manifest bytes: JSON, canonical, format, schema, and every file
+/// entry's path, mode, hash and order.
+pub fn parse_manifest(bytes: &[u8]) -> Result<Manifest, VerifyError> {
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(VerifyError::ManifestJson)?;
+    let format = value.get("format").and_then(|f| f.as_str());
+    if format != Some(FORMAT) {
+        return Err(VerifyError::UnsupportedFormat {
+            found: format.map(str::to_string),
+        });
+    }
+    if canonical_json(&value).as_bytes() != bytes {
+        return Err(VerifyError::ManifestNotCanonical);
+    }
+    let manifest: Manifest = serde_json::from_value(value).map_err(VerifyError::ManifestSchema)?;
+
+    let mut previous: Option<&str> = None;
+    let mut paths = HashSet::new();
+    for file in &manifest.files {
+        check_path(&file.path).map_err(|reason| VerifyError::UnsafePath {
+            path: file.path.clone(),
+            reason,
+        })?;
+        if file.path == MANIFEST_PATH {
+            return Err(VerifyError::Unlisted {
+                path: file.path.clone(),
+            });
+        }
+        if parse_mode(&file.mode).is_none() {
+            return Err(VerifyError::BadMode {
+                path: file.path.clone(),
+                mode: file.mode.clone(),
+            });
+        }
+        if !is_sha256_hex(&file.sha256) {
+            return Err(VerifyError::BadHash {
+                path: file.path.clone(),
+                value: file.sha256.clone(),
+            });
+        }
+        if let Some(prev) = previous {
+            if prev.as_bytes() >= file.path.as_bytes() {
+                return Err(VerifyError::NotSorted {
+                    path: file.path.clone(),
+                    previous: prev.to_string(),
+                });
+            }
+        }
+        previous = Some(&file.path);
+        paths.insert(file.path.as_str());
+    }
+    for file in &manifest.files {
+        let mut ancestor = file.path.as_str();
+        while let Some((parent, _)) = ancestor.rsplit_once('/') {
+            if paths.contains(parent) {
+                return Err(VerifyError::PathConflict {
+                    path: file.path.clone(),
+                    file: parent.to_string(),
+                });
+            }
+            ancestor = parent;
+        }
+    }
+    Ok(manifest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_json_sorts_and_ends_with_newline() {
+        let v: serde_json::Value = serde_json::from_str(r#"{"b":1,"a":{"d":[1,"x"],"c":null}}"#)
+            .expect("test JSON parses");
+        assert_eq!(
+            canonical_json(&v),
+            "{\"a\":{\"c\":null,\"d\":[1,\"x\"]},\"b\":1}\n"
+        );
+    }
+
+    #[test]
+    fn modes() {
+        assert_eq!(parse_mode("0644"), Some(0o644));
+        assert_eq!(parse_mode("600"), Some(0o600));
+        assert_eq!(parse_mode("4755"), None);
+        assert_eq!(parse_mode("0x12"), None);
+        assert_eq!(parse_mode("06444"), None);
+    }
+
+    #[test]
+    fn paths() {
+        assert!(check_path("rootfs/etc/kubernetes/admin.conf").is_ok());
+        for bad in [
+            "/etc/passwd",
+            "a/../b",
+            "..",
+            "a//b",
+            "./a",
+            "a/",
+            "",
+            "a\\b",
+        ] {
+            assert!(check_path(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+}

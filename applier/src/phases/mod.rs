@@ -1,0 +1,321 @@
+//! The applier's phases (STYLE.md §2): each is a small named unit that reads a shared
+//! [`ApplyContext`] and returns an [`Outcome`], so that a second run can say that nothing
+//! changed. Only the host-file phases exist so far: `install` and `reset`.
+//!
+//! Every phase plans first (reading the host, changing nothing), refuses with
+//! [`PhaseError::Refused`] when any part of the plan is refused, and only then acts.
+
+pub mod install;
+pub mod reset;
+
+use std::fmt;
+use std::fs::{self, File, OpenOptions, Permissions};
+use std::io::{self, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use crate::bundle::{BundleFile, VerifiedBundle};
+
+/// What a phase did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Changed,
+    Unchanged,
+    Skipped(String),
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Outcome::Changed => f.write_str("changed"),
+            Outcome::Unchanged => f.write_str("unchanged"),
+            Outcome::Skipped(reason) => write!(f, "skipped: {reason}"),
+        }
+    }
+}
+
+/// What every phase shares: the verified bundle and the command-line switches.
+#[derive(Debug)]
+pub struct ApplyContext {
+    /// Where the host's `/` is (`--root`); `/` on a real node.
+    pub root: PathBuf,
+    pub bundle: VerifiedBundle,
+    /// Replace (install) or remove (reset) files that differ from the bundle, keeping a
+    /// backup.
+    pub force: bool,
+    /// Print the actions, change nothing.
+    pub dry_run: bool,
+}
+
+impl ApplyContext {
+    /// The host path of a root-relative path (`etc/kubernetes/admin.conf`).
+    pub fn host_path(&self, rel: &str) -> PathBuf {
+        self.root.join(rel)
+    }
+
+    /// The bundle's `rootfs/` files with their root-relative paths, in bundle order.
+    pub fn rootfs_files(&self) -> impl Iterator<Item = (&str, &BundleFile)> {
+        self.bundle
+            .files
+            .iter()
+            .filter_map(|f| f.rootfs_path().map(|rel| (rel, f)))
+    }
+
+    /// Where `--force` keeps the previous version of a root-relative path:
+    /// `<root>/etc/kubernetes/tmp/kbc-backup-<digest hex>/<rel>`.
+    pub fn backup_path(&self, rel: &str) -> PathBuf {
+        self.root
+            .join(BACKUP_PARENT)
+            .join(format!("kbc-backup-{}", self.bundle.digest_hex()))
+            .join(rel)
+    }
+}
+
+/// kubeadm's temporary directory, which holds the backups (created 0700 as kubeadm does).
+pub const BACKUP_PARENT: &str = "etc/kubernetes/tmp";
+
+/// One file the phase will not touch, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+/// Why a phase stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum PhaseError {
+    /// The plan was refused before anything was changed (exit code 1).
+    #[error("{phase} refused; nothing was changed:{}{}", list_refusals(.refusals), hint_line(.hint))]
+    Refused {
+        phase: &'static str,
+        refusals: Vec<Refusal>,
+        hint: Option<String>,
+    },
+    /// An action failed after others were done (exit code 2); `done` lists them.
+    #[error("{phase} failed while acting: could not {action} \"{}\"{}", .path.display(), list_done(.done))]
+    Failed {
+        phase: &'static str,
+        action: &'static str,
+        path: PathBuf,
+        done: Vec<String>,
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl PhaseError {
+    /// The process exit code for this error (see the table in `kbc-apply --help`).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            PhaseError::Refused { .. } => 1,
+            PhaseError::Failed { .. } => 2,
+        }
+    }
+}
+
+fn list_refusals(refusals: &[Refusal]) -> String {
+    refusals
+        .iter()
+        .map(|r| format!("\n  \"{}\": {}", r.path.display(), r.reason))
+        .collect()
+}
+
+fn hint_line(hint: &Option<String>) -> String {
+    hint.as_ref()
+        .map(|h| format!("\n  = hint: {h}"))
+        .unwrap_or_default()
+}
+
+fn list_done(done: &[String]) -> String {
+    if done.is_empty() {
+        "\n  nothing had been changed before the failure".to_string()
+    } else {
+        let mut s = String::from("\n  done before the failure:");
+        for d in done {
+            s.push_str("\n    ");
+            s.push_str(d);
+        }
+        s
+    }
+}
+
+/// How a host path compares with a bundle file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostState {
+    /// Nothing there (and nothing that is not a directory on the way).
+    Absent,
+    /// A regular file with the bundle's content and mode.
+    Same,
+    /// A regular file that differs; the text says how.
+    Differs(String),
+    /// Something that must not be replaced: a directory, symlink, device, or a non-directory
+    /// parent. The text says what.
+    Blocked(String),
+}
+
+/// Compares `path` on the host with `file`. Reads, never writes.
+pub fn host_state(root: &Path, path: &Path, file: &BundleFile) -> io::Result<HostState> {
+    let meta = match fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return absent_or_blocked(root, path),
+        Err(e) if e.kind() == io::ErrorKind::NotADirectory => return absent_or_blocked(root, path),
+        Err(e) => return Err(e),
+    };
+    let kind = meta.file_type();
+    if kind.is_symlink() {
+        return Ok(HostState::Blocked(
+            "is a symbolic link; remove it or point the bundle elsewhere".to_string(),
+        ));
+    }
+    if kind.is_dir() {
+        return Ok(HostState::Blocked("is a directory".to_string()));
+    }
+    if !kind.is_file() {
+        return Ok(HostState::Blocked("is not a regular file".to_string()));
+    }
+    let mode = meta.permissions().mode() & 0o7777;
+    if meta.len() != file.data.len() as u64 || fs::read(path)? != file.data {
+        return Ok(HostState::Differs(format!(
+            "content differs from the bundle ({} bytes on the host, {} in the bundle)",
+            meta.len(),
+            file.data.len()
+        )));
+    }
+    if mode != file.mode {
+        return Ok(HostState::Differs(format!(
+            "mode is {mode:04o}, the bundle has {:04o}",
+            file.mode
+        )));
+    }
+    Ok(HostState::Same)
+}
+
+/// For a missing path: `Absent` when every existing ancestor up to `root` is a directory.
+fn absent_or_blocked(root: &Path, path: &Path) -> io::Result<HostState> {
+    let mut dir = path.parent();
+    while let Some(d) = dir {
+        if d == root || !d.starts_with(root) {
+            break;
+        }
+        match fs::metadata(d) {
+            Ok(meta) if meta.is_dir() => break,
+            Ok(_) => {
+                return Ok(HostState::Blocked(format!(
+                    "\"{}\" is in the way and is not a directory",
+                    d.display()
+                )))
+            }
+            Err(e)
+                if e.kind() == io::ErrorKind::NotFound
+                    || e.kind() == io::ErrorKind::NotADirectory => {}
+            Err(e) => return Err(e),
+        }
+        dir = d.parent();
+    }
+    Ok(HostState::Absent)
+}
+
+/// The mode of a directory that kbc-apply creates, by root-relative path: kubeadm creates
+/// `/etc/kubernetes/manifests` and `/var/lib/kubelet` 0700 (control-plane.md §8, §10),
+/// its temporary directory `/etc/kubernetes/tmp` 0700, and everything else, including
+/// `/etc/kubernetes` and the certificate directories, 0755 (pki.md §11). Directories that
+/// exist keep their mode, as with kubeadm.
+pub fn dir_mode(rel: &str) -> u32 {
+    const PRIVATE: [&str; 3] = [
+        "etc/kubernetes/manifests",
+        "var/lib/kubelet",
+        "etc/kubernetes/tmp",
+    ];
+    if PRIVATE.contains(&rel) || rel.starts_with("etc/kubernetes/tmp/") {
+        0o700
+    } else {
+        0o755
+    }
+}
+
+/// Creates the missing directories of root-relative `rel_dir` one by one with
+/// [`dir_mode`], recording each in `done`.
+pub fn create_dirs(root: &Path, rel_dir: &str, done: &mut Vec<String>) -> io::Result<()> {
+    let mut rel = String::new();
+    for component in rel_dir.split('/').filter(|c| !c.is_empty()) {
+        if !rel.is_empty() {
+            rel.push('/');
+        }
+        rel.push_str(component);
+        let path = root.join(&rel);
+        match fs::metadata(&path) {
+            Ok(meta) if meta.is_dir() => continue,
+            Ok(_) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    format!("\"{}\" is not a directory", path.display()),
+                ))
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        let mode = dir_mode(&rel);
+        fs::create_dir(&path)?;
+        // Set explicitly: create_dir's mode is subject to the umask.
+        fs::set_permissions(&path, Permissions::from_mode(mode))?;
+        done.push(format!("created directory {} {mode:04o}", path.display()));
+    }
+    Ok(())
+}
+
+/// Writes `data` to `path` atomically: a temporary file in the same directory, written,
+/// chmod-ed to `mode`, fsync-ed, renamed over `path`, then the directory fsync-ed.
+pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.kbc-tmp-{}", std::process::id()));
+    let _ = fs::remove_file(&tmp);
+    let result = (|| {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(data)?;
+        f.set_permissions(Permissions::from_mode(mode))?;
+        f.sync_all()?;
+        drop(f);
+        fs::rename(&tmp, path)?;
+        File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Keeps the current content and mode of `path` under the bundle's backup directory and
+/// returns where. An existing backup is never overwritten: `.1`, `.2`, ... are tried.
+pub fn backup(ctx: &ApplyContext, rel: &str, done: &mut Vec<String>) -> io::Result<PathBuf> {
+    let source = ctx.host_path(rel);
+    let data = fs::read(&source)?;
+    let mode = fs::metadata(&source)?.permissions().mode() & 0o7777;
+    let base = ctx.backup_path(rel);
+    let mut target = base.clone();
+    let mut n = 0;
+    while fs::symlink_metadata(&target).is_ok() {
+        n += 1;
+        target = PathBuf::from(format!("{}.{n}", base.display()));
+    }
+    let rel_dir = target
+        .parent()
+        .and_then(|p| p.strip_prefix(&ctx.root).ok())
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    create_dirs(&ctx.root, &rel_dir, done)?;
+    write_atomic(&target, &data, mode)?;
+    done.push(format!(
+        "backed up {} to {}",
+        source.display(),
+        target.display()
+    ));
+    Ok(target)
+}

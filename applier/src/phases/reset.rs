@@ -1,0 +1,128 @@
+//! `reset`: removes the bundle's `rootfs/` files from the host, refusing files whose
+//! content or mode changed unless `--force` (which keeps a backup first). Directories under
+//! `/etc/kubernetes` and `/var/lib/kubelet` that become empty are removed too; those two
+//! directories themselves, and everything above them, stay.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::io::{self, Write};
+
+use super::{backup, host_state, ApplyContext, HostState, Outcome, PhaseError, Refusal};
+
+/// Directories reset may empty but never removes.
+const KEPT: [&str; 2] = ["etc/kubernetes", "var/lib/kubelet"];
+
+/// Runs the phase, writing one line per file to `out`.
+pub fn run(ctx: &ApplyContext, out: &mut dyn Write) -> Result<Outcome, PhaseError> {
+    // Plan: (rel, differs) for every file present; refusals collected before acting.
+    let mut remove: Vec<(&str, bool)> = Vec::new();
+    let mut absent = Vec::new();
+    let mut refusals = Vec::new();
+    let mut differing = false;
+    for (rel, file) in ctx.rootfs_files() {
+        let path = ctx.host_path(rel);
+        match host_state(&ctx.root, &path, file) {
+            Ok(HostState::Absent) => absent.push(rel),
+            Ok(HostState::Same) => remove.push((rel, false)),
+            Ok(HostState::Differs(_)) if ctx.force => remove.push((rel, true)),
+            Ok(HostState::Differs(why)) => {
+                differing = true;
+                refusals.push(Refusal {
+                    path,
+                    reason: format!("{why}; it was changed after install"),
+                });
+            }
+            Ok(HostState::Blocked(why)) => refusals.push(Refusal { path, reason: why }),
+            Err(e) => refusals.push(Refusal {
+                path,
+                reason: format!("cannot be read: {e}"),
+            }),
+        }
+    }
+    if !refusals.is_empty() {
+        return Err(PhaseError::Refused {
+            phase: "reset",
+            refusals,
+            hint: differing.then(|| {
+                format!(
+                    "pass --force to remove changed files too; they are kept under \"{}\"",
+                    ctx.backup_path("").display()
+                )
+            }),
+        });
+    }
+
+    let mut done = Vec::new();
+    for rel in &absent {
+        let _ = writeln!(out, "absent {}", ctx.host_path(rel).display());
+    }
+    for (rel, differs) in &remove {
+        let path = ctx.host_path(rel);
+        let fail = |action, done: &Vec<String>, source| PhaseError::Failed {
+            phase: "reset",
+            action,
+            path: path.clone(),
+            done: done.clone(),
+            source,
+        };
+        let mut verb = "removed".to_string();
+        if *differs {
+            let target = backup(ctx, rel, &mut done).map_err(|e| fail("back up", &done, e))?;
+            verb = format!("removed (changed; backup {})", target.display());
+        }
+        fs::remove_file(&path).map_err(|e| fail("remove", &done, e))?;
+        done.push(format!("removed {}", path.display()));
+        let _ = writeln!(out, "{verb} {}", path.display());
+    }
+
+    // Empty directories strictly below the kept ones, deepest first.
+    let mut dirs = BTreeSet::new();
+    for (rel, _) in ctx.rootfs_files() {
+        let mut dir = rel;
+        while let Some((parent, _)) = dir.rsplit_once('/') {
+            if KEPT.iter().any(|k| parent.starts_with(&format!("{k}/"))) {
+                dirs.insert(parent);
+            }
+            dir = parent;
+        }
+    }
+    let mut dirs: Vec<&str> = dirs.into_iter().collect();
+    dirs.sort_by_key(|d| std::cmp::Reverse(d.matches('/').count()));
+    for rel in dirs {
+        let path = ctx.host_path(rel);
+        let empty = match fs::read_dir(&path) {
+            Ok(mut entries) => entries.next().is_none(),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+            Err(e) => {
+                return Err(PhaseError::Failed {
+                    phase: "reset",
+                    action: "list",
+                    path,
+                    done,
+                    source: e,
+                })
+            }
+        };
+        if empty {
+            if let Err(e) = fs::remove_dir(&path) {
+                return Err(PhaseError::Failed {
+                    phase: "reset",
+                    action: "remove the directory",
+                    path,
+                    done,
+                    source: e,
+                });
+            }
+            done.push(format!("removed directory {}", path.display()));
+            let _ = writeln!(out, "removed directory {}", path.display());
+        }
+    }
+
+    let outcome = if done.is_empty() {
+        Outcome::Unchanged
+    } else {
+        Outcome::Changed
+    };
+    let _ = writeln!(out, "reset: {outcome}");
+    Ok(outcome)
+}
