@@ -964,3 +964,44 @@ fn usage_errors_exit_2_and_a_missing_root_exits_1() {
     help.ok();
     assert!(help.stdout.contains("Exit codes:"), "{help:#?}");
 }
+
+/// A failure after some files were written exits 2 and lists what was done. Running as
+/// root, permissions cannot make a write fail, so `var` is a symlink to `/proc`, where
+/// nobody can create directories: the `etc/` files are written first, then `var/lib`
+/// fails.
+#[test]
+fn a_failure_while_acting_exits_2_and_lists_what_was_done() {
+    let env = Env::new();
+    let bundle = env.write_bundle("b.tgz", &valid_fixture().tgz());
+    symlink("/proc", env.root().join("var")).expect("symlink");
+    let run = env.install(&bundle, &[]);
+    assert_eq!(run.code, 2, "{run:#?}");
+    let admin = env.root().join("etc/kubernetes/admin.conf");
+    for needle in [
+        "error: install failed while acting: could not create the directories of".to_string(),
+        "var/lib/kubelet/config.yaml\"".to_string(),
+        "done before the failure:".to_string(),
+        format!("created {}", admin.display()),
+        format!(
+            "created directory {} 0700",
+            env.root().join("etc/kubernetes/manifests").display()
+        ),
+        "caused by:".to_string(),
+    ] {
+        assert!(
+            run.stderr.contains(&needle),
+            "stderr lacks {needle:?}: {run:#?}"
+        );
+    }
+    assert!(
+        run.stdout.contains(&format!("created {}", admin.display())),
+        "{run:#?}"
+    );
+    assert!(!run.stdout.contains("install:"), "{run:#?}");
+    // Running again after the cause is gone completes.
+    fs::remove_file(env.root().join("var")).expect("rm symlink");
+    let run = env.install(&bundle, &[]);
+    run.ok();
+    assert!(run.stdout.contains("unchanged "), "{run:#?}");
+    assert!(run.stdout.ends_with("install: changed\n"), "{run:#?}");
+}

@@ -51,7 +51,6 @@ pub struct Manifest {
     pub files: Vec<FileEntry>,
     /// What the applier needs that is not a file (phases, tokens, waits, node labels). Its
     /// shape is fixed by a later step of issue 5; until then it is carried as JSON.
-    #[serde(default)]
     pub apply: serde_json::Value,
     /// Fields this version does not know.
     #[serde(flatten)]
@@ -581,6 +580,37 @@ mod tests {
             canonical_json(&v),
             "{\"a\":{\"c\":null,\"d\":[1,\"x\"]},\"b\":1}\n"
         );
+    }
+
+    #[test]
+    fn manifest_round_trips_through_canonical_bytes() {
+        let manifest = Manifest {
+            format: FORMAT.to_string(),
+            kbc_version: "0.1.0".to_string(),
+            derivation: "kbc-kdf-v1".to_string(),
+            kubernetes_version: "v1.31.0".to_string(),
+            cluster_name: "kubernetes".to_string(),
+            node_name: "cp-1".to_string(),
+            control_plane_endpoint: "10.0.0.10:6443".to_string(),
+            issued_at: "2026-01-01T00:00:00Z".to_string(),
+            config_sha256: sha256_hex(b"config"),
+            files: vec![FileEntry {
+                path: "rootfs/etc/kubernetes/admin.conf".to_string(),
+                mode: "0600".to_string(),
+                size: 3,
+                sha256: sha256_hex(b"abc"),
+                secret: true,
+            }],
+            apply: serde_json::json!({"phases": ["upload-config"], "a": 1}),
+            extra: BTreeMap::from([("zNew".to_string(), serde_json::json!(true))]),
+        };
+        let bytes = manifest.to_canonical_bytes();
+        let text = String::from_utf8(bytes.clone()).expect("JSON is UTF-8");
+        assert!(text.starts_with("{\"apply\":{\"a\":1,"), "{text}");
+        assert!(text.ends_with(",\"zNew\":true}\n"), "{text}");
+        let parsed = parse_manifest(&bytes).expect("canonical manifest parses");
+        assert_eq!(parsed, manifest);
+        assert_eq!(parsed.to_canonical_bytes(), bytes);
     }
 
     #[test]
