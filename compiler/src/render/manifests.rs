@@ -79,7 +79,8 @@ pub enum Component {
 }
 
 impl Component {
-    /// kubeadm's write order: control plane first (the `control-plane` phase), then etcd.
+    /// kbc's listing order: the `control-plane` phase's three Pods as kubeadm lists them, then
+    /// etcd. (kubeadm runs its `etcd` phase before `control-plane`; bundles sort paths anyway.)
     pub const ALL: [Component; 4] = [
         Component::ApiServer,
         Component::ControllerManager,
