@@ -14,6 +14,8 @@ pub enum TokenCommand {
 pub enum CertsCommand {
     /// Print a random upload-certs key (64 hex characters), as `kubeadm certs certificate-key`.
     CertificateKey,
+    #[command(flatten)]
+    Pki(super::certs::PkiCertsCommand),
 }
 
 const TOKEN_CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
@@ -47,6 +49,17 @@ pub fn token(cmd: TokenCommand) -> Result<(), Exit> {
 
 pub fn certs(cmd: CertsCommand) -> Result<(), Exit> {
     match cmd {
+        CertsCommand::Pki(c) => super::certs::run(c, &|path| {
+            let args = super::config::InputArgs {
+                file: path.display().to_string(),
+                overrides: super::config::OverrideArgs::default(),
+            };
+            let loaded = super::config::load(&args)?;
+            for w in loaded.warnings.warnings() {
+                eprintln!("{w}");
+            }
+            Ok(loaded.cluster.pki_input())
+        }),
         CertsCommand::CertificateKey => {
             let mut key = [0u8; 32];
             getrandom::fill(&mut key).map_err(|e| refuse(&std::io::Error::other(e.to_string())))?;

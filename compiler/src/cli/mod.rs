@@ -3,8 +3,10 @@
 //! Exit codes (also in `--help` and README): 0 done; 1 input refused (config, secrets or
 //! bundle), nothing written; 2 usage error (clap's own code for bad arguments).
 
+pub mod certs;
 pub mod config;
 pub mod misc;
+pub mod secrets;
 
 use clap::{Parser, Subcommand};
 
@@ -34,9 +36,12 @@ pub enum Command {
     /// Bootstrap tokens.
     #[command(subcommand, after_help = AFTER_HELP)]
     Token(misc::TokenCommand),
-    /// Certificates: the upload-certs key.
+    /// Certificates and kubeconfigs: render, check expiration, the upload-certs key.
     #[command(subcommand, after_help = AFTER_HELP)]
     Certs(misc::CertsCommand),
+    /// The cluster secrets file every key is derived from.
+    #[command(subcommand, after_help = AFTER_HELP)]
+    Secrets(secrets::SecretsCommand),
 }
 
 /// An error already reported to the user, carrying the exit code.
@@ -50,6 +55,7 @@ pub fn main() -> i32 {
         Command::Config(c) => config::run(c),
         Command::Token(c) => misc::token(c),
         Command::Certs(c) => misc::certs(c),
+        Command::Secrets(c) => secrets::run(c),
     };
     match result {
         Ok(()) => EXIT_OK,

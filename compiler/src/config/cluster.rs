@@ -13,35 +13,9 @@ use super::{Config, LoadOptions};
 use ipnet::IpNet;
 use std::net::IpAddr;
 
-/// The key type of every key kbc makes (`ClusterConfiguration.EncryptionAlgorithmType()`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EncryptionAlgorithm {
-    Rsa2048,
-    Rsa3072,
-    Rsa4096,
-    EcdsaP256,
-}
-
-impl EncryptionAlgorithm {
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "RSA-2048" => Self::Rsa2048,
-            "RSA-3072" => Self::Rsa3072,
-            "RSA-4096" => Self::Rsa4096,
-            "ECDSA-P256" => Self::EcdsaP256,
-            _ => return None,
-        })
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Rsa2048 => "RSA-2048",
-            Self::Rsa3072 => "RSA-3072",
-            Self::Rsa4096 => "RSA-4096",
-            Self::EcdsaP256 => "ECDSA-P256",
-        }
-    }
-}
+/// The key type of every key kbc makes (`ClusterConfiguration.EncryptionAlgorithmType()`);
+/// one definition, shared with the PKI.
+pub use crate::pki::EncryptionAlgorithm;
 
 /// A validated configuration with everything resolved.
 #[derive(Clone, Debug)]
@@ -75,6 +49,35 @@ impl Cluster {
 
     pub fn images(&self) -> Vec<String> {
         release::images(&image_inputs(&self.config, &self.version))
+    }
+
+    /// What the PKI and the kubeconfig files depend on.
+    pub fn pki_input(&self) -> crate::pki::PkiInput {
+        let c = &self.config;
+        let local = c.etcd.local.as_ref();
+        crate::pki::PkiInput {
+            cluster_name: c.cluster_name.clone(),
+            node_name: self.node_name.clone(),
+            advertise_address: self.advertise_address,
+            bind_port: self.bind_port,
+            control_plane_endpoint: self.control_plane_endpoint.clone(),
+            service_subnets: self.service_subnets.clone(),
+            dns_domain: c.networking.dns_domain.clone(),
+            api_server_cert_sans: c.api_server.cert_sans.clone(),
+            etcd_server_cert_sans: local
+                .map(|l| l.server_cert_sans.clone())
+                .unwrap_or_default(),
+            etcd_peer_cert_sans: local.map(|l| l.peer_cert_sans.clone()).unwrap_or_default(),
+            external_etcd: self.external_etcd,
+            certificates_dir: c.certificates_dir.clone(),
+            encryption_algorithm: self.encryption_algorithm,
+            cert_validity: std::time::Duration::from_nanos(self.certificate_validity.nanos() as u64),
+            ca_validity: std::time::Duration::from_nanos(
+                self.ca_certificate_validity.nanos() as u64
+            ),
+            control_plane_kubelet_local_mode: self
+                .feature(features::CONTROL_PLANE_KUBELET_LOCAL_MODE),
+        }
     }
 }
 

@@ -46,7 +46,11 @@ pub fn cluster(
         extra_volumes: c.extra_volumes,
         extra_envs: Vec::new(),
     };
-    let timeout = c.api_server.timeout_for_control_plane;
+    // kubeadm ignores a zero timeout.
+    let timeout = c
+        .api_server
+        .timeout_for_control_plane
+        .filter(|d| !d.is_zero());
     let out = new::ClusterConfiguration {
         api_version: new::GROUP_VERSION.into(),
         kind: c.kind,
