@@ -387,6 +387,28 @@ fn writer_is_deterministic() {
     assert_eq!(&tgz[..8], &[0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0]);
 }
 
+/// This file's writer and `kbc_apply::bundle::write` (which the compiler is to use)
+/// produce the same bytes: both follow the same reading of bundle.md.
+#[test]
+fn library_writer_matches_this_writer_byte_for_byte() {
+    let fixture = valid_fixture();
+    let manifest: kbc_apply::bundle::Manifest =
+        serde_json::from_value(fixture.manifest.clone()).expect("fixture manifest is typed");
+    let files = fixture_files()
+        .into_iter()
+        .map(|(path, mode, secret, data)| kbc_apply::bundle::NewFile {
+            path: path.to_string(),
+            mode,
+            secret,
+            data: data.to_vec(),
+        })
+        .collect();
+    let (tgz, digest) =
+        kbc_apply::bundle::write(manifest, files, ISSUED_AT).expect("library writes the fixture");
+    assert_eq!(digest, fixture.digest());
+    assert_eq!(tgz, fixture.tgz());
+}
+
 #[test]
 fn verify_accepts_valid_bundle_and_prints_digest() {
     let env = Env::new();

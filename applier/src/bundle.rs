@@ -1,5 +1,5 @@
 //! The bundle contract (`shared/spec/bundle.md`, format `kbc.bundle/v1`): manifest types,
-//! canonical JSON and [`verify`].
+//! canonical JSON, [`verify`] and the deterministic writer [`write`].
 //!
 //! This module is written to move into a small crate shared by the compiler (which writes
 //! bundles, and whose `kbc inspect` verifies them) and the applier: it depends only on serde,
@@ -443,6 +443,97 @@ pub fn verify(bytes: &[u8], expect_digest: Option<&str>) -> Result<VerifiedBundl
     })
 }
 
+/// A file to put into a bundle with [`write`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewFile {
+    /// Bundle path, e.g. `rootfs/etc/kubernetes/pki/ca.crt`.
+    pub path: String,
+    /// Install mode, at most 0o777.
+    pub mode: u32,
+    pub secret: bool,
+    pub data: Vec<u8>,
+}
+
+/// The gzip level of written bundles; part of the format's bytes (DEPENDENCIES.md §4: the
+/// gzip header's XFL byte and the deflate output depend on it), so never changed silently.
+pub const GZIP_LEVEL: u32 = 9;
+
+/// Why [`write`] could not make a bundle.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// The files or the manifest break a rule that [`verify`] enforces.
+    #[error("the bundle would not verify")]
+    Invalid(#[source] VerifyError),
+    /// A path does not fit a ustar header (a component over 100 bytes, or no split into
+    /// prefix and name).
+    #[error("entry \"{path}\" does not fit a ustar header")]
+    Header {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Writes a bundle per bundle.md: `manifest.files` is replaced by the entries of `files`
+/// (sorted byte-wise by path), the canonical manifest comes first, then the files; ustar
+/// headers with uid/gid 0, user and group `root`, mtime `mtime` (the issue time, seconds
+/// since the epoch) and the install mode; gzip with mtime 0, no name, level
+/// [`GZIP_LEVEL`]. Returns the `.tgz` bytes and the bundle digest. The result verifies.
+pub fn write(
+    mut manifest: Manifest,
+    mut files: Vec<NewFile>,
+    mtime: u64,
+) -> Result<(Vec<u8>, String), WriteError> {
+    use std::io::Write as _;
+    files.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
+    manifest.files = files
+        .iter()
+        .map(|f| FileEntry {
+            path: f.path.clone(),
+            mode: format!("{:04o}", f.mode),
+            size: f.data.len() as u64,
+            sha256: sha256_hex(&f.data),
+            secret: f.secret,
+        })
+        .collect();
+    let manifest_bytes = manifest.to_canonical_bytes();
+    // The same checks verify() applies to a manifest: paths, modes, order, conflicts.
+    parse_manifest(&manifest_bytes).map_err(WriteError::Invalid)?;
+
+    let mut builder = tar::Builder::new(Vec::new());
+    let entries = std::iter::once((MANIFEST_PATH, 0o644, manifest_bytes.as_slice())).chain(
+        files
+            .iter()
+            .map(|f| (f.path.as_str(), f.mode, f.data.as_slice())),
+    );
+    for (path, mode, data) in entries {
+        let header_error = |source| WriteError::Header {
+            path: path.to_string(),
+            source,
+        };
+        let mut header = tar::Header::new_ustar();
+        header.set_path(path).map_err(header_error)?;
+        header.set_entry_type(tar::EntryType::Regular);
+        header.set_mode(mode);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_username("root").map_err(header_error)?;
+        header.set_groupname("root").map_err(header_error)?;
+        header.set_mtime(mtime);
+        header.set_size(data.len() as u64);
+        header.set_cksum();
+        // Appending to a Vec cannot fail with an I/O error.
+        builder.append(&header, data).expect("tar append to memory");
+    }
+    let tar_bytes = builder.into_inner().expect("tar finish in memory");
+    let mut gz = flate2::GzBuilder::new()
+        .mtime(0)
+        .write(Vec::new(), flate2::Compression::new(GZIP_LEVEL));
+    gz.write_all(&tar_bytes).expect("gzip to memory");
+    let tgz = gz.finish().expect("gzip to memory");
+    Ok((tgz, digest_of(&manifest_bytes)))
+}
+
 fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, VerifyError> {
     let mut decoder = flate2::bufread::GzDecoder::new(bytes);
     let mut tar_bytes = Vec::new();
@@ -611,6 +702,79 @@ mod tests {
         let parsed = parse_manifest(&bytes).expect("canonical manifest parses");
         assert_eq!(parsed, manifest);
         assert_eq!(parsed.to_canonical_bytes(), bytes);
+    }
+
+    fn sample_manifest() -> Manifest {
+        let bytes = br#"{"apply":{},"clusterName":"kubernetes","configSha256":"","controlPlaneEndpoint":"","derivation":"kbc-kdf-v1","files":[],"format":"kbc.bundle/v1","issuedAt":"2026-01-01T00:00:00Z","kbcVersion":"0.1.0","kubernetesVersion":"v1.31.0","nodeName":"cp-1"}
+"#;
+        parse_manifest(bytes).expect("sample manifest parses")
+    }
+
+    fn new_file(path: &str, mode: u32, data: &[u8]) -> NewFile {
+        NewFile {
+            path: path.to_string(),
+            mode,
+            secret: mode == 0o600,
+            data: data.to_vec(),
+        }
+    }
+
+    #[test]
+    fn written_bundles_verify_and_are_deterministic() {
+        let files = vec![
+            new_file("rootfs/etc/kubernetes/pki/ca.key", 0o600, b"key"),
+            new_file("images.txt", 0o644, b"registry.k8s.io/pause:3.10\n"),
+            new_file("rootfs/etc/kubernetes/pki/ca.crt", 0o644, b"cert"),
+        ];
+        let (tgz, digest) = write(sample_manifest(), files.clone(), 1_767_225_600).expect("write");
+        let mut reversed = files.clone();
+        reversed.reverse();
+        let (again, _) = write(sample_manifest(), reversed, 1_767_225_600).expect("write");
+        assert_eq!(tgz, again, "input order changed the bytes");
+        assert_eq!(&tgz[..10], &[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 0xff]);
+
+        let verified = verify(&tgz, Some(&digest)).expect("written bundle verifies");
+        let paths: Vec<&str> = verified.files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "images.txt",
+                "rootfs/etc/kubernetes/pki/ca.crt",
+                "rootfs/etc/kubernetes/pki/ca.key"
+            ]
+        );
+        assert_eq!(verified.files[2].mode, 0o600);
+        assert!(verified.files[2].secret);
+        assert_eq!(verified.files[2].data, b"key");
+        assert_eq!(
+            verified.files[2].rootfs_path(),
+            Some("etc/kubernetes/pki/ca.key")
+        );
+        assert_eq!(verified.files[0].rootfs_path(), None);
+    }
+
+    #[test]
+    fn write_refuses_what_verify_would_refuse() {
+        for files in [
+            vec![new_file("../x", 0o644, b"")],
+            vec![new_file("/etc/x", 0o644, b"")],
+            vec![new_file("a", 0o4755, b"")],
+            vec![new_file("a", 0o644, b""), new_file("a", 0o644, b"")],
+            vec![new_file("a", 0o644, b""), new_file("a/b", 0o644, b"")],
+            vec![new_file(MANIFEST_PATH, 0o644, b"")],
+        ] {
+            let result = write(sample_manifest(), files.clone(), 0);
+            assert!(
+                matches!(result, Err(WriteError::Invalid(_))),
+                "{files:?}: {result:?}"
+            );
+        }
+        let long = format!("rootfs/{}", "x".repeat(101));
+        let result = write(sample_manifest(), vec![new_file(&long, 0o644, b"")], 0);
+        assert!(
+            matches!(result, Err(WriteError::Header { .. })),
+            "{result:?}"
+        );
     }
 
     #[test]
