@@ -694,6 +694,8 @@ fn install_writes_every_file_with_its_mode_and_kubeadm_directory_modes() {
     let run = env.install(&bundle, &[]);
     run.ok();
     assert!(run.stdout.ends_with("install: changed\n"), "{run:#?}");
+    let first = format!("verify: ok {} (8 files, 2 secret", valid_fixture().digest());
+    assert!(run.stdout.starts_with(&first), "{run:#?}");
 
     for (rel, mode, data) in installed_files() {
         let path = env.root().join(rel);

@@ -105,14 +105,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Verify { bundle } => {
             let verified = load(&bundle)?;
-            let secret = verified.files.iter().filter(|f| f.secret).count();
-            let _ = writeln!(
-                out,
-                "verify: ok {} ({} files, {secret} secret, format {})",
-                verified.digest,
-                verified.files.len(),
-                verified.manifest.format
-            );
+            verified_line(&mut out, &verified);
         }
         Command::Install {
             bundle,
@@ -120,14 +113,29 @@ fn run(cli: Cli) -> Result<(), Failure> {
             dry_run,
         } => {
             let ctx = context(&bundle, &target, dry_run)?;
+            verified_line(&mut out, &ctx.bundle);
             phases::install::run(&ctx, &mut out).map_err(phase_failure)?;
         }
         Command::Reset { bundle, target } => {
             let ctx = context(&bundle, &target, false)?;
+            verified_line(&mut out, &ctx.bundle);
             phases::reset::run(&ctx, &mut out).map_err(phase_failure)?;
         }
     }
     Ok(())
+}
+
+/// The `verify` phase line, also printed first by `install` and `reset` so that a log
+/// records which bundle was applied.
+fn verified_line(out: &mut dyn Write, verified: &bundle::VerifiedBundle) {
+    let secret = verified.files.iter().filter(|f| f.secret).count();
+    let _ = writeln!(
+        out,
+        "verify: ok {} ({} files, {secret} secret, format {})",
+        verified.digest,
+        verified.files.len(),
+        verified.manifest.format
+    );
 }
 
 fn phase_failure(e: PhaseError) -> Failure {
