@@ -617,8 +617,9 @@ pub fn parse_manifest(bytes: &[u8]) -> Result<Manifest, VerifyError> {
             reason,
         })?;
         if file.path == MANIFEST_PATH {
-            return Err(VerifyError::Unlisted {
+            return Err(VerifyError::UnsafePath {
                 path: file.path.clone(),
+                reason: "the name is reserved for the manifest, which lists every other entry",
             });
         }
         if parse_mode(&file.mode).is_none() {
