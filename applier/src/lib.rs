@@ -1,6 +1,6 @@
-//! kbc-apply as a library: the bundle contract ([`bundle`], meant to move into a crate
-//! shared with the compiler) and the applier's phases ([`phases`]). The binary in
-//! `main.rs` is the command line around them.
+//! kbc-apply as a library: the applier's phases ([`phases`]); the bundle contract lives in
+//! the `kbc-bundle` crate shared with the compiler and is re-exported as [`bundle`]. The
+//! binary in `main.rs` is the command line around them.
 
-pub mod bundle;
+pub use kbc_bundle as bundle;
 pub mod phases;

@@ -1,10 +1,8 @@
 //! The bundle contract (`shared/spec/bundle.md`, format `kbc.bundle/v1`): manifest types,
-//! canonical JSON, [`verify`] and the deterministic writer [`write`].
-//!
-//! This module is written to move into a small crate shared by the compiler (which writes
-//! bundles, and whose `kbc inspect` verifies them) and the applier: it depends only on serde,
-//! serde_json, sha2, tar, flate2 and thiserror, does no I/O besides reading the bytes it is
-//! given, and touches nothing on the host.
+//! canonical JSON, [`verify`] and the deterministic writer [`write`]. One crate, used by the
+//! compiler (which writes bundles, and whose `kbc inspect` verifies them) and the applier. It
+//! depends only on serde, serde_json, sha2, tar, flate2 and thiserror, does no I/O besides
+//! reading the bytes it is given, and touches nothing on the host.
 //!
 //! Verification is strict: anything the spec does not allow is refused, with an error that
 //! names the offending entry. Extension records (GNU long names, PAX headers) are refused
