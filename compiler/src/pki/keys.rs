@@ -376,7 +376,7 @@ fn mark_residue(mark: &mut [bool], r: u64, s: u64, target: u64) {
 /// Fermat test to base 2, `2^(x-1) ≡ 1 (mod x)`, for an odd `x` whose top bit is set,
 /// given as little-endian 64-bit limbs. A pre-filter only: every prime passes, and BPSW
 /// (which starts with Miller-Rabin base 2, a stronger form of this test) has the final
-/// word, so it never changes which candidate is accepted. Montgomery arithmetic (CIOS);
+/// word, so it never changes which candidate is accepted. Montgomery arithmetic (square, then reduce);
 /// doubling in the Montgomery domain is a shift, so the ladder needs squarings only.
 fn fermat2(n: &[u64]) -> bool {
     match n.len() {
@@ -419,35 +419,57 @@ fn fermat2_fixed<const L: usize>(n: &[u64; L]) -> bool {
     let mut one = [0u64; L];
     sub_n(&mut one, n);
     let mut r = one;
+    // Room for a 2L-limb square (L ≤ 32).
+    let mut t = [0u64; 64];
     for bit in (0..64 * L).rev() {
-        // r = r^2 / R mod n (CIOS).
-        let mut t = [0u64; L];
-        let (mut t_l, mut t_l1);
-        t_l = 0u64;
+        // t = r^2: off-diagonal products once, doubled, plus the diagonal.
+        t[..2 * L].fill(0);
         for i in 0..L {
-            let bi = r[i] as u128;
+            let ri = r[i] as u128;
+            let mut carry: u128 = 0;
+            for j in i + 1..L {
+                let s = t[i + j] as u128 + ri * (r[j] as u128) + carry;
+                t[i + j] = s as u64;
+                carry = s >> 64;
+            }
+            t[i + L] = carry as u64;
+        }
+        let mut top = 0u64;
+        for v in t[..2 * L].iter_mut() {
+            let w = *v;
+            *v = (w << 1) | top;
+            top = w >> 63;
+        }
+        let mut carry: u128 = 0;
+        for i in 0..L {
+            let sq = (r[i] as u128) * (r[i] as u128);
+            let s = t[2 * i] as u128 + (sq as u64 as u128) + carry;
+            t[2 * i] = s as u64;
+            let s2 = t[2 * i + 1] as u128 + (sq >> 64) + (s >> 64);
+            t[2 * i + 1] = s2 as u64;
+            carry = s2 >> 64;
+        }
+        // Montgomery reduction: r = t / R mod n (result < 2n).
+        let mut extra = 0u64;
+        for i in 0..L {
+            let m = t[i].wrapping_mul(n0inv) as u128;
             let mut carry: u128 = 0;
             for j in 0..L {
-                let s = t[j] as u128 + (r[j] as u128) * bi + carry;
-                t[j] = s as u64;
+                let s = t[i + j] as u128 + m * (n[j] as u128) + carry;
+                t[i + j] = s as u64;
                 carry = s >> 64;
             }
-            let s = t_l as u128 + carry;
-            t_l = s as u64;
-            t_l1 = (s >> 64) as u64;
-            let m = t[0].wrapping_mul(n0inv) as u128;
-            let mut carry = (t[0] as u128 + m * n[0] as u128) >> 64;
-            for j in 1..L {
-                let s = t[j] as u128 + m * (n[j] as u128) + carry;
-                t[j - 1] = s as u64;
+            let mut k = i + L;
+            while carry != 0 && k < 2 * L {
+                let s = t[k] as u128 + carry;
+                t[k] = s as u64;
                 carry = s >> 64;
+                k += 1;
             }
-            let s = t_l as u128 + carry;
-            t[L - 1] = s as u64;
-            t_l = t_l1 + (s >> 64) as u64;
+            extra += carry as u64;
         }
-        r = t;
-        if t_l != 0 || geq(&r, n) {
+        r.copy_from_slice(&t[L..2 * L]);
+        if extra != 0 || geq(&r, n) {
             sub_n(&mut r, n);
         }
         // Exponent n - 1: n with its low bit cleared.
@@ -503,7 +525,7 @@ fn find_prime(stream: &mut impl Rng, bits: u32, avoid: Option<&BoxedUint>) -> Bo
                 if skip {
                     continue;
                 }
-                let x = start.wrapping_add(&small(2 * k as u64, bits));
+                let x = start.wrapping_add(small(2 * k as u64, bits));
                 if x.bit_width() != bits {
                     // Ran past 2^bits: every later candidate does too.
                     continue 'draw;
@@ -518,7 +540,7 @@ fn find_prime(stream: &mut impl Rng, bits: u32, avoid: Option<&BoxedUint>) -> Bo
                     return x;
                 }
             }
-            start = start.wrapping_add(&small(2 * WINDOW as u64, bits));
+            start = start.wrapping_add(small(2 * WINDOW as u64, bits));
         }
     }
 }

@@ -407,6 +407,11 @@ fn derive_keys(
         .collect()
 }
 
+/// A provided CA certificate: the first certificate, its facts, the file bytes, origin.
+type LoadedCert = (Cert, x509::CertInfo, Vec<u8>, String);
+/// A provided CA: id, certificate (if any), key and its file bytes (if any).
+type LoadedCa = (CaId, Option<LoadedCert>, Option<(PrivateKey, Vec<u8>)>);
+
 /// A CA ready to sign (or keyless, in external CA mode).
 struct CaMaterial {
     id: CaId,
@@ -532,11 +537,7 @@ pub fn render_with(
 
     // ---- 1. Load provided CAs and decide what must be generated. ----
     let specs: Vec<&'static CertSpec> = applicable(input).collect();
-    let mut ca_loaded: Vec<(
-        CaId,
-        Option<(Cert, x509::CertInfo, Vec<u8>, String)>,
-        Option<(PrivateKey, Vec<u8>)>,
-    )> = Vec::new();
+    let mut ca_loaded: Vec<LoadedCa> = Vec::new();
     for spec in specs.iter().filter(|s| s.is_ca.is_some()) {
         let id = spec.is_ca.expect("filtered on CAs");
         let crt_name = format!("{}.crt", spec.base);
