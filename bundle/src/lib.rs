@@ -9,6 +9,8 @@
 //! too: each tar header must be one regular file, so a path longer than ustar's name/prefix
 //! fields cannot be carried.
 
+pub mod apply;
+
 use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
 
@@ -47,12 +49,19 @@ pub struct Manifest {
     pub config_sha256: String,
     /// One entry per tar entry after the manifest, in tar order.
     pub files: Vec<FileEntry>,
-    /// What the applier needs that is not a file (phases, tokens, waits, node labels). Its
-    /// shape is fixed by a later step of issue 5; until then it is carried as JSON.
+    /// What the applier needs that is not a file (phases, tokens, waits, node labels):
+    /// an [`apply::ApplyPlan`], read with [`Manifest::apply_plan`].
     pub apply: serde_json::Value,
     /// Fields this version does not know.
     #[serde(flatten)]
     pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+impl Manifest {
+    /// The typed `apply` section.
+    pub fn apply_plan(&self) -> Result<apply::ApplyPlan, serde_json::Error> {
+        serde_json::from_value(self.apply.clone())
+    }
 }
 
 /// One file of the bundle, as listed in the manifest.

@@ -1,0 +1,107 @@
+//! The manifest's `apply` section: what the applier needs that is not a file. Written by
+//! `kbc compile`, read by `kbc-apply`; every field is named in kubeadm's terms.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Everything `kbc-apply BUNDLE` does after installing the files, in kubeadm's phase order.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApplyPlan {
+    /// kubeadm phase names still to run on the node, in order, after `skipPhases`
+    /// (e.g. `preflight`, `kubelet-start`, `wait-control-plane`, `upload-config/kubeadm`, ...,
+    /// `show-join-command`). Phases that only write files ran at compile time.
+    pub phases: Vec<String>,
+    /// The API object files, in apply order, with the phase each belongs to.
+    pub api_files: Vec<ApiFileRef>,
+    /// Bootstrap token Secrets whose `expiration` the applier sets (apply time + TTL).
+    pub bootstrap_tokens: Vec<TokenRef>,
+    /// Whether the upload-certs phase runs (`--upload-certs`).
+    pub upload_certs: bool,
+    pub wait: WaitPlan,
+    pub node: NodePlan,
+    pub preflight: PreflightPlan,
+    /// Where kbc-apply connects: the local API server URL (`https://<adv>:<port>`).
+    pub api_server: String,
+    /// The kubeconfig with cluster-admin rights (`/etc/kubernetes/admin.conf`) and the
+    /// fallback kubeadm uses before `kubeadm:cluster-admins` exists.
+    pub admin_kubeconfig: String,
+    pub super_admin_kubeconfig: String,
+    /// `/etc/kubernetes/kubelet.conf`, rewritten by kubelet-finalize.
+    pub kubelet_kubeconfig: String,
+}
+
+/// One `api/NN-<phase>.yaml` file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApiFileRef {
+    pub path: String,
+    pub phase: String,
+}
+
+/// A bootstrap token Secret in an api file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TokenRef {
+    /// `bootstrap-token-<id>` in `kube-system`.
+    pub secret_name: String,
+    /// Seconds from apply time to expiration; `None` for tokens that never expire (ttl 0) or
+    /// that carry an absolute `expiration` already.
+    pub ttl_seconds: Option<u64>,
+}
+
+/// What wait-control-plane waits for.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WaitPlan {
+    /// `kube-apiserver` always; the controller-manager and scheduler too with
+    /// WaitForAllControlPlaneComponents.
+    pub components: Vec<WaitTarget>,
+    pub kubelet_health_check_seconds: u64,
+    pub control_plane_component_health_check_seconds: u64,
+    pub kubernetes_api_call_seconds: u64,
+}
+
+/// A health endpoint to poll.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WaitTarget {
+    pub name: String,
+    /// e.g. `https://10.0.0.10:6443/livez`, `https://127.0.0.1:10257/healthz`.
+    pub url: String,
+}
+
+/// mark-control-plane and the CRI socket annotation of upload-config/kubelet.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NodePlan {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub taints: Vec<Taint>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Taint {
+    pub key: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub value: String,
+    pub effect: String,
+}
+
+/// Inputs of the preflight checks (kubeadm's init preflight).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PreflightPlan {
+    pub kubernetes_version: String,
+    pub node_name: String,
+    pub cri_socket: String,
+    /// Ports that must be free: bindPort, 10259, 10257, 10250, and 2379/2380 with local etcd.
+    pub ports: Vec<u16>,
+    pub manifests_dir: String,
+    /// Local etcd's data directory; `None` with external etcd.
+    pub etcd_data_dir: Option<String>,
+    /// `nodeRegistration.ignorePreflightErrors`, lower-cased.
+    pub ignore_errors: Vec<String>,
+}
