@@ -611,7 +611,12 @@ fn san_post_processing_follows_kubeadm() {
         "not_valid!".into(),
         "kubernetes".into(),
     ];
-    i.etcd_server_cert_sans = vec!["etcd.internal".into(), "10.1.2.3".into()];
+    // kubeadm lower-cases apiServer.certSANs only; a capitalised etcd SAN is skipped.
+    i.etcd_server_cert_sans = vec![
+        "etcd.internal".into(),
+        "10.1.2.3".into(),
+        "Etcd.Upper".into(),
+    ];
     let out = render(&i, &secrets());
     let api = out
         .certificates

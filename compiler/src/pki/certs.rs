@@ -279,7 +279,7 @@ fn canon_ip(ip: IpAddr) -> IpAddr {
 
 impl AltNames {
     fn push_dns(&mut self, s: &str) {
-        self.dns.push(s.to_ascii_lowercase());
+        self.dns.push(s.to_string());
     }
 
     fn push_ip(&mut self, ip: IpAddr) {
@@ -360,15 +360,27 @@ pub fn endpoint_host(endpoint: &str) -> &str {
 }
 
 /// kubeadm's `appendSANsToAltNames`: IPs (sloppy parse) to IPs, valid (wildcard)
-/// subdomains to DNS, anything else skipped with a warning.
-fn append_sans(alt: &mut AltNames, sans: &[String], cert: &str, warnings: &mut Vec<String>) {
+/// subdomains to DNS, anything else skipped with a warning. `lowercase` mirrors kubeadm's
+/// `LowercaseSANs`, which config defaulting applies to `apiServer.certSANs` only (etcd SANs
+/// with capitals fail the DNS-1123 check and are skipped, as in kubeadm).
+fn append_sans(
+    alt: &mut AltNames,
+    sans: &[String],
+    cert: &str,
+    lowercase: bool,
+    warnings: &mut Vec<String>,
+) {
     for s in sans {
         if let Some(ip) = parse_ip_sloppy(s) {
             alt.push_ip(ip);
         } else {
-            let lower = s.to_ascii_lowercase();
-            if is_dns1123_subdomain(&lower) || is_wildcard_dns1123_subdomain(&lower) {
-                alt.push_dns(&lower);
+            let name = if lowercase {
+                s.to_ascii_lowercase()
+            } else {
+                s.clone()
+            };
+            if is_dns1123_subdomain(&name) || is_wildcard_dns1123_subdomain(&name) {
+                alt.push_dns(&name);
             } else {
                 warnings.push(format!(
                     "{cert}: skipping SAN {s:?}: it is neither an IP address nor a valid DNS-1123 (wildcard) subdomain"
@@ -403,12 +415,18 @@ pub fn alt_names(
             alt.push_ip(input.advertise_address);
             if let Some(ep) = &input.control_plane_endpoint {
                 let host = endpoint_host(ep);
-                match host.parse::<IpAddr>() {
-                    Ok(ip) => alt.push_ip(ip),
-                    Err(_) => alt.push_dns(host),
+                match parse_ip_sloppy(host) {
+                    Some(ip) => alt.push_ip(ip),
+                    None => alt.push_dns(host),
                 }
             }
-            append_sans(&mut alt, &input.api_server_cert_sans, spec.name, warnings);
+            append_sans(
+                &mut alt,
+                &input.api_server_cert_sans,
+                spec.name,
+                true,
+                warnings,
+            );
         }
         SanRule::EtcdServer | SanRule::EtcdPeer => {
             alt.push_dns(&input.node_name);
@@ -421,7 +439,7 @@ pub fn alt_names(
             } else {
                 &input.etcd_peer_cert_sans
             };
-            append_sans(&mut alt, extra, spec.name, warnings);
+            append_sans(&mut alt, extra, spec.name, false, warnings);
         }
     }
     Ok(alt.finish())
