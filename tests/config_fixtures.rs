@@ -114,6 +114,7 @@ fn flags_replace_host_lookups() {
             advertise_address: Some("10.1.2.3".into()),
             cri_socket: Some("unix:///run/containerd/containerd.sock".into()),
             kubernetes_version: Some("1.31.4".into()),
+            skip_phases: None,
         },
         ..LoadOptions::default()
     };

@@ -84,6 +84,7 @@ fn strict_valid_vectors_decode(file: &str, refusal: Option<&str>) {
                     advertise_address: Some("10.0.0.1".into()),
                     cri_socket: Some("unix:///var/run/containerd/containerd.sock".into()),
                     kubernetes_version: Some("v1.31.0".into()),
+                    skip_phases: None,
                 },
                 ..LoadOptions::default()
             };

@@ -72,6 +72,9 @@ pub struct OverrideArgs {
     /// Kubernetes version, e.g. v1.31.2; required when the file has none or a label.
     #[arg(long)]
     pub kubernetes_version: Option<String>,
+    /// Phases to skip (replaces skipPhases of the file), set by commands that take --skip-phases.
+    #[arg(skip)]
+    pub skip_phases: Option<Vec<String>>,
     /// Report unknown and duplicate fields as warnings, as kubeadm does.
     #[arg(long)]
     pub allow_unknown_fields: bool,
@@ -89,6 +92,7 @@ impl OverrideArgs {
                 advertise_address: self.advertise_address.clone(),
                 cri_socket: self.cri_socket.clone(),
                 kubernetes_version: self.kubernetes_version.clone(),
+                skip_phases: self.skip_phases.clone(),
             },
             allow_unknown_fields: self.allow_unknown_fields,
             systemd_resolved: self.systemd_resolved,

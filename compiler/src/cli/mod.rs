@@ -4,6 +4,7 @@
 //! bundle), nothing written; 2 usage error (clap's own code for bad arguments).
 
 pub mod certs;
+pub mod compile;
 pub mod config;
 pub mod misc;
 pub mod secrets;
@@ -30,6 +31,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Compile a configuration into a bundle for `kbc-apply`.
+    #[command(after_help = AFTER_HELP)]
+    Compile(compile::CompileArgs),
     /// Read, check, print and migrate kubeadm configuration files.
     #[command(subcommand, after_help = AFTER_HELP)]
     Config(config::ConfigCommand),
@@ -52,6 +56,7 @@ pub struct Exit(pub i32);
 pub fn main() -> i32 {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Compile(c) => compile::run(c),
         Command::Config(c) => config::run(c),
         Command::Token(c) => misc::token(c),
         Command::Certs(c) => misc::certs(c),

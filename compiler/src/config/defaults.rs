@@ -133,6 +133,8 @@ pub struct Overrides {
     pub advertise_address: Option<String>,
     pub cri_socket: Option<String>,
     pub kubernetes_version: Option<String>,
+    /// `--skip-phases`: replaces `skipPhases` of the file, as kubeadm's flag does.
+    pub skip_phases: Option<Vec<String>>,
 }
 
 /// kbc's `SetInitDynamicDefaults`: the same steps, with host look-ups replaced by inputs.
@@ -176,6 +178,9 @@ pub fn dynamic_defaults(
     }
     if let Some(v) = super::release::KubeVersion::parse(&cluster.kubernetes_version) {
         cluster.kubernetes_version = v.to_string();
+    }
+    if let Some(skip) = &o.skip_phases {
+        init.skip_phases = skip.clone();
     }
     // kubeadm init keeps skipped addon phases and the addon switches in step, so that the
     // stored ClusterConfiguration says the addon is disabled.

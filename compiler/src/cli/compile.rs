@@ -1,0 +1,160 @@
+//! `kbc compile CONFIG -o bundle.tgz`: validate, compile, write the bundle atomically (0600),
+//! print its digest and a short summary.
+
+use super::certs::{load_secrets, resolve_issue_time};
+use super::config::{load, InputArgs, OverrideArgs};
+use super::{refuse, Exit, EXIT_REFUSED};
+use crate::compile::{self, CompileOptions};
+use crate::pki::Provided;
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub struct CompileArgs {
+    /// The kubeadm configuration file (`-` for standard input).
+    pub config: String,
+    /// Where to write the bundle (written to a temporary file, then renamed; mode 0600).
+    #[arg(short = 'o', long = "output")]
+    pub output: PathBuf,
+    /// Cluster secrets file (`kbc secrets generate`); without it the bundle is not reproducible.
+    #[arg(long)]
+    pub secrets: Option<PathBuf>,
+    /// Reuse the certificates and kubeconfigs of an existing kubeadm certificates dir.
+    #[arg(long)]
+    pub pki_dir: Option<PathBuf>,
+    /// Issue time (RFC 3339); default SOURCE_DATE_EPOCH, else now.
+    #[arg(long)]
+    pub issued_at: Option<String>,
+    /// Phases to skip (kubeadm's names); replaces the file's skipPhases.
+    #[arg(long, value_delimiter = ',')]
+    pub skip_phases: Option<Vec<String>>,
+    /// Upload the control-plane certificates (kubeadm's upload-certs phase).
+    #[arg(long)]
+    pub upload_certs: bool,
+    /// Print the join commands with the token secret instead of masking it.
+    #[arg(long)]
+    pub show_secrets: bool,
+    #[command(flatten)]
+    pub overrides: OverrideArgs,
+}
+
+pub fn run(a: CompileArgs) -> Result<(), Exit> {
+    let mut overrides = a.overrides.clone();
+    if let Some(skip) = &a.skip_phases {
+        overrides.skip_phases = Some(skip.clone());
+    }
+    let loaded = load(&InputArgs {
+        file: a.config.clone(),
+        overrides,
+    })?;
+    for w in loaded.warnings.warnings() {
+        eprintln!("{w}");
+    }
+    let cluster = loaded.cluster;
+    let secrets = load_secrets(a.secrets.as_deref())?;
+    let at = resolve_issue_time(a.issued_at.as_deref()).map_err(|e| refuse(&e))?;
+    let provided = match &a.pki_dir {
+        Some(d) => Provided::read_pki_dir(d, &cluster.pki_input()).map_err(|e| refuse(&e))?,
+        None => Provided::default(),
+    };
+    let opts = CompileOptions {
+        upload_certs: a.upload_certs,
+        provided,
+        ..CompileOptions::default()
+    };
+    let compiled = compile::compile(&cluster, &secrets, at, &opts).map_err(|e| refuse(&e))?;
+    for w in &compiled.warnings {
+        eprintln!("warning: {w}");
+    }
+    let (bytes, digest) = kbc_bundle::write(
+        compiled.manifest.clone(),
+        compiled.files.clone(),
+        at.unix().max(0) as u64,
+    )
+    .map_err(|e| refuse(&e))?;
+    crate::fsutil::write_atomic(&a.output, &bytes, 0o600).map_err(|e| {
+        eprintln!("error: cannot write {}: {e}", a.output.display());
+        Exit(EXIT_REFUSED)
+    })?;
+    println!("{digest}");
+    print!("{}", summary(&cluster, &compiled, &a, bytes.len()));
+    Ok(())
+}
+
+fn summary(
+    cluster: &crate::config::Cluster,
+    c: &compile::Compiled,
+    a: &CompileArgs,
+    size: usize,
+) -> String {
+    let mut out = String::new();
+    let line = |out: &mut String, k: &str, v: String| out.push_str(&format!("{k:<20}{v}\n"));
+    line(
+        &mut out,
+        "bundle",
+        format!(
+            "{} ({size} bytes, {} files)",
+            a.output.display(),
+            c.files.len() + 1
+        ),
+    );
+    line(&mut out, "node", cluster.node_name.clone());
+    line(&mut out, "endpoint", format!("https://{}", c.endpoint));
+    line(&mut out, "kubernetes", cluster.version.to_string());
+    let count = |prefix: &str| {
+        c.files
+            .iter()
+            .filter(|f| f.path.starts_with(prefix))
+            .count()
+    };
+    line(
+        &mut out,
+        "contents",
+        format!(
+            "{} PKI files, {} kubeconfigs, {} static Pods, {} API files",
+            c.pki
+                .artifacts
+                .iter()
+                .filter(|a| a.kubeadm_path.starts_with("pki/"))
+                .count(),
+            c.files
+                .iter()
+                .filter(
+                    |f| f.path.starts_with("rootfs/etc/kubernetes/") && f.path.ends_with(".conf")
+                )
+                .count(),
+            count("rootfs/etc/kubernetes/manifests/"),
+            count("api/"),
+        ),
+    );
+    let expiry = |ca: bool| {
+        c.pki
+            .certificates
+            .iter()
+            .filter(|s| s.is_ca == ca)
+            .map(|s| s.validity)
+            .min()
+            .map(|d| {
+                let at = crate::pki::IssueTime::from_unix(
+                    c.manifest_issued_unix() + d.as_secs() as i64
+                        - crate::pki::CERTIFICATE_BACKDATE.as_secs() as i64,
+                );
+                at.map(compile::rfc3339).unwrap_or_default()
+            })
+            .unwrap_or_else(|| "-".into())
+    };
+    line(&mut out, "certificates expire", expiry(false));
+    line(&mut out, "CAs expire", expiry(true));
+    for t in &c.tokens {
+        let token = if a.show_secrets {
+            t.token()
+        } else {
+            t.masked()
+        };
+        out.push_str(&format!(
+            "join (worker)       kubeadm join {} --token {token} --discovery-token-ca-cert-hash {}\n",
+            c.endpoint, c.pki.discovery_token_ca_cert_hash
+        ));
+    }
+    out
+}

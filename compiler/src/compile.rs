@@ -1,0 +1,419 @@
+//! `kbc compile`: a validated [`Cluster`], the cluster [`Secrets`] and the issue time in, the
+//! bundle's files and manifest out (`shared/spec/bundle.md`). Pure: no clock, no host, no
+//! environment; the caller writes the result with [`kbc_bundle::write`].
+//!
+//! Everything the config does not fix is derived from the seed under a versioned label
+//! (`kbc-kdf-v1`): the bootstrap tokens (`kbc/v1/token/<index>`) and the upload-certs
+//! certificate key (`kbc/v1/certificate-key`), next to every key of the PKI.
+
+use crate::config::cluster::Cluster;
+use crate::config::features;
+use crate::config::wire::v1beta4::BootstrapToken;
+use crate::pki::{self, IssueTime, PkiOutput, Provided};
+use crate::render::manifests::{self, HostInputs};
+use crate::secrets::Secrets;
+use kbc_bundle::apply::{self, ApplyPlan};
+use kbc_bundle::{Manifest, NewFile};
+
+/// The bundle path prefix of files installed on the host.
+pub const ROOTFS: &str = "rootfs/";
+/// Where kubeadm keeps the static Pod manifests and kubeconfigs (not configurable in kubeadm).
+pub const KUBERNETES_DIR: &str = "etc/kubernetes";
+pub const MANIFESTS_DIR: &str = "etc/kubernetes/manifests";
+pub const KUBELET_DIR: &str = "var/lib/kubelet";
+
+/// Choices of one compile beyond the configuration.
+#[derive(Debug, Clone, Default)]
+pub struct CompileOptions {
+    /// Run the upload-certs phase (`--upload-certs`).
+    pub upload_certs: bool,
+    /// An existing certificates dir to reuse (`--pki-dir`).
+    pub provided: Provided,
+    /// What kubeadm would read from the host, as explicit inputs.
+    pub host: HostInputs,
+    /// Key-generation threads (the output does not depend on it).
+    pub threads: usize,
+}
+
+/// A bootstrap token with its secret resolved (from the config or the seed).
+#[derive(Clone, PartialEq, Eq)]
+pub struct ResolvedToken {
+    pub id: String,
+    pub secret: String,
+    /// Whether the seed made it (the config did not fix it).
+    pub derived: bool,
+    pub spec: BootstrapTokenSpec,
+}
+
+impl std::fmt::Debug for ResolvedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ResolvedToken({}.<redacted>)", self.id)
+    }
+}
+
+impl ResolvedToken {
+    pub fn token(&self) -> String {
+        format!("{}.{}", self.id, self.secret)
+    }
+
+    /// `abcdef.****************`, for output that may be shared.
+    pub fn masked(&self) -> String {
+        format!("{}.{}", self.id, "*".repeat(16))
+    }
+}
+
+/// The non-secret part of a bootstrap token entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BootstrapTokenSpec {
+    pub description: String,
+    pub ttl_seconds: Option<u64>,
+    pub expires: Option<String>,
+    pub usages: Vec<String>,
+    pub groups: Vec<String>,
+}
+
+const TOKEN_CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+
+/// `n` characters of `[a-z0-9]` from the seed's stream for `label` (rejection sampling, so
+/// every character is uniform, as kubeadm's random tokens are).
+fn derived_chars(secrets: &Secrets, label: &str, n: usize) -> String {
+    use rand_core::Rng;
+    let mut rng = secrets.seed.stream(label);
+    let mut out = String::with_capacity(n);
+    while out.len() < n {
+        let b = (rng.next_u32() & 0xff) as u8;
+        if b < 252 {
+            out.push(TOKEN_CHARS[(b % 36) as usize] as char);
+        }
+    }
+    out
+}
+
+/// The bootstrap tokens of the InitConfiguration, each from the config or from the seed.
+pub fn resolve_tokens(cluster: &Cluster, secrets: &Secrets) -> Vec<ResolvedToken> {
+    cluster
+        .init
+        .bootstrap_tokens
+        .iter()
+        .enumerate()
+        .map(|(i, t): (usize, &BootstrapToken)| {
+            let (id, secret, derived) = match t.token.as_deref().and_then(|s| s.split_once('.')) {
+                Some((id, secret)) => (id.to_string(), secret.to_string(), false),
+                None => (
+                    derived_chars(secrets, &format!("kbc/v1/token/{i}/id"), 6),
+                    derived_chars(secrets, &format!("kbc/v1/token/{i}/secret"), 16),
+                    true,
+                ),
+            };
+            ResolvedToken {
+                id,
+                secret,
+                derived,
+                spec: BootstrapTokenSpec {
+                    description: t.description.clone(),
+                    ttl_seconds: t
+                        .ttl
+                        .filter(|d| !d.is_zero())
+                        .map(|d| (d.nanos() / 1_000_000_000) as u64),
+                    expires: t.expires.clone(),
+                    usages: t.usages.clone(),
+                    groups: t.groups.clone(),
+                },
+            }
+        })
+        .collect()
+}
+
+/// The upload-certs key: `certificateKey` from the config, else derived from the seed.
+pub fn certificate_key(cluster: &Cluster, secrets: &Secrets) -> [u8; 32] {
+    let hex = &cluster.init.certificate_key;
+    let mut key = [0u8; 32];
+    if hex.len() == 64 {
+        for (i, chunk) in hex.as_bytes().chunks(2).enumerate() {
+            let s = std::str::from_utf8(chunk).unwrap_or("00");
+            key[i] = u8::from_str_radix(s, 16).unwrap_or(0);
+        }
+        return key;
+    }
+    key.copy_from_slice(&secrets.seed.bytes("kbc/v1/certificate-key", 32));
+    key
+}
+
+/// What a compile produces: the files (not yet in a tar) and the manifest to write with them.
+#[derive(Debug)]
+pub struct Compiled {
+    pub manifest: Manifest,
+    pub files: Vec<NewFile>,
+    pub pki: PkiOutput,
+    pub tokens: Vec<ResolvedToken>,
+    /// `host:port` clients use: controlPlaneEndpoint, else the local endpoint.
+    pub endpoint: String,
+    pub warnings: Vec<String>,
+}
+
+impl Compiled {
+    /// The issue time recorded in the manifest, as Unix seconds.
+    pub fn manifest_issued_unix(&self) -> i64 {
+        time::OffsetDateTime::parse(
+            &self.manifest.issued_at,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .map(|t| t.unix_timestamp())
+        .unwrap_or(0)
+    }
+}
+
+/// Why a compile failed after the configuration was accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum CompileError {
+    #[error("cannot build the PKI")]
+    Pki(#[source] pki::PkiError),
+}
+
+fn host_port(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+/// The local API endpoint `adv:port`.
+pub fn local_endpoint(cluster: &Cluster) -> String {
+    host_port(&cluster.advertise_address.to_string(), cluster.bind_port)
+}
+
+fn rootfs(path: &str) -> String {
+    format!("{ROOTFS}{}", path.trim_start_matches('/'))
+}
+
+/// The normalized, defaulted configuration: what `configSha256` hashes.
+pub fn normalized_config(cluster: &Cluster) -> String {
+    crate::cli::config::documents(
+        &cluster.init,
+        &cluster.config,
+        Some((&cluster.kubelet, &cluster.kube_proxy)),
+    )
+}
+
+/// Compiles the bundle's files and manifest.
+pub fn compile(
+    cluster: &Cluster,
+    secrets: &Secrets,
+    at: IssueTime,
+    opts: &CompileOptions,
+) -> Result<Compiled, CompileError> {
+    let threads = if opts.threads == 0 {
+        pki::threads_from_env()
+    } else {
+        opts.threads
+    };
+    let pki_out = pki::render_with(&cluster.pki_input(), secrets, at, &opts.provided, threads)
+        .map_err(CompileError::Pki)?;
+    let tokens = resolve_tokens(cluster, secrets);
+    let endpoint = cluster
+        .control_plane_endpoint
+        .clone()
+        .unwrap_or_else(|| local_endpoint(cluster));
+    let mut files = Vec::new();
+    for a in &pki_out.artifacts {
+        files.push(NewFile {
+            path: rootfs(&a.path),
+            mode: a.mode,
+            secret: a.secret,
+            data: a.bytes.clone(),
+        });
+    }
+    let mut host = opts.host.clone();
+    host.external_ca = !pki_out.external_cas.is_empty();
+    for (name, yaml) in manifests::static_pods_with(cluster, &host) {
+        files.push(NewFile {
+            path: rootfs(&format!("{MANIFESTS_DIR}/{name}")),
+            mode: 0o600,
+            secret: false,
+            data: yaml.into_bytes(),
+        });
+    }
+    let images: String = cluster.images().iter().map(|i| format!("{i}\n")).collect();
+    files.push(NewFile {
+        path: "images.txt".into(),
+        mode: 0o644,
+        secret: false,
+        data: images.into_bytes(),
+    });
+    let plan = apply_plan(cluster, &tokens, opts);
+    let manifest = Manifest {
+        format: kbc_bundle::FORMAT.into(),
+        kbc_version: env!("CARGO_PKG_VERSION").into(),
+        derivation: pki::kdf::DERIVATION.into(),
+        kubernetes_version: cluster.version.to_string(),
+        cluster_name: cluster.config.cluster_name.clone(),
+        node_name: cluster.node_name.clone(),
+        control_plane_endpoint: endpoint.clone(),
+        issued_at: rfc3339(at),
+        config_sha256: kbc_bundle::sha256_hex(normalized_config(cluster).as_bytes()),
+        files: Vec::new(),
+        apply: serde_json::to_value(&plan).expect("the apply plan serializes"),
+        extra: Default::default(),
+    };
+    Ok(Compiled {
+        manifest,
+        files,
+        warnings: pki_out.warnings.clone(),
+        pki: pki_out,
+        tokens,
+        endpoint,
+    })
+}
+
+/// `2026-11-25T12:00:00Z`.
+pub fn rfc3339(at: IssueTime) -> String {
+    at.at()
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("an issue time within years 0-9999 formats as RFC 3339")
+}
+
+/// kubeadm's init phases that remain for the node, after `skipPhases`.
+pub fn remaining_phases(cluster: &Cluster, upload_certs: bool) -> Vec<String> {
+    let skip = &cluster.init.skip_phases;
+    let skipped = |p: &str| {
+        skip.iter().any(|s| {
+            s == p
+                || s == "all"
+                || p.strip_prefix(s.as_str())
+                    .is_some_and(|r| r.starts_with('/'))
+                || (s.ends_with("/all") && p.starts_with(s.trim_end_matches("all")))
+        })
+    };
+    let mut phases = vec![
+        "preflight",
+        "kubelet-start",
+        "wait-control-plane",
+        "upload-config/kubeadm",
+        "upload-config/kubelet",
+    ];
+    if upload_certs {
+        phases.push("upload-certs");
+    }
+    phases.extend([
+        "mark-control-plane",
+        "bootstrap-token",
+        "kubelet-finalize/experimental-cert-rotation",
+    ]);
+    if !cluster.config.dns.disabled {
+        phases.push("addon/coredns");
+    }
+    if !cluster.config.proxy.disabled {
+        phases.push("addon/kube-proxy");
+    }
+    phases.push("show-join-command");
+    phases
+        .into_iter()
+        .filter(|p| !skipped(p))
+        .map(str::to_string)
+        .collect()
+}
+
+fn apply_plan(cluster: &Cluster, tokens: &[ResolvedToken], opts: &CompileOptions) -> ApplyPlan {
+    let timeouts = cluster.init.timeouts.clone().unwrap_or_default();
+    let secs = |d: Option<crate::config::duration::Duration>| {
+        d.map_or(0, |d| (d.nanos() / 1_000_000_000) as u64)
+    };
+    let local = local_endpoint(cluster);
+    let mut components = vec![apply::WaitTarget {
+        name: "kube-apiserver".into(),
+        url: format!("https://{local}/livez"),
+    }];
+    if cluster.feature(features::WAIT_FOR_ALL_CONTROL_PLANE_COMPONENTS) {
+        components.push(apply::WaitTarget {
+            name: "kube-controller-manager".into(),
+            url: "https://127.0.0.1:10257/healthz".into(),
+        });
+        components.push(apply::WaitTarget {
+            name: "kube-scheduler".into(),
+            url: "https://127.0.0.1:10259/livez".into(),
+        });
+    }
+    let mut ports = vec![cluster.bind_port, 10259, 10257, 10250];
+    let etcd_data_dir = cluster
+        .config
+        .etcd
+        .local
+        .as_ref()
+        .map(|l| l.data_dir.clone());
+    if etcd_data_dir.is_some() {
+        ports.extend([2379, 2380]);
+    }
+    let nr = &cluster.init.node_registration;
+    let mut labels = std::collections::BTreeMap::new();
+    labels.insert(
+        "node-role.kubernetes.io/control-plane".to_string(),
+        String::new(),
+    );
+    labels.insert(
+        "node.kubernetes.io/exclude-from-external-load-balancers".to_string(),
+        String::new(),
+    );
+    let mut annotations = std::collections::BTreeMap::new();
+    annotations.insert(
+        "kubeadm.alpha.kubernetes.io/cri-socket".to_string(),
+        cluster.cri_socket.clone(),
+    );
+    ApplyPlan {
+        phases: remaining_phases(cluster, opts.upload_certs),
+        api_files: Vec::new(),
+        bootstrap_tokens: tokens
+            .iter()
+            .map(|t| apply::TokenRef {
+                secret_name: format!("bootstrap-token-{}", t.id),
+                ttl_seconds: if t.spec.expires.is_some() {
+                    None
+                } else {
+                    t.spec.ttl_seconds
+                },
+            })
+            .collect(),
+        upload_certs: opts.upload_certs,
+        wait: apply::WaitPlan {
+            components,
+            kubelet_health_check_seconds: secs(timeouts.kubelet_health_check),
+            control_plane_component_health_check_seconds: secs(
+                timeouts.control_plane_component_health_check,
+            ),
+            kubernetes_api_call_seconds: secs(timeouts.kubernetes_api_call),
+        },
+        node: apply::NodePlan {
+            name: cluster.node_name.clone(),
+            labels,
+            annotations,
+            taints: nr
+                .taints
+                .clone()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|t| apply::Taint {
+                    key: t.key,
+                    value: t.value,
+                    effect: t.effect,
+                })
+                .collect(),
+        },
+        preflight: apply::PreflightPlan {
+            kubernetes_version: cluster.version.to_string(),
+            node_name: cluster.node_name.clone(),
+            cri_socket: cluster.cri_socket.clone(),
+            ports,
+            manifests_dir: format!("/{MANIFESTS_DIR}"),
+            etcd_data_dir,
+            ignore_errors: nr
+                .ignore_preflight_errors
+                .iter()
+                .map(|s| s.to_lowercase())
+                .collect(),
+        },
+        api_server: format!("https://{local}"),
+        admin_kubeconfig: format!("/{KUBERNETES_DIR}/admin.conf"),
+        super_admin_kubeconfig: format!("/{KUBERNETES_DIR}/super-admin.conf"),
+        kubelet_kubeconfig: format!("/{KUBERNETES_DIR}/kubelet.conf"),
+    }
+}
