@@ -512,6 +512,15 @@ fn ecdsa_p256_tree_reads_back_as_specified() {
 }
 
 #[test]
+fn rsa_3072_tree_reads_back_as_specified() {
+    let mut i = input();
+    i.encryption_algorithm = EncryptionAlgorithm::Rsa3072;
+    let (dir, out) = render_dir(&i, &secrets());
+    check_tree(dir.path(), "-----BEGIN RSA PRIVATE KEY-----\n", "Public-Key: (3072 bit)");
+    assert!(out.certificates.iter().all(|c| c.key_algorithm == "RSA 3072"));
+}
+
+#[test]
 fn kubeconfig_yaml_shape_matches_client_go() {
     let out = render(&input(), &secrets());
     let conf = String::from_utf8(out.get("kubelet.conf").unwrap().bytes.clone()).unwrap();
