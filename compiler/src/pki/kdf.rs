@@ -21,7 +21,8 @@
 //! | `kbc/v1/pki/<path>.key/<ALG>` | private key of a PKI file, `<path>` relative to `certificatesDir` (`ca`, `etcd/server`, `sa`, …), `<ALG>` = `RSA-2048`, `RSA-3072`, `RSA-4096`, `ECDSA-P256` |
 //! | `kbc/v1/kubeconfig/<file>/<ALG>` | client key of a kubeconfig (`admin.conf`, …) |
 //! | `kbc/v1/pki/<path>.crt/serial`, `kbc/v1/kubeconfig/<file>/serial` | certificate serial number |
-//! | `kbc/v1/bootstrap-token/…`, `kbc/v1/certificate-key` | reserved for the bundle stage |
+//! | `kbc/v1/token/<i>/id`, `kbc/v1/token/<i>/secret` | bootstrap token `<i>` of the InitConfiguration, when the config gives none: stream bytes (the low byte of each `next_u32`) `< 252` map to `[a-z0-9][b % 36]`, others are skipped (`crate::compile`) |
+//! | `kbc/v1/certificate-key` | the upload-certs key when the config gives none: the first 32 stream bytes |
 //!
 //! Serial numbers: the first 8 bytes of the stream as a big-endian `u64` `v`;
 //! `serial = (v mod (2^63 - 2)) + 1`, i.e. kubeadm's range `[1, 2^63 - 2]`.
