@@ -3,4 +3,5 @@
 //! binary in `main.rs` is the command line around them.
 
 pub use kbc_bundle as bundle;
+pub mod api;
 pub mod phases;

@@ -1,0 +1,100 @@
+//! The credentials of a kubeconfig file (admin.conf, super-admin.conf, kubelet.conf): the
+//! current context's cluster (`server`, `certificate-authority-data`) and user
+//! (`client-certificate-data`/`client-key-data`, or `client-certificate`/`client-key` file
+//! paths, read under `--root`).
+
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use serde_json::Value;
+
+/// Why a kubeconfig cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum KubeconfigError {
+    #[error("cannot read kubeconfig \"{}\"", .0.display())]
+    Read(PathBuf, #[source] std::io::Error),
+    #[error("kubeconfig \"{}\" is not valid YAML: {}", .0.display(), .1)]
+    Yaml(PathBuf, String),
+    #[error("kubeconfig \"{}\": {}", .0.display(), .1)]
+    Invalid(PathBuf, String),
+}
+
+/// What the client needs from a kubeconfig, PEM-encoded.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub server: String,
+    pub ca_pem: Vec<u8>,
+    pub cert_pem: Vec<u8>,
+    pub key_pem: Vec<u8>,
+}
+
+/// Parses kubeconfig YAML (or JSON) into a JSON value.
+pub fn parse(text: &str) -> Result<Value, String> {
+    serde_saphyr::from_str::<Value>(text).map_err(|e| e.to_string())
+}
+
+/// The named entry of a kubeconfig list (`clusters`, `users`, `contexts`).
+pub fn named<'a>(config: &'a Value, list: &str, name: &str) -> Option<&'a Value> {
+    config
+        .get(list)?
+        .as_array()?
+        .iter()
+        .find(|e| e.get("name").and_then(Value::as_str) == Some(name))
+}
+
+/// The current context's user name and cluster name.
+pub fn current(config: &Value) -> Result<(String, String), String> {
+    let ctx_name = config
+        .get("current-context")
+        .and_then(Value::as_str)
+        .ok_or("no current-context")?;
+    let ctx = named(config, "contexts", ctx_name)
+        .and_then(|c| c.get("context"))
+        .ok_or_else(|| format!("no context named \"{ctx_name}\""))?;
+    let field = |f: &str| {
+        ctx.get(f)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| format!("context \"{ctx_name}\" has no {f}"))
+    };
+    Ok((field("user")?, field("cluster")?))
+}
+
+/// Reads the credentials of `path` (a host path); file references in the kubeconfig are
+/// read under `root`.
+pub fn load(path: &Path, root: &Path) -> Result<Credentials, KubeconfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| KubeconfigError::Read(path.to_path_buf(), e))?;
+    let config = parse(&text).map_err(|e| KubeconfigError::Yaml(path.to_path_buf(), e))?;
+    let invalid = |m: String| KubeconfigError::Invalid(path.to_path_buf(), m);
+    let (user_name, cluster_name) = current(&config).map_err(invalid)?;
+    let cluster = named(&config, "clusters", &cluster_name)
+        .and_then(|c| c.get("cluster"))
+        .ok_or_else(|| invalid(format!("no cluster named \"{cluster_name}\"")))?;
+    let user = named(&config, "users", &user_name)
+        .and_then(|u| u.get("user"))
+        .ok_or_else(|| invalid(format!("no user named \"{user_name}\"")))?;
+    let server = cluster
+        .get("server")
+        .and_then(Value::as_str)
+        .ok_or_else(|| invalid(format!("cluster \"{cluster_name}\" has no server")))?
+        .to_string();
+    let data_or_file = |node: &Value, data: &str, file: &str| -> Result<Vec<u8>, KubeconfigError> {
+        if let Some(b64) = node.get(data).and_then(Value::as_str) {
+            return base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .map_err(|e| invalid(format!("{data} is not base64: {e}")));
+        }
+        if let Some(f) = node.get(file).and_then(Value::as_str) {
+            let host = root.join(f.trim_start_matches('/'));
+            return std::fs::read(&host).map_err(|e| KubeconfigError::Read(host, e));
+        }
+        Err(invalid(format!("neither {data} nor {file} is set")))
+    };
+    Ok(Credentials {
+        server,
+        ca_pem: data_or_file(cluster, "certificate-authority-data", "certificate-authority")?,
+        cert_pem: data_or_file(user, "client-certificate-data", "client-certificate")?,
+        key_pem: data_or_file(user, "client-key-data", "client-key")?,
+    })
+}
