@@ -302,3 +302,65 @@ fn check_expiration_reads_a_pki_dir() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("nope"), "{}", stderr(&o));
 }
+
+#[test]
+fn check_expiration_reads_a_bundle() {
+    let mut input = kbc::pki::PkiInput::new("cp-1", "10.0.0.2".parse().unwrap());
+    input.certificates_dir = "/srv/k8s/pki".into();
+    let at = kbc::pki::IssueTime::parse_rfc3339("2026-11-25T12:00:00Z").unwrap();
+    let out = kbc::pki::render(&input, &kbc::secrets::Secrets::from_seed([5; 32]), at).unwrap();
+    let files = out
+        .artifacts
+        .iter()
+        .map(|a| kbc_bundle::NewFile {
+            path: format!("rootfs/{}", a.path),
+            mode: a.mode,
+            secret: a.secret,
+            data: a.bytes.clone(),
+        })
+        .collect();
+    let manifest = kbc_bundle::Manifest {
+        format: kbc_bundle::FORMAT.into(),
+        kbc_version: "test".into(),
+        derivation: kbc::pki::DERIVATION.into(),
+        kubernetes_version: "v1.31.2".into(),
+        cluster_name: "kubernetes".into(),
+        node_name: "cp-1".into(),
+        control_plane_endpoint: "10.0.0.2:6443".into(),
+        issued_at: "2026-11-25T12:00:00Z".into(),
+        config_sha256: "0".repeat(64),
+        files: Vec::new(),
+        apply: serde_json::json!({}),
+        extra: Default::default(),
+    };
+    let (tgz, _) = kbc_bundle::write(manifest, files, at.unix() as u64).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let b = dir.path().join("bundle.tgz");
+    std::fs::write(&b, tgz).unwrap();
+    let o = run(kbc()
+        .args(["certs", "check-expiration", "--bundle"])
+        .arg(&b)
+        .args(["--now", "2026-11-25T12:01:00Z"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(text.contains("etcd-server                Nov 25, 2027 12:00 UTC   364d            etcd-ca                 no      \n"), "{text}");
+    assert!(
+        text.contains("super-admin.conf           Nov 25, 2027 12:00 UTC   364d"),
+        "{text}"
+    );
+    assert!(!text.contains("MISSING"), "{text}");
+
+    std::fs::write(&b, b"not a bundle").unwrap();
+    let o = run(kbc()
+        .args(["certs", "check-expiration", "--bundle"])
+        .arg(&b));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("bundle.tgz"), "{}", stderr(&o));
+    // One source only.
+    let o = run(kbc()
+        .args(["certs", "check-expiration", "--bundle"])
+        .arg(&b)
+        .arg("--pki-dir")
+        .arg(dir.path()));
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -36,7 +36,12 @@ pub struct RenderArgs {
     pub issued_at: Option<String>,
     /// An existing certificates dir in kubeadm's layout to reuse (kubeconfigs are read
     /// from its parent directory).
-    #[arg(long, value_name = "DIR")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        required_unless_present = "bundle",
+        conflicts_with = "bundle"
+    )]
     pub pki_dir: Option<PathBuf>,
     /// Output directory (must not already hold any of the files).
     #[arg(short = 'o', long = "output", value_name = "DIR")]
@@ -47,8 +52,17 @@ pub struct RenderArgs {
 #[derive(Debug, clap::Args)]
 pub struct CheckExpirationArgs {
     /// A certificates dir in kubeadm's layout (kubeconfigs are read from its parent).
-    #[arg(long, value_name = "DIR")]
-    pub pki_dir: PathBuf,
+    #[arg(
+        long,
+        value_name = "DIR",
+        required_unless_present = "bundle",
+        conflicts_with = "bundle"
+    )]
+    pub pki_dir: Option<PathBuf>,
+    /// A bundle (`kbc compile`): its certificates dir is the one holding
+    /// `front-proxy-ca.crt`, kubeconfigs are `etc/kubernetes/*.conf`.
+    #[arg(long, value_name = "FILE")]
+    pub bundle: Option<PathBuf>,
     /// Count residual time from this instant (RFC 3339) instead of now.
     #[arg(long, value_name = "TIME", hide = true)]
     pub now: Option<String>,
@@ -119,12 +133,79 @@ pub fn check_expiration(args: &CheckExpirationArgs) -> Result<(), Exit> {
         Some(s) => IssueTime::parse_rfc3339(s).map_err(|e| refuse(&e))?,
         None => resolve_issue_time(None).map_err(|e| refuse(&e))?,
     };
-    // Every file name, etcd included; absent files are simply missing.
-    let names_of = PkiInput::new("node", std::net::IpAddr::from([127, 0, 0, 1]));
-    let provided = Provided::read_pki_dir(&args.pki_dir, &names_of).map_err(|e| refuse(&e))?;
+    let provided = match (&args.pki_dir, &args.bundle) {
+        (Some(dir), _) => {
+            // Every file name, etcd included; absent files are simply missing.
+            let names_of = PkiInput::new("node", std::net::IpAddr::from([127, 0, 0, 1]));
+            Provided::read_pki_dir(dir, &names_of).map_err(|e| refuse(&e))?
+        }
+        (None, Some(file)) => provided_from_bundle(file)?,
+        (None, None) => unreachable!("clap requires --pki-dir or --bundle"),
+    };
     let report = expiration::report(&provided).map_err(|e| refuse(&e))?;
     print!("{}", expiration::render_text(&report, now.at()));
     Ok(())
+}
+
+/// Why a bundle cannot be read for `check-expiration`.
+#[derive(Debug, thiserror::Error)]
+pub enum BundleReadError {
+    /// The file cannot be read.
+    #[error("{file}: {source}")]
+    Io {
+        /// The bundle.
+        file: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// It is not a valid bundle.
+    #[error("{file}: {source}")]
+    Invalid {
+        /// The bundle.
+        file: String,
+        /// The cause.
+        #[source]
+        source: kbc_bundle::VerifyError,
+    },
+    /// No certificates dir in it.
+    #[error("{file}: the bundle holds no front-proxy-ca.crt, so no certificates dir")]
+    NoPki {
+        /// The bundle.
+        file: String,
+    },
+}
+
+/// The PKI files of a verified bundle.
+pub fn provided_from_bundle(file: &Path) -> Result<Provided, Exit> {
+    let name = file.display().to_string();
+    let bytes = std::fs::read(file).map_err(|source| {
+        refuse(&BundleReadError::Io {
+            file: name.clone(),
+            source,
+        })
+    })?;
+    let bundle = kbc_bundle::verify(&bytes, None).map_err(|source| {
+        refuse(&BundleReadError::Invalid {
+            file: name.clone(),
+            source,
+        })
+    })?;
+    let host: Vec<(&str, &[u8])> = bundle
+        .files
+        .iter()
+        .filter_map(|f| f.rootfs_path().map(|p| (p, f.data.as_slice())))
+        .collect();
+    let cert_dir = host
+        .iter()
+        .find_map(|(p, _)| p.strip_suffix("/front-proxy-ca.crt"))
+        .ok_or_else(|| refuse(&BundleReadError::NoPki { file: name.clone() }))?
+        .to_string();
+    Ok(Provided::from_host_files(
+        host.iter().copied(),
+        &cert_dir,
+        &name,
+    ))
 }
 
 /// Runs `kbc certs …`; `to_input` turns the CONFIG argument of `render` into a

@@ -106,6 +106,39 @@ impl Provided {
         Ok(Provided { files })
     }
 
+    /// From host paths without the leading `/` (as in a bundle's `rootfs/`): files under
+    /// `cert_dir` by their name relative to it, `etc/kubernetes/<name>.conf` kubeconfigs.
+    /// `origin` prefixes the paths in messages (e.g. the bundle file name).
+    pub fn from_host_files<'a>(
+        files: impl IntoIterator<Item = (&'a str, &'a [u8])>,
+        cert_dir: &str,
+        origin: &str,
+    ) -> Provided {
+        let cert_dir = cert_dir.trim_matches('/');
+        let mut out = BTreeMap::new();
+        for (path, bytes) in files {
+            let rel = path
+                .strip_prefix(cert_dir)
+                .and_then(|r| r.strip_prefix('/'))
+                .map(str::to_string)
+                .or_else(|| {
+                    path.strip_prefix("etc/kubernetes/")
+                        .filter(|n| n.ends_with(".conf") && !n.contains('/'))
+                        .map(str::to_string)
+                });
+            if let Some(rel) = rel {
+                out.insert(
+                    rel,
+                    ProvidedFile {
+                        bytes: bytes.to_vec(),
+                        origin: format!("{origin}: {path}"),
+                    },
+                );
+            }
+        }
+        Provided { files: out }
+    }
+
     /// Adds the CA and service-account pairs of the secrets file. A name already provided
     /// with other bytes is a conflict.
     pub fn with_secrets(&self, secrets: &Secrets) -> Result<Provided, PkiError> {
