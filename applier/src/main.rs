@@ -1,7 +1,7 @@
 //! kbc-apply: installs a kbc bundle (`shared/spec/bundle.md`) on a node.
 //!
-//! So far: `verify`, `install` and `reset` of the bundle's files (issue 5, first part).
-//! Preflight, the kubelet and the API phases come later.
+//! `kbc-apply BUNDLE` (or `kbc-apply apply BUNDLE`) runs every phase; `verify`, `install`
+//! and `reset` work on the bundle's files alone.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -10,13 +10,16 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use kbc_apply::bundle;
-use kbc_apply::phases::{self, ApplyContext, PhaseError};
+use kbc_apply::phases::{self, run::RunOptions, ApplyContext, PhaseError};
 
 const EXIT_CODES: &str = "\
 Exit codes:
   0  done
-  1  refused before changing anything (bad bundle, wrong digest, differing files)
-  2  failed while acting (the error lists what was done), or a usage error";
+  1  refused before changing anything (bad bundle, wrong digest, differing files,
+     preflight errors)
+  2  failed while acting (the error lists what was done), or a usage error
+
+Without a subcommand, `kbc-apply BUNDLE [OPTIONS]` is `kbc-apply apply BUNDLE [OPTIONS]`.";
 
 #[derive(Parser)]
 #[command(name = "kbc-apply", version, about = "Installs a kbc bundle on an air-gapped node", after_help = EXIT_CODES)]
@@ -27,6 +30,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Everything: verify, preflight, install, kubelet-start, wait-control-plane, the API
+    /// phases, mark-control-plane, kubelet-finalize, show-join-command.
+    Apply {
+        #[command(flatten)]
+        bundle: BundleArgs,
+        #[command(flatten)]
+        target: TargetArgs,
+        #[command(flatten)]
+        run: RunArgs,
+    },
     /// Check the whole bundle (manifest, sizes, hashes, paths, digest); touches nothing.
     Verify {
         #[command(flatten)]
@@ -71,6 +84,30 @@ struct TargetArgs {
     force: bool,
 }
 
+#[derive(Args)]
+struct RunArgs {
+    /// Print every action (files with modes and hashes, requests with method, path and
+    /// content type) and change nothing; no request is sent.
+    #[arg(long)]
+    dry_run: bool,
+    /// kubeadm phase names to skip, comma-separated (`addon` skips its sub-phases).
+    #[arg(long, value_delimiter = ',', value_name = "PHASES")]
+    skip_phases: Vec<String>,
+    /// Preflight checks whose errors become warnings (`Name,...` or `all`); merged with
+    /// the bundle's nodeRegistration.ignorePreflightErrors.
+    #[arg(long, value_delimiter = ',', value_name = "CHECKS")]
+    ignore_preflight_errors: Vec<String>,
+    /// Connect to this API server URL instead of the bundle's (tunnels, tests).
+    #[arg(long, value_name = "URL")]
+    api_server: Option<String>,
+    /// The name the API server's certificate must hold (default: the URL's host).
+    #[arg(long, value_name = "NAME")]
+    tls_server_name: Option<String>,
+    /// The systemctl to run [env: KBC_SYSTEMCTL; default: systemctl].
+    #[arg(long, value_name = "PATH")]
+    systemctl: Option<PathBuf>,
+}
+
 fn parse_digest(s: &str) -> Result<String, String> {
     let lower = s.to_ascii_lowercase();
     if bundle::is_digest(&lower) {
@@ -80,8 +117,17 @@ fn parse_digest(s: &str) -> Result<String, String> {
     }
 }
 
+const SUBCOMMANDS: [&str; 5] = ["apply", "verify", "install", "reset", "help"];
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // `kbc-apply BUNDLE ...` means `kbc-apply apply BUNDLE ...`.
+    if let Some(first) = args.get(1).and_then(|a| a.to_str()) {
+        if !first.starts_with('-') && !SUBCOMMANDS.contains(&first) {
+            args.insert(1, "apply".into());
+        }
+    }
+    let cli = Cli::parse_from(args);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err((code, err)) => {
@@ -103,6 +149,27 @@ fn run(cli: Cli) -> Result<(), Failure> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match cli.command {
+        Command::Apply {
+            bundle,
+            target,
+            run,
+        } => {
+            let ctx = context(&bundle, &target, run.dry_run)?;
+            verified_line(&mut out, &ctx.bundle);
+            let systemctl = run
+                .systemctl
+                .or_else(|| std::env::var_os("KBC_SYSTEMCTL").map(PathBuf::from))
+                .unwrap_or_else(|| PathBuf::from("systemctl"));
+            let opts = RunOptions {
+                skip_phases: run.skip_phases,
+                ignore_preflight_errors: run.ignore_preflight_errors,
+                api_server: run.api_server,
+                tls_server_name: run.tls_server_name,
+                systemctl,
+                now: std::time::SystemTime::now(),
+            };
+            phases::run::run(&ctx, &opts, &mut out).map_err(|e| (e.code, Box::new(e) as _))?;
+        }
         Command::Verify { bundle } => {
             let verified = load(&bundle)?;
             verified_line(&mut out, &verified);

@@ -155,7 +155,11 @@ impl Response {
     pub fn message(&self) -> String {
         serde_json::from_slice::<serde_json::Value>(&self.body)
             .ok()
-            .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_string))
+            .and_then(|v| {
+                v.get("message")
+                    .and_then(|m| m.as_str())
+                    .map(str::to_string)
+            })
             .unwrap_or_else(|| String::from_utf8_lossy(&self.body).trim().to_string())
     }
 
@@ -209,7 +213,11 @@ pub fn crypto_provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-fn pem_certs(path: &Path, what: &'static str, pem: &[u8]) -> Result<Vec<Certificate<'static>>, ApiError> {
+fn pem_certs(
+    path: &Path,
+    what: &'static str,
+    pem: &[u8],
+) -> Result<Vec<Certificate<'static>>, ApiError> {
     let mut certs = Vec::new();
     for item in ureq::tls::parse_pem(pem) {
         match item {
@@ -270,7 +278,11 @@ impl ApiClient {
         Self::with_tls(tls, endpoint, retry_for)
     }
 
-    fn with_tls(tls: TlsConfig, endpoint: &Endpoint, retry_for: Duration) -> Result<ApiClient, ApiError> {
+    fn with_tls(
+        tls: TlsConfig,
+        endpoint: &Endpoint,
+        retry_for: Duration,
+    ) -> Result<ApiClient, ApiError> {
         let addrs: Vec<SocketAddr> = endpoint
             .connect
             .to_socket_addrs()
@@ -279,7 +291,9 @@ impl ApiClient {
         let config = Agent::config_builder()
             .tls_config(tls)
             .http_status_as_error(false)
-            .timeout_global(Some(ATTEMPT_TIMEOUT.min(retry_for.max(Duration::from_secs(1)))))
+            .timeout_global(Some(
+                ATTEMPT_TIMEOUT.min(retry_for.max(Duration::from_secs(1))),
+            ))
             .user_agent("kbc-apply")
             .build();
         let agent = Agent::with_parts(config, DefaultConnector::new(), FixedResolver(addrs));
@@ -381,15 +395,29 @@ mod tests {
 
     #[test]
     fn urls_split() {
-        assert_eq!(split_url("https://10.0.0.1:6443"), Some(("10.0.0.1".into(), 6443)));
-        assert_eq!(split_url("https://[fd00::1]:6443/livez"), Some(("fd00::1".into(), 6443)));
-        assert_eq!(split_url("https://cp.example"), Some(("cp.example".into(), 443)));
+        assert_eq!(
+            split_url("https://10.0.0.1:6443"),
+            Some(("10.0.0.1".into(), 6443))
+        );
+        assert_eq!(
+            split_url("https://[fd00::1]:6443/livez"),
+            Some(("fd00::1".into(), 6443))
+        );
+        assert_eq!(
+            split_url("https://cp.example"),
+            Some(("cp.example".into(), 443))
+        );
         assert_eq!(split_url("http://x:1"), None);
     }
 
     #[test]
     fn endpoint_overrides() {
-        let e = Endpoint::new("https://10.0.0.1:6443", Some("https://127.0.0.1:4000"), Some("kubernetes")).unwrap();
+        let e = Endpoint::new(
+            "https://10.0.0.1:6443",
+            Some("https://127.0.0.1:4000"),
+            Some("kubernetes"),
+        )
+        .unwrap();
         assert_eq!(e.connect, "127.0.0.1:4000");
         assert_eq!(e.base(), "https://kubernetes:4000");
         let e = Endpoint::new("https://[fd00::1]:6443", None, None).unwrap();

@@ -63,8 +63,8 @@ pub fn current(config: &Value) -> Result<(String, String), String> {
 /// Reads the credentials of `path` (a host path); file references in the kubeconfig are
 /// read under `root`.
 pub fn load(path: &Path, root: &Path) -> Result<Credentials, KubeconfigError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| KubeconfigError::Read(path.to_path_buf(), e))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| KubeconfigError::Read(path.to_path_buf(), e))?;
     let config = parse(&text).map_err(|e| KubeconfigError::Yaml(path.to_path_buf(), e))?;
     let invalid = |m: String| KubeconfigError::Invalid(path.to_path_buf(), m);
     let (user_name, cluster_name) = current(&config).map_err(invalid)?;
@@ -93,7 +93,11 @@ pub fn load(path: &Path, root: &Path) -> Result<Credentials, KubeconfigError> {
     };
     Ok(Credentials {
         server,
-        ca_pem: data_or_file(cluster, "certificate-authority-data", "certificate-authority")?,
+        ca_pem: data_or_file(
+            cluster,
+            "certificate-authority-data",
+            "certificate-authority",
+        )?,
         cert_pem: data_or_file(user, "client-certificate-data", "client-certificate")?,
         key_pem: data_or_file(user, "client-key-data", "client-key")?,
     })

@@ -18,9 +18,9 @@ pub fn parse_documents(text: &str) -> Result<Vec<Value>, String> {
 /// compare element by element with the same rule; scalars must be equal.
 pub fn is_subset(ours: &Value, theirs: &Value) -> bool {
     match (ours, theirs) {
-        (Value::Object(a), Value::Object(b)) => a
-            .iter()
-            .all(|(k, v)| b.get(k).is_some_and(|w| is_subset(v, w)) || (v.is_null() && !b.contains_key(k))),
+        (Value::Object(a), Value::Object(b)) => a.iter().all(|(k, v)| {
+            b.get(k).is_some_and(|w| is_subset(v, w)) || (v.is_null() && !b.contains_key(k))
+        }),
         (Value::Array(a), Value::Array(b)) => {
             a.len() == b.len() && a.iter().zip(b).all(|(v, w)| is_subset(v, w))
         }
@@ -38,7 +38,9 @@ pub fn fold_string_data(object: &mut Value) {
     else {
         return;
     };
-    let obj = object.as_object_mut().expect("checked above: the Secret is a map");
+    let obj = object
+        .as_object_mut()
+        .expect("checked above: the Secret is a map");
     let data = obj
         .entry("data")
         .or_insert_with(|| Value::Object(Map::new()));
@@ -119,15 +121,24 @@ mod tests {
     #[test]
     fn subset_rule() {
         let ours = json!({"a": {"b": 1}, "l": [{"x": 1}]});
-        assert!(is_subset(&ours, &json!({"a": {"b": 1, "c": 2}, "l": [{"x": 1, "y": 0}], "s": 1})));
+        assert!(is_subset(
+            &ours,
+            &json!({"a": {"b": 1, "c": 2}, "l": [{"x": 1, "y": 0}], "s": 1})
+        ));
         assert!(!is_subset(&ours, &json!({"a": {"b": 2}, "l": [{"x": 1}]})));
-        assert!(!is_subset(&ours, &json!({"a": {"b": 1}, "l": [{"x": 1}, {"x": 2}]})));
+        assert!(!is_subset(
+            &ours,
+            &json!({"a": {"b": 1}, "l": [{"x": 1}, {"x": 2}]})
+        ));
     }
 
     #[test]
     fn string_data_folds_into_data() {
         let mut s = json!({"kind": "Secret", "data": {"a": "eA=="}, "stringData": {"b": "y"}});
         fold_string_data(&mut s);
-        assert_eq!(s, json!({"kind": "Secret", "data": {"a": "eA==", "b": "eQ=="}}));
+        assert_eq!(
+            s,
+            json!({"kind": "Secret", "data": {"a": "eA==", "b": "eQ=="}})
+        );
     }
 }

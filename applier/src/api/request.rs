@@ -153,7 +153,9 @@ impl ObjectRef {
                 if v.is_empty()
                     || v == "."
                     || v == ".."
-                    || v.chars().any(|c| matches!(c, '/' | '?' | '#' | '%') || c.is_whitespace() || c.is_control())
+                    || v.chars().any(|c| {
+                        matches!(c, '/' | '?' | '#' | '%') || c.is_whitespace() || c.is_control()
+                    })
                 {
                     return Err(RefError::BadSegment {
                         field,
@@ -163,7 +165,11 @@ impl ObjectRef {
             }
         }
         let parts: Vec<&str> = self.api_version.split('/').collect();
-        if parts.len() > 2 || parts.iter().any(|p| p.is_empty() || p.contains(['?', '#', '%', ' '])) {
+        if parts.len() > 2
+            || parts
+                .iter()
+                .any(|p| p.is_empty() || p.contains(['?', '#', '%', ' ']))
+        {
             return Err(RefError::BadSegment {
                 field: "apiVersion",
                 value: self.api_version.clone(),
@@ -208,7 +214,11 @@ pub fn plural(kind: &str) -> String {
     if lower == "endpoints" {
         return lower;
     }
-    if lower.ends_with('s') || lower.ends_with('x') || lower.ends_with("ch") || lower.ends_with("sh") {
+    if lower.ends_with('s')
+        || lower.ends_with('x')
+        || lower.ends_with("ch")
+        || lower.ends_with("sh")
+    {
         return format!("{lower}es");
     }
     if let Some(stem) = lower.strip_suffix('y') {
@@ -336,10 +346,19 @@ mod tests {
     #[test]
     fn bad_objects_are_refused() {
         let no_ns = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x"}});
-        assert!(matches!(ObjectRef::of(&no_ns), Err(RefError::NoNamespace { .. })));
+        assert!(matches!(
+            ObjectRef::of(&no_ns),
+            Err(RefError::NoNamespace { .. })
+        ));
         let ns_on_cluster = json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "x", "namespace": "a"}});
-        assert!(matches!(ObjectRef::of(&ns_on_cluster), Err(RefError::Namespaced { .. })));
+        assert!(matches!(
+            ObjectRef::of(&ns_on_cluster),
+            Err(RefError::Namespaced { .. })
+        ));
         let slash = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "../x", "namespace": "a"}});
-        assert!(matches!(ObjectRef::of(&slash), Err(RefError::BadSegment { .. })));
+        assert!(matches!(
+            ObjectRef::of(&slash),
+            Err(RefError::BadSegment { .. })
+        ));
     }
 }

@@ -115,6 +115,12 @@ fn plan(ctx: &ApplyContext) -> Result<Vec<Step<'_>>, PhaseError> {
         let action = match host_state(&ctx.root, &path, file) {
             Ok(HostState::Absent) => Action::Create,
             Ok(HostState::Same) => Action::Unchanged,
+            // kubelet-finalize's rewrite of the bundle's kubelet.conf is ours too.
+            Ok(HostState::Differs(_))
+                if super::kubelet_finalize::host_is_finalized(ctx, rel, file) =>
+            {
+                Action::Unchanged
+            }
             Ok(HostState::Differs(why)) if ctx.force => Action::Replace(why),
             Ok(HostState::Differs(why)) => {
                 differing = true;

@@ -5,8 +5,18 @@
 //! Every phase plans first (reading the host, changing nothing), refuses with
 //! [`PhaseError::Refused`] when any part of the plan is refused, and only then acts.
 
+pub mod api_objects;
+pub mod bootstrap_token;
 pub mod install;
+pub mod kubelet_finalize;
+pub mod kubelet_start;
+pub mod mark_control_plane;
+pub mod preflight;
 pub mod reset;
+pub mod run;
+pub mod show_join_command;
+pub mod upload_certs;
+pub mod wait_control_plane;
 
 use std::fmt;
 use std::fs::{self, File, OpenOptions, Permissions};

@@ -24,6 +24,11 @@ pub fn run(ctx: &ApplyContext, out: &mut dyn Write) -> Result<Outcome, PhaseErro
         match host_state(&ctx.root, &path, file) {
             Ok(HostState::Absent) => absent.push(rel),
             Ok(HostState::Same) => remove.push((rel, false)),
+            Ok(HostState::Differs(_))
+                if super::kubelet_finalize::host_is_finalized(ctx, rel, file) =>
+            {
+                remove.push((rel, false))
+            }
             Ok(HostState::Differs(_)) if ctx.force => remove.push((rel, true)),
             Ok(HostState::Differs(why)) => {
                 differing = true;

@@ -1,0 +1,215 @@
+//! The API phases: every object of the bundle's `api/NN-<phase>.yaml` files of one phase,
+//! in file order, by server-side apply (`PATCH ...?fieldManager=kbc&force=true`,
+//! `application/apply-patch+yaml`).
+//!
+//! Idempotency rule (what makes a second run report `unchanged`): before applying, the
+//! object is read (GET). When every field our object sets already has our value on the
+//! server ([`is_subset`]) nothing is sent. Otherwise the object is applied, and the object
+//! counts as changed unless the server kept its `resourceVersion` (a no-op apply). Token
+//! expirations that the server already holds are kept, so a re-run never extends a token.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use super::run::{PhaseFailure, Session};
+use super::Outcome;
+use crate::api::objects::{b64, fold_string_data, is_subset, parse_documents, rfc3339};
+use crate::api::{ApiError, ApiRequest, ObjectRef, Response};
+
+/// The kube-system namespace, home of the bootstrap token Secrets.
+pub const KUBE_SYSTEM: &str = "kube-system";
+/// The binding kubeadm creates with super-admin.conf when admin.conf has no rights yet.
+pub const CLUSTER_ADMINS: &str = "kubeadm:cluster-admins";
+
+/// One object read from a bundle file.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub file: String,
+    pub object: Value,
+    pub oref: ObjectRef,
+}
+
+/// The objects of `phase` (and of its sub-phases), in file and document order.
+pub fn load(s: &Session<'_>, phase: &str) -> Result<Vec<Loaded>, PhaseFailure> {
+    let mut loaded = Vec::new();
+    let files: Vec<_> = s
+        .plan
+        .api_files
+        .iter()
+        .filter(|f| {
+            f.phase == phase
+                || f.phase
+                    .strip_prefix(phase)
+                    .is_some_and(|r| r.starts_with('/'))
+        })
+        .collect();
+    for f in files {
+        let file = s
+            .ctx
+            .bundle
+            .files
+            .iter()
+            .find(|b| b.path == f.path)
+            .ok_or_else(|| {
+                format!(
+                    "the plan lists \"{}\" but the bundle has no such file",
+                    f.path
+                )
+            })?;
+        let text =
+            std::str::from_utf8(&file.data).map_err(|_| format!("\"{}\" is not UTF-8", f.path))?;
+        let docs = parse_documents(text).map_err(|e| format!("\"{}\": {e}", f.path))?;
+        for (i, mut object) in docs.into_iter().enumerate() {
+            fold_string_data(&mut object);
+            let oref = ObjectRef::of(&object)
+                .map_err(|e| format!("\"{}\" document {}: {e}", f.path, i + 1))?;
+            loaded.push(Loaded {
+                file: f.path.clone(),
+                object,
+                oref,
+            });
+        }
+    }
+    Ok(loaded)
+}
+
+/// Runs a plain API phase (`upload-config/kubeadm`, `addon/coredns`, ...).
+pub fn run(s: &mut Session<'_>, phase: &str) -> Result<Outcome, PhaseFailure> {
+    let objects = load(s, phase)?;
+    let mut outcome = apply_all(s, objects)?;
+    if phase == "upload-config/kubelet" && !s.plan.node.annotations.is_empty() {
+        // kubeadm preserves the CRI socket on the Node here (api-objects.md §4.3).
+        let annotations = s.plan.node.annotations.clone();
+        let node =
+            super::mark_control_plane::patch_node(s, &Default::default(), &annotations, None)?;
+        outcome = merge(outcome, node);
+    }
+    Ok(outcome)
+}
+
+/// Applies `objects` in order.
+pub fn apply_all(s: &mut Session<'_>, objects: Vec<Loaded>) -> Result<Outcome, PhaseFailure> {
+    if objects.is_empty() {
+        return Ok(Outcome::Skipped(
+            "the bundle has no API objects for this phase".into(),
+        ));
+    }
+    let mut outcome = Outcome::Unchanged;
+    for o in objects {
+        let changed = apply(s, o.object, &o.oref)?;
+        outcome = merge(outcome, changed);
+    }
+    Ok(outcome)
+}
+
+/// The combined outcome of two steps of one phase.
+pub fn merge(a: Outcome, b: Outcome) -> Outcome {
+    match (a, b) {
+        (Outcome::Changed, _) | (_, Outcome::Changed) => Outcome::Changed,
+        (Outcome::Skipped(r), Outcome::Skipped(_)) => Outcome::Skipped(r),
+        (Outcome::Skipped(r), _) | (_, Outcome::Skipped(r)) if r == "dry run" => {
+            Outcome::Skipped(r)
+        }
+        _ => Outcome::Unchanged,
+    }
+}
+
+/// Sends `req` with admin.conf; for the `kubeadm:cluster-admins` binding a 403 switches
+/// to super-admin.conf, as kubeadm does.
+pub fn send(s: &mut Session<'_>, req: &ApiRequest) -> Result<Response, PhaseFailure> {
+    let res = s.admin()?.send(req)?;
+    if res.status == 403
+        && req.object.kind == "ClusterRoleBinding"
+        && req.object.name == CLUSTER_ADMINS
+    {
+        if let Some(sa) = s.super_admin()? {
+            return Ok(sa.send(req)?);
+        }
+    }
+    Ok(res)
+}
+
+/// GET of an object: `None` on 404.
+pub fn get(s: &mut Session<'_>, oref: &ObjectRef) -> Result<Option<Value>, PhaseFailure> {
+    let req = ApiRequest::get(oref);
+    let res = send(s, &req)?;
+    if res.status == 404 {
+        return Ok(None);
+    }
+    let res = res.success(&req)?;
+    Ok(Some(res.json(oref)?))
+}
+
+/// The TTL of a bootstrap token Secret of the plan, if `oref` is one with a TTL.
+fn token_ttl(s: &Session<'_>, oref: &ObjectRef) -> Option<u64> {
+    if oref.kind != "Secret" || oref.namespace.as_deref() != Some(KUBE_SYSTEM) {
+        return None;
+    }
+    s.plan
+        .bootstrap_tokens
+        .iter()
+        .find(|t| t.secret_name == oref.name)
+        .and_then(|t| t.ttl_seconds)
+}
+
+/// Sets `data.expiration`: the server's, when it has one, else apply time + TTL.
+fn set_expiration(s: &Session<'_>, object: &mut Value, existing: Option<&Value>, ttl: u64) {
+    let kept = existing
+        .and_then(|e| e.pointer("/data/expiration"))
+        .cloned();
+    let value = kept.unwrap_or_else(|| {
+        Value::String(b64(
+            rfc3339(s.opts.now + Duration::from_secs(ttl)).as_bytes()
+        ))
+    });
+    if let Some(obj) = object.as_object_mut() {
+        let data = obj.entry("data").or_insert_with(|| json!({}));
+        if let Some(d) = data.as_object_mut() {
+            d.insert("expiration".into(), value);
+        }
+    }
+}
+
+/// Applies one object; `Changed` unless the server already had it.
+pub fn apply(
+    s: &mut Session<'_>,
+    mut object: Value,
+    oref: &ObjectRef,
+) -> Result<Outcome, PhaseFailure> {
+    let ttl = token_ttl(s, oref);
+    if s.ctx.dry_run {
+        if let Some(ttl) = ttl {
+            set_expiration(s, &mut object, None, ttl);
+        }
+        let get = ApiRequest::get(oref);
+        let patch = ApiRequest::apply(oref, &object);
+        s.say(format!("would send {get}"));
+        s.say(format!("would send {patch} for {oref}"));
+        return Ok(Outcome::Skipped("dry run".into()));
+    }
+    let existing = get(s, oref)?;
+    if let Some(ttl) = ttl {
+        set_expiration(s, &mut object, existing.as_ref(), ttl);
+    }
+    if existing.as_ref().is_some_and(|e| is_subset(&object, e)) {
+        return Ok(Outcome::Unchanged);
+    }
+    let req = ApiRequest::apply(oref, &object);
+    let res = send(s, &req)?.success(&req)?;
+    let after = res.json(oref)?;
+    let version = |v: &Value| v.pointer("/metadata/resourceVersion").cloned();
+    let same_version = existing
+        .as_ref()
+        .is_some_and(|e| version(e).is_some() && version(e) == version(&after));
+    Ok(if same_version {
+        Outcome::Unchanged
+    } else {
+        Outcome::Changed
+    })
+}
+
+/// Makes an [`ApiError`] a phase failure.
+pub fn api(e: ApiError) -> PhaseFailure {
+    Box::new(e)
+}

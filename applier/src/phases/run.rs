@@ -1,0 +1,292 @@
+//! `kbc-apply BUNDLE`: every phase of the bundle's plan in kubeadm's order, with
+//! `--skip-phases`, one output line per phase and kubeadm's "error execution phase NAME".
+//!
+//! Order: `preflight`, `install` (the files kubeadm's certs, kubeconfig, etcd,
+//! control-plane and kubelet-start phases write), then the rest of `apply.phases`
+//! (`kubelet-start`, `wait-control-plane`, `upload-config/*`, `upload-certs`,
+//! `mark-control-plane`, `bootstrap-token`, `kubelet-finalize`, `addon/*`,
+//! `show-join-command`). A phase with no special meaning applies the bundle's API files of
+//! that phase.
+
+use std::error::Error;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use crate::api::{ApiClient, ApiError, Endpoint};
+use crate::bundle::apply::ApplyPlan;
+
+use super::{
+    api_objects, bootstrap_token, install, kubelet_finalize, kubelet_start, mark_control_plane,
+    preflight, show_join_command, upload_certs, wait_control_plane, ApplyContext, Outcome,
+    PhaseError,
+};
+
+/// The command-line switches of a full run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// kubeadm phase names (`addon` skips `addon/coredns` and `addon/kube-proxy`).
+    pub skip_phases: Vec<String>,
+    /// `--ignore-preflight-errors`, merged with the plan's list.
+    pub ignore_preflight_errors: Vec<String>,
+    pub api_server: Option<String>,
+    pub tls_server_name: Option<String>,
+    /// The `systemctl` to run (`--systemctl`, `KBC_SYSTEMCTL`, else `systemctl`).
+    pub systemctl: PathBuf,
+    /// Apply time: token expirations are this plus their TTL.
+    pub now: SystemTime,
+}
+
+/// A phase's failure, before it is wrapped with the phase name.
+pub type PhaseFailure = Box<dyn Error + Send + Sync + 'static>;
+
+/// A failure that exits 1: refused before this phase changed anything.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Refused(pub String);
+
+/// Why a run stopped.
+#[derive(Debug, thiserror::Error)]
+#[error("error execution phase {phase}{}", done_lines(.done))]
+pub struct RunError {
+    pub phase: String,
+    /// `<phase>: <outcome>` of every phase before, for the exit-2 report.
+    pub done: Vec<String>,
+    /// 1: refused before anything changed; 2: failed while acting.
+    pub code: u8,
+    #[source]
+    pub source: PhaseFailure,
+}
+
+fn done_lines(done: &[String]) -> String {
+    if done.is_empty() {
+        String::new()
+    } else {
+        let mut s = String::from("\n  phases done before the failure:");
+        for d in done {
+            s.push_str("\n    ");
+            s.push_str(d);
+        }
+        s
+    }
+}
+
+/// What the phases share during a run.
+pub struct Session<'a> {
+    pub ctx: &'a ApplyContext,
+    pub plan: ApplyPlan,
+    pub opts: &'a RunOptions,
+    pub out: &'a mut dyn Write,
+    admin: Option<ApiClient>,
+    super_admin: Option<Option<ApiClient>>,
+    /// Whether `install` changed (or, on a dry run, would change) a file.
+    pub install_changed: bool,
+}
+
+impl<'a> Session<'a> {
+    /// Writes one line of output.
+    pub fn say(&mut self, line: impl AsRef<str>) {
+        let _ = writeln!(self.out, "{}", line.as_ref());
+    }
+
+    /// The host path of an absolute node path (`/etc/kubernetes/admin.conf`).
+    pub fn host(&self, abs: &str) -> PathBuf {
+        self.ctx.root.join(abs.trim_start_matches('/'))
+    }
+
+    /// `timeouts.kubernetesAPICall` (1 min when the plan has 0).
+    pub fn api_timeout(&self) -> Duration {
+        match self.plan.wait.kubernetes_api_call_seconds {
+            0 => Duration::from_secs(60),
+            s => Duration::from_secs(s),
+        }
+    }
+
+    pub fn endpoint(&self) -> Result<Endpoint, ApiError> {
+        Endpoint::new(
+            &self.plan.api_server,
+            self.opts.api_server.as_deref(),
+            self.opts.tls_server_name.as_deref(),
+        )
+    }
+
+    /// The admin.conf client, made on first use.
+    pub fn admin(&mut self) -> Result<&ApiClient, ApiError> {
+        if self.admin.is_none() {
+            let path = self.host(&self.plan.admin_kubeconfig);
+            let client = ApiClient::from_kubeconfig(
+                &path,
+                &self.ctx.root,
+                &self.endpoint()?,
+                self.api_timeout(),
+            )?;
+            self.admin = Some(client);
+        }
+        Ok(self.admin.as_ref().expect("set above"))
+    }
+
+    /// The super-admin.conf client where that file exists (kubeadm's fallback for the
+    /// `kubeadm:cluster-admins` binding).
+    pub fn super_admin(&mut self) -> Result<Option<&ApiClient>, ApiError> {
+        if self.super_admin.is_none() {
+            let client = if self.plan.super_admin_kubeconfig.is_empty() {
+                None
+            } else {
+                let path = self.host(&self.plan.super_admin_kubeconfig);
+                if path.is_file() {
+                    Some(ApiClient::from_kubeconfig(
+                        &path,
+                        &self.ctx.root,
+                        &self.endpoint()?,
+                        self.api_timeout(),
+                    )?)
+                } else {
+                    None
+                }
+            };
+            self.super_admin = Some(client);
+        }
+        Ok(self.super_admin.as_ref().and_then(|c| c.as_ref()))
+    }
+}
+
+/// Whether `--skip-phases` names `phase` or one of its parents.
+pub fn is_skipped(skip: &[String], phase: &str) -> bool {
+    skip.iter().any(|s| {
+        let s = s.trim();
+        s == phase
+            || phase
+                .strip_prefix(s)
+                .is_some_and(|rest| rest.starts_with('/'))
+    })
+}
+
+/// The phases of a run, in order: the plan's, with `install` after `preflight`.
+pub fn sequence(plan: &ApplyPlan) -> Vec<String> {
+    let mut phases: Vec<String> = plan
+        .phases
+        .iter()
+        .filter(|p| p.as_str() != "install")
+        .cloned()
+        .collect();
+    let at = phases
+        .iter()
+        .position(|p| p == "preflight")
+        .map(|i| i + 1)
+        .unwrap_or(0);
+    phases.insert(at, "install".to_string());
+    phases
+}
+
+/// Runs every phase; prints `<phase>: changed|unchanged|skipped: <reason>` for each.
+pub fn run(ctx: &ApplyContext, opts: &RunOptions, out: &mut dyn Write) -> Result<(), RunError> {
+    let plan = ctx.bundle.manifest.apply_plan().map_err(|e| RunError {
+        phase: "verify".into(),
+        done: Vec::new(),
+        code: 1,
+        source: Box::new(e),
+    })?;
+    let phases = sequence(&plan);
+    let mut session = Session {
+        ctx,
+        plan,
+        opts,
+        out,
+        admin: None,
+        super_admin: None,
+        install_changed: false,
+    };
+    let mut done: Vec<String> = Vec::new();
+    let mut changed_any = false;
+    for phase in &phases {
+        if is_skipped(&opts.skip_phases, phase) {
+            let line = format!("{phase}: {}", Outcome::Skipped("--skip-phases".into()));
+            session.say(&line);
+            done.push(line);
+            continue;
+        }
+        let result = dispatch(&mut session, phase);
+        match result {
+            Ok(outcome) => {
+                if outcome == Outcome::Changed {
+                    changed_any = true;
+                }
+                let line = format!("{phase}: {outcome}");
+                // install prints its own closing line.
+                if phase != "install" {
+                    session.say(&line);
+                }
+                done.push(line);
+            }
+            Err(source) => {
+                let refused = source.is::<Refused>()
+                    || source
+                        .downcast_ref::<PhaseError>()
+                        .is_some_and(|e| e.exit_code() == 1);
+                return Err(RunError {
+                    phase: phase.clone(),
+                    done,
+                    code: if refused && !changed_any { 1 } else { 2 },
+                    source,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn dispatch(s: &mut Session<'_>, phase: &str) -> Result<Outcome, PhaseFailure> {
+    match phase {
+        "preflight" => preflight::run(s),
+        "install" => {
+            let ctx = s.ctx;
+            let outcome = install::run(ctx, s.out)?;
+            s.install_changed = outcome == Outcome::Changed;
+            Ok(outcome)
+        }
+        "kubelet-start" => kubelet_start::run(s),
+        "wait-control-plane" => wait_control_plane::run(s),
+        "upload-certs" => upload_certs::run(s),
+        "mark-control-plane" => mark_control_plane::run(s),
+        "bootstrap-token" => bootstrap_token::run(s),
+        "kubelet-finalize" => kubelet_finalize::run(s),
+        "show-join-command" => show_join_command::run(s),
+        other => api_objects::run(s, other),
+    }
+}
+
+/// Runs `systemctl ARGS`; `Ok(true)` on exit 0, `Ok(false)` otherwise.
+pub fn systemctl(s: &Session<'_>, args: &[&str]) -> Result<bool, PhaseFailure> {
+    let status = std::process::Command::new(&s.opts.systemctl)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .status()
+        .map_err(|e| -> PhaseFailure {
+            format!(
+                "cannot run \"{} {}\": {e}",
+                s.opts.systemctl.display(),
+                args.join(" ")
+            )
+            .into()
+        })?;
+    Ok(status.success())
+}
+
+/// Runs `systemctl ARGS` and fails unless it exits 0.
+pub fn systemctl_must(s: &Session<'_>, args: &[&str]) -> Result<(), PhaseFailure> {
+    if systemctl(s, args)? {
+        Ok(())
+    } else {
+        Err(format!(
+            "\"{} {}\" failed; see its output above",
+            s.opts.systemctl.display(),
+            args.join(" ")
+        )
+        .into())
+    }
+}
+
+/// A path for messages.
+pub fn shown(p: &Path) -> String {
+    p.display().to_string()
+}
