@@ -36,12 +36,8 @@ pub struct RenderArgs {
     pub issued_at: Option<String>,
     /// An existing certificates dir in kubeadm's layout to reuse (kubeconfigs are read
     /// from its parent directory).
-    #[arg(
-        long,
-        value_name = "DIR",
-        required_unless_present = "bundle",
-        conflicts_with = "bundle"
-    )]
+    /// (Exactly one of --pki-dir and --bundle.)
+    #[arg(long, value_name = "DIR")]
     pub pki_dir: Option<PathBuf>,
     /// Output directory (must not already hold any of the files).
     #[arg(short = 'o', long = "output", value_name = "DIR")]
@@ -52,12 +48,8 @@ pub struct RenderArgs {
 #[derive(Debug, clap::Args)]
 pub struct CheckExpirationArgs {
     /// A certificates dir in kubeadm's layout (kubeconfigs are read from its parent).
-    #[arg(
-        long,
-        value_name = "DIR",
-        required_unless_present = "bundle",
-        conflicts_with = "bundle"
-    )]
+    /// (Exactly one of --pki-dir and --bundle.)
+    #[arg(long, value_name = "DIR")]
     pub pki_dir: Option<PathBuf>,
     /// A bundle (`kbc compile`): its certificates dir is the one holding
     /// `front-proxy-ca.crt`, kubeconfigs are `etc/kubernetes/*.conf`.
@@ -134,13 +126,20 @@ pub fn check_expiration(args: &CheckExpirationArgs) -> Result<(), Exit> {
         None => resolve_issue_time(None).map_err(|e| refuse(&e))?,
     };
     let provided = match (&args.pki_dir, &args.bundle) {
-        (Some(dir), _) => {
+        (Some(_), Some(_)) => {
+            eprintln!("error: give either --pki-dir or --bundle, not both");
+            return Err(Exit(super::EXIT_USAGE));
+        }
+        (Some(dir), None) => {
             // Every file name, etcd included; absent files are simply missing.
             let names_of = PkiInput::new("node", std::net::IpAddr::from([127, 0, 0, 1]));
             Provided::read_pki_dir(dir, &names_of).map_err(|e| refuse(&e))?
         }
         (None, Some(file)) => provided_from_bundle(file)?,
-        (None, None) => unreachable!("clap requires --pki-dir or --bundle"),
+        (None, None) => {
+            eprintln!("error: give --pki-dir DIR or --bundle FILE");
+            return Err(Exit(super::EXIT_USAGE));
+        }
     };
     let report = expiration::report(&provided).map_err(|e| refuse(&e))?;
     print!("{}", expiration::render_text(&report, now.at()));
