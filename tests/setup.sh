@@ -18,4 +18,12 @@ if ! command -v kubectl >/dev/null 2>&1; then
   echo "install it from https://kubernetes.io/docs/tasks/tools/ and run again" >&2
   exit 1
 fi
+# Every emitted Kubernetes object is validated against the 1.31 schemas (tests/render_api.rs).
+if ! kubernetes-validate --version >/dev/null 2>&1; then
+  pip install --quiet kubernetes-validate
+fi
+kubernetes-validate --version >/dev/null 2>&1 || {
+  echo "tests/setup.sh: kubernetes-validate is required (pip install kubernetes-validate)" >&2
+  exit 1
+}
 echo "tests/setup.sh: $(openssl version); kubectl $(kubectl version --client 2>/dev/null | head -1)"

@@ -5,5 +5,7 @@
 //! - [`manifests`]: the control-plane static Pods (`/etc/kubernetes/manifests/*.yaml`);
 //! - [`args`]: kubeadm's `extraArgs` merge, shared by every command line kubeadm builds.
 
+pub mod addons;
+pub mod api;
 pub mod args;
 pub mod manifests;
