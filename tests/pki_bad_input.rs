@@ -500,3 +500,57 @@ fn conflicting_sources_are_refused() {
     let e = refused(&input(), &s, Some(&a.path().join("pki")));
     assert!(e.contains("conflicts with"), "{e}");
 }
+
+#[test]
+fn existing_kubeconfigs_and_pairs_are_checked() {
+    let out = render(&input(), &secrets());
+    let other = render(&input(), &other_secrets());
+    let b = |o: &kbc::pki::PkiOutput, n: &str| o.get(n).unwrap().bytes.clone();
+    let base = [
+        ("ca.crt", b(&out, "pki/ca.crt")),
+        ("ca.key", b(&out, "pki/ca.key")),
+    ];
+    // A kubeconfig carrying another CA is an error (pki.md §6.4).
+    let d = pki_with(&base);
+    std::fs::write(d.path().join("admin.conf"), b(&other, "admin.conf")).unwrap();
+    let e = refused(&input(), &secrets(), Some(&d.path().join("pki")));
+    assert!(e.contains("admin.conf") && e.contains("another CA"), "{e}");
+    // The same CA but another server URL is only a warning, and the file is kept.
+    let mut moved = input();
+    moved.control_plane_endpoint = Some("api.moved.example:443".into());
+    let d = pki_with(&base);
+    std::fs::write(d.path().join("admin.conf"), b(&out, "admin.conf")).unwrap();
+    let provided = Provided::read_pki_dir(&d.path().join("pki"), &moved).unwrap();
+    let o = render_with(&moved, &secrets(), at(), &provided, 2).unwrap();
+    assert_eq!(o.get("admin.conf").unwrap().bytes, b(&out, "admin.conf"));
+    assert!(
+        o.warnings
+            .iter()
+            .any(|w| w.contains("admin.conf") && w.contains("server URL")),
+        "{:?}",
+        o.warnings
+    );
+    let super_admin = String::from_utf8(o.get("super-admin.conf").unwrap().bytes.clone()).unwrap();
+    assert!(super_admin.contains("server: https://api.moved.example:443\n"));
+    // A certificate without its key.
+    let mut files = base.to_vec();
+    files.push(("apiserver.crt", b(&out, "pki/apiserver.crt")));
+    let d = pki_with(&files);
+    let e = refused(&input(), &secrets(), Some(&d.path().join("pki")));
+    assert!(
+        e.contains("apiserver.crt") && e.contains("apiserver.key"),
+        "{e}"
+    );
+    // sa.pub that is not sa.key's public key.
+    let d = pki_with(&[
+        ("sa.key", b(&out, "pki/sa.key")),
+        ("sa.pub", b(&other, "pki/sa.pub")),
+    ]);
+    let e = refused(&input(), &secrets(), Some(&d.path().join("pki")));
+    assert!(e.contains("sa.pub") && e.contains("does not match"), "{e}");
+    // sa.key alone: kept, sa.pub derived from it.
+    let d = pki_with(&[("sa.key", b(&out, "pki/sa.key"))]);
+    let provided = Provided::read_pki_dir(&d.path().join("pki"), &input()).unwrap();
+    let o = render_with(&input(), &other_secrets(), at(), &provided, 2).unwrap();
+    assert_eq!(o.get("pki/sa.pub").unwrap().bytes, b(&out, "pki/sa.pub"));
+}
