@@ -797,7 +797,7 @@ pub fn render_with(
                 let mut lacking: Vec<String> = alt
                     .dns
                     .iter()
-                    .filter(|d| !info.dns_names.contains(d))
+                    .filter(|d| !covers(&info.dns_names, d))
                     .cloned()
                     .collect();
                 lacking.extend(
@@ -999,6 +999,24 @@ pub fn render_with(
     })
 }
 
+/// Go's `VerifyHostname` for one required DNS name: an exact (case-insensitive) SAN, or a
+/// `*.` SAN matching exactly one leftmost label (only for names without a `*`).
+fn covers(sans: &[String], name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    sans.iter().any(|san| {
+        let san = san.to_ascii_lowercase();
+        if san == name {
+            return true;
+        }
+        match (san.strip_prefix("*."), name.split_once('.')) {
+            (Some(suffix), Some((label, rest))) => {
+                !name.contains('*') && !label.is_empty() && rest == suffix
+            }
+            _ => false,
+        }
+    })
+}
+
 /// The issuer name written must equal the CA's subject byte for byte (Go chains by bytes).
 fn check_issuer(der: &[u8], ca: &CaMaterial) -> Result<(), PkiError> {
     let info = Cert { der: der.to_vec() }
@@ -1091,4 +1109,19 @@ pub fn render_to_dir(
     let out = render_with(input, secrets, at, provided, threads_from_env())?;
     write_kubeadm_layout(&out, dir)?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::covers;
+
+    #[test]
+    fn hostname_coverage_follows_go() {
+        let sans = vec!["*.example.com".to_string(), "Kubernetes".to_string()];
+        assert!(covers(&sans, "api.example.com"));
+        assert!(covers(&sans, "kubernetes"));
+        assert!(!covers(&sans, "a.b.example.com"));
+        assert!(!covers(&sans, "example.com"));
+        assert!(covers(&sans, "*.example.com"));
+    }
 }
