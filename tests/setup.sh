@@ -5,6 +5,8 @@ set -euo pipefail
 
 need_apt=()
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+# The worker join script (tests/render_join.rs) must pass shellcheck (Debian package).
+command -v shellcheck >/dev/null 2>&1 || need_apt+=(shellcheck)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"

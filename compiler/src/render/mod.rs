@@ -8,4 +8,6 @@
 pub mod addons;
 pub mod api;
 pub mod args;
+pub mod join;
 pub mod manifests;
+pub mod upload_certs;
