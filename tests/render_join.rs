@@ -815,3 +815,53 @@ fn upload_certs_objects_validate_strictly_against_kubernetes_1_31() {
         "one INFO (valid) line per object: {stdout}"
     );
 }
+
+/// Contents that need the `printf` form (no final newline, quotes, `$`, backquotes) or a
+/// longer here-document delimiter are installed byte for byte.
+#[test]
+fn worker_script_installs_awkward_contents_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut inp = input(&ca_pem(dir.path()));
+    inp.kubelet_config_yaml = "a: 'b'\nKBC_EOF\nc: \"$HOME\" `x` \\n".into();
+    inp.kubeadm_flags_env = "KBC_EOF\nKBC_EOF_\n".into();
+    let sb = sandbox(&inp);
+    let out = run(&mut join_cmd(&sb));
+    assert!(out.status.success(), "{}", text(&out));
+    for (path, _, content) in expected_files(&inp) {
+        assert_eq!(
+            std::fs::read_to_string(sb.root.join(path)).unwrap(),
+            content,
+            "{path}"
+        );
+    }
+}
+
+/// The pin in the join commands, from kbc's PKI code, is what the usual openssl pipeline
+/// gives (`openssl x509 -pubkey | openssl pkey -pubin -outform der | sha256sum`).
+#[test]
+fn discovery_hash_in_commands_matches_openssl() {
+    let dir = tempfile::tempdir().unwrap();
+    ca_pem(dir.path());
+    let crt = dir.path().join("ca.crt");
+    let der = run(Command::new("openssl")
+        .args(["x509", "-outform", "der", "-in"])
+        .arg(&crt));
+    assert!(der.status.success(), "{}", text(&der));
+    let pin = kbc::pki::spki_sha256_pin(&der.stdout).unwrap();
+    let text_out = join::join_commands("10.0.0.10:6443", TOKEN, &pin, None);
+    let shown: Vec<&str> = text_out
+        .split_whitespace()
+        .filter(|w| w.starts_with("sha256:"))
+        .collect();
+    let out = run(Command::new("sh").arg("-c").arg(format!(
+        "openssl x509 -pubkey -noout -in '{}' | openssl pkey -pubin -outform der | sha256sum",
+        crt.display()
+    )));
+    assert!(out.status.success(), "{}", text(&out));
+    let hex = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    assert_eq!(shown, [format!("sha256:{hex}"), format!("sha256:{hex}")]);
+}
