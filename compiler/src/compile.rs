@@ -10,6 +10,7 @@ use crate::config::cluster::Cluster;
 use crate::config::features;
 use crate::config::wire::v1beta4::BootstrapToken;
 use crate::pki::{self, IssueTime, PkiOutput, Provided};
+use crate::render::api::{self as api_render, ApiInput, Token};
 use crate::render::manifests::{self, HostInputs};
 use crate::secrets::Secrets;
 use kbc_bundle::apply::{self, ApplyPlan};
@@ -35,41 +36,9 @@ pub struct CompileOptions {
     pub threads: usize,
 }
 
-/// A bootstrap token with its secret resolved (from the config or the seed).
-#[derive(Clone, PartialEq, Eq)]
-pub struct ResolvedToken {
-    pub id: String,
-    pub secret: String,
-    /// Whether the seed made it (the config did not fix it).
-    pub derived: bool,
-    pub spec: BootstrapTokenSpec,
-}
-
-impl std::fmt::Debug for ResolvedToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "ResolvedToken({}.<redacted>)", self.id)
-    }
-}
-
-impl ResolvedToken {
-    pub fn token(&self) -> String {
-        format!("{}.{}", self.id, self.secret)
-    }
-
-    /// `abcdef.****************`, for output that may be shared.
-    pub fn masked(&self) -> String {
-        format!("{}.{}", self.id, "*".repeat(16))
-    }
-}
-
-/// The non-secret part of a bootstrap token entry.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BootstrapTokenSpec {
-    pub description: String,
-    pub ttl_seconds: Option<u64>,
-    pub expires: Option<String>,
-    pub usages: Vec<String>,
-    pub groups: Vec<String>,
+/// `abcdef.****************`: a token for output that may be shared.
+pub fn masked(t: &Token) -> String {
+    format!("{}.{}", t.id, "*".repeat(16))
 }
 
 const TOKEN_CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
@@ -89,36 +58,22 @@ fn derived_chars(secrets: &Secrets, label: &str, n: usize) -> String {
     out
 }
 
-/// The bootstrap tokens of the InitConfiguration, each from the config or from the seed.
-pub fn resolve_tokens(cluster: &Cluster, secrets: &Secrets) -> Vec<ResolvedToken> {
+/// The bootstrap tokens of the InitConfiguration, each from the config or, when the config
+/// leaves it out, from the seed (kubeadm would make a random one).
+pub fn resolve_tokens(cluster: &Cluster, secrets: &Secrets) -> Vec<Token> {
     cluster
         .init
         .bootstrap_tokens
         .iter()
         .enumerate()
         .map(|(i, t): (usize, &BootstrapToken)| {
-            let (id, secret, derived) = match t.token.as_deref().and_then(|s| s.split_once('.')) {
-                Some((id, secret)) => (id.to_string(), secret.to_string(), false),
-                None => (
-                    derived_chars(secrets, &format!("kbc/v1/token/{i}/id"), 6),
-                    derived_chars(secrets, &format!("kbc/v1/token/{i}/secret"), 16),
-                    true,
+            match t.token.as_deref().and_then(|s| s.split_once('.')) {
+                Some((id, secret)) => Token::from_config(t, id, secret),
+                None => Token::from_config(
+                    t,
+                    &derived_chars(secrets, &format!("kbc/v1/token/{i}/id"), 6),
+                    &derived_chars(secrets, &format!("kbc/v1/token/{i}/secret"), 16),
                 ),
-            };
-            ResolvedToken {
-                id,
-                secret,
-                derived,
-                spec: BootstrapTokenSpec {
-                    description: t.description.clone(),
-                    ttl_seconds: t
-                        .ttl
-                        .filter(|d| !d.is_zero())
-                        .map(|d| (d.nanos() / 1_000_000_000) as u64),
-                    expires: t.expires.clone(),
-                    usages: t.usages.clone(),
-                    groups: t.groups.clone(),
-                },
             }
         })
         .collect()
@@ -145,7 +100,7 @@ pub struct Compiled {
     pub manifest: Manifest,
     pub files: Vec<NewFile>,
     pub pki: PkiOutput,
-    pub tokens: Vec<ResolvedToken>,
+    pub tokens: Vec<Token>,
     /// `host:port` clients use: controlPlaneEndpoint, else the local endpoint.
     pub endpoint: String,
     pub warnings: Vec<String>,
@@ -234,6 +189,32 @@ pub fn compile(
             data: yaml.into_bytes(),
         });
     }
+    let ca_pem = pki_out
+        .get("pki/ca.crt")
+        .map(|a| String::from_utf8_lossy(&a.bytes).into_owned())
+        .unwrap_or_default();
+    let server = format!("https://{endpoint}");
+    let api = api_render::api_files(&ApiInput {
+        cluster,
+        tokens: &tokens,
+        ca_cert_pem: &ca_pem,
+        server: &server,
+        kubelet_user_supplied: cluster.kubelet_user_supplied,
+        kube_proxy_user_supplied: cluster.kube_proxy_user_supplied,
+    });
+    let mut api_refs = Vec::new();
+    for f in api {
+        api_refs.push(apply::ApiFileRef {
+            path: f.name.clone(),
+            phase: f.phase.to_string(),
+        });
+        files.push(NewFile {
+            path: f.name,
+            mode: if f.secret { 0o600 } else { 0o644 },
+            secret: f.secret,
+            data: f.yaml.into_bytes(),
+        });
+    }
     let images: String = cluster.images().iter().map(|i| format!("{i}\n")).collect();
     files.push(NewFile {
         path: "images.txt".into(),
@@ -241,7 +222,8 @@ pub fn compile(
         secret: false,
         data: images.into_bytes(),
     });
-    let plan = apply_plan(cluster, &tokens, opts);
+    let mut plan = apply_plan(cluster, &tokens, opts);
+    plan.api_files = api_refs;
     let manifest = Manifest {
         format: kbc_bundle::FORMAT.into(),
         kbc_version: env!("CARGO_PKG_VERSION").into(),
@@ -314,7 +296,7 @@ pub fn remaining_phases(cluster: &Cluster, upload_certs: bool) -> Vec<String> {
         .collect()
 }
 
-fn apply_plan(cluster: &Cluster, tokens: &[ResolvedToken], opts: &CompileOptions) -> ApplyPlan {
+fn apply_plan(cluster: &Cluster, tokens: &[Token], opts: &CompileOptions) -> ApplyPlan {
     let timeouts = cluster.init.timeouts.clone().unwrap_or_default();
     let secs = |d: Option<crate::config::duration::Duration>| {
         d.map_or(0, |d| (d.nanos() / 1_000_000_000) as u64)
@@ -345,20 +327,7 @@ fn apply_plan(cluster: &Cluster, tokens: &[ResolvedToken], opts: &CompileOptions
         ports.extend([2379, 2380]);
     }
     let nr = &cluster.init.node_registration;
-    let mut labels = std::collections::BTreeMap::new();
-    labels.insert(
-        "node-role.kubernetes.io/control-plane".to_string(),
-        String::new(),
-    );
-    labels.insert(
-        "node.kubernetes.io/exclude-from-external-load-balancers".to_string(),
-        String::new(),
-    );
-    let mut annotations = std::collections::BTreeMap::new();
-    annotations.insert(
-        "kubeadm.alpha.kubernetes.io/cri-socket".to_string(),
-        cluster.cri_socket.clone(),
-    );
+    let node = api_render::node_patch(cluster);
     ApplyPlan {
         phases: remaining_phases(cluster, opts.upload_certs),
         api_files: Vec::new(),
@@ -366,11 +335,7 @@ fn apply_plan(cluster: &Cluster, tokens: &[ResolvedToken], opts: &CompileOptions
             .iter()
             .map(|t| apply::TokenRef {
                 secret_name: format!("bootstrap-token-{}", t.id),
-                ttl_seconds: if t.spec.expires.is_some() {
-                    None
-                } else {
-                    t.spec.ttl_seconds
-                },
+                ttl_seconds: t.ttl_at_apply().map(|d| (d.nanos() / 1_000_000_000) as u64),
             })
             .collect(),
         upload_certs: opts.upload_certs,
@@ -384,12 +349,10 @@ fn apply_plan(cluster: &Cluster, tokens: &[ResolvedToken], opts: &CompileOptions
         },
         node: apply::NodePlan {
             name: cluster.node_name.clone(),
-            labels,
-            annotations,
-            taints: nr
+            labels: node.labels,
+            annotations: node.annotations,
+            taints: node
                 .taints
-                .clone()
-                .unwrap_or_default()
                 .into_iter()
                 .map(|t| apply::Taint {
                     key: t.key,

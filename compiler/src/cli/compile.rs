@@ -147,9 +147,9 @@ fn summary(
     line(&mut out, "CAs expire", expiry(true));
     for t in &c.tokens {
         let token = if a.show_secrets {
-            t.token()
+            format!("{}.{}", t.id, t.secret)
         } else {
-            t.masked()
+            compile::masked(t)
         };
         out.push_str(&format!(
             "join (worker)       kubeadm join {} --token {token} --discovery-token-ca-cert-hash {}\n",

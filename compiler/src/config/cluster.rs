@@ -40,6 +40,10 @@ pub struct Cluster {
     pub certificate_validity: Duration,
     pub ca_certificate_validity: Duration,
     pub external_etcd: bool,
+    /// The file held a KubeletConfiguration / KubeProxyConfiguration document (kubeadm's
+    /// `IsUserSupplied`, which decides the ConfigMaps' hash annotation).
+    pub kubelet_user_supplied: bool,
+    pub kube_proxy_user_supplied: bool,
 }
 
 impl Cluster {
@@ -215,5 +219,7 @@ pub fn resolve(
         certificate_validity: config.cluster.certificate_validity_period?,
         ca_certificate_validity: config.cluster.ca_certificate_validity_period?,
         external_etcd: config.cluster.etcd.external.is_some(),
+        kubelet_user_supplied: config.kubelet_user_supplied,
+        kube_proxy_user_supplied: config.kube_proxy_user_supplied,
     })
 }

@@ -72,6 +72,9 @@ pub struct Config {
     pub cluster: ClusterConfiguration,
     pub kubelet: KubeletConfiguration,
     pub kube_proxy: KubeProxyConfiguration,
+    /// Whether the file held these component documents (else kubeadm's defaults alone).
+    pub kubelet_user_supplied: bool,
+    pub kube_proxy_user_supplied: bool,
 }
 
 /// A loaded and validated configuration with the warnings met on the way.
@@ -149,6 +152,8 @@ pub fn read_config(src: &Source, opts: &LoadOptions) -> (Option<Config>, Documen
         advertise_address_is_ipv6: init.local_api_endpoint.advertise_address.contains(':'),
         systemd_resolved: opts.systemd_resolved,
     };
+    let kubelet_user_supplied = kubelet.is_some();
+    let kube_proxy_user_supplied = kube_proxy.is_some();
     let (kubelet, kubelet_notes) = component::default_kubelet(kubelet, &overlay);
     let (kube_proxy, proxy_notes) = component::default_kube_proxy(kube_proxy, &overlay);
     for note in kubelet_notes.iter().chain(&proxy_notes) {
@@ -160,6 +165,8 @@ pub fn read_config(src: &Source, opts: &LoadOptions) -> (Option<Config>, Documen
             cluster,
             kubelet,
             kube_proxy,
+            kubelet_user_supplied,
+            kube_proxy_user_supplied,
         }),
         docs,
         report,
