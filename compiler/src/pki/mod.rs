@@ -193,6 +193,15 @@ pub struct CertSummary {
     pub reused: bool,
 }
 
+impl CertSummary {
+    /// The validity as Go prints a `time.Duration` (`8760h5m0s`), as kubeadm's config
+    /// spells `certificateValidityPeriod`.
+    pub fn validity_go(&self) -> String {
+        let s = self.validity.as_secs();
+        format!("{}h{}m{}s", s / 3600, (s % 3600) / 60, s % 60)
+    }
+}
+
 /// What [`render`] produces.
 #[derive(Debug, Clone)]
 pub struct PkiOutput {
@@ -1114,6 +1123,27 @@ pub fn render_to_dir(
 #[cfg(test)]
 mod tests {
     use super::covers;
+
+    #[test]
+    fn go_duration() {
+        let mut c = super::CertSummary {
+            name: String::new(),
+            file: String::new(),
+            subject: String::new(),
+            issuer: String::new(),
+            dns_names: Vec::new(),
+            ip_addresses: Vec::new(),
+            key_algorithm: String::new(),
+            is_ca: false,
+            key_usages: Vec::new(),
+            ext_key_usages: Vec::new(),
+            validity: std::time::Duration::from_secs(8760 * 3600 + 300),
+            reused: false,
+        };
+        assert_eq!(c.validity_go(), "8760h5m0s");
+        c.validity = std::time::Duration::from_secs(87600 * 3600 + 300);
+        assert_eq!(c.validity_go(), "87600h5m0s");
+    }
 
     #[test]
     fn hostname_coverage_follows_go() {
