@@ -9,5 +9,7 @@ pub mod addons;
 pub mod api;
 pub mod args;
 pub mod join;
+pub mod kubelet;
 pub mod manifests;
+pub mod patches;
 pub mod upload_certs;
