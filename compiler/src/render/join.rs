@@ -20,8 +20,10 @@
 //!
 //! so the worker command ends with a space after the last hash, and the control-plane
 //! command's last line is `--control-plane --certificate-key <key>` (or `--control-plane `
-//! without upload-certs). The continuation lines start with a TAB since 1.21
-//! (kubernetes/kubernetes#97413; `join_test.go` checks `" \\\n\t--discovery-token-ca-cert-hash"`).
+//! without upload-certs). The continuation lines start with a TAB (the 1.31-era
+//! `join_test.go` checks `" \\\n\t--discovery-token-ca-cert-hash"`; older releases used
+//! four spaces). With `--skip-token-print` kubeadm passes [`VALUE_WITHHELD`] as
+//! `template.HTML`, so it is printed unescaped; every other value is HTML-escaped.
 //! The 1.31 upload-certs sentence reads "any number of the control-plane node running"; 1.32
 //! changed it to "control-plane nodes" (kubernetes/kubernetes#128118).
 //!
@@ -61,6 +63,19 @@ pub const BOOTSTRAP_CLUSTER_NAME: &str = "kubernetes";
 /// `discovery/token.TokenUser`: the user of the bootstrap kubeconfig.
 pub const BOOTSTRAP_USER: &str = "tls-bootstrap-token-user";
 
+/// What kubeadm prints instead of the token or the certificate key with `--skip-token-print` /
+/// `--skip-certificate-key-print` (passed as `template.HTML`, hence not escaped).
+pub const VALUE_WITHHELD: &str = "<value withheld>";
+
+/// A template value: [`VALUE_WITHHELD`] verbatim, anything else through [`html_escape`].
+fn value(s: &str) -> String {
+    if s == VALUE_WITHHELD {
+        s.to_string()
+    } else {
+        html_escape(s)
+    }
+}
+
 /// Go `html/template`'s escaping of a value in text context (`htmlEscaper`). Tokens, hashes,
 /// keys and `host:port` never contain these characters; kubeadm would escape them if they did.
 fn html_escape(s: &str) -> String {
@@ -92,7 +107,7 @@ fn join_command(
     let mut out = format!(
         "kubeadm join {} --token {} \\\n\t",
         html_escape(&server.replace("https://", "")),
-        html_escape(token)
+        value(token)
     );
     for h in ca_hashes {
         out.push_str("--discovery-token-ca-cert-hash ");
@@ -103,7 +118,7 @@ fn join_command(
         out.push_str("\\\n\t--control-plane ");
         if let Some(key) = certificate_key.filter(|k| !k.is_empty()) {
             out.push_str("--certificate-key ");
-            out.push_str(&html_escape(key));
+            out.push_str(&value(key));
         }
     }
     out
@@ -423,6 +438,14 @@ mod tests {
     fn values_are_escaped_as_html_template_does() {
         assert_eq!(html_escape("a<b>&'\"+"), "a&lt;b&gt;&amp;&#39;&#34;&#43;");
         assert_eq!(html_escape("[fd00::1]:6443"), "[fd00::1]:6443");
+        assert!(worker_join_command("h:1", "a<b", &[]).contains("--token a&lt;b "));
+        assert!(
+            worker_join_command("h:1", VALUE_WITHHELD, &[]).contains("--token <value withheld> ")
+        );
+        assert!(
+            control_plane_join_command("h:1", "t", &[], Some(VALUE_WITHHELD))
+                .ends_with("--certificate-key <value withheld>")
+        );
     }
 
     #[test]
