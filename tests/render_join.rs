@@ -723,6 +723,11 @@ fn objects_follow_kubeadm_and_leave_uid_and_expiration_to_the_applier() {
     assert_eq!(objs.tokens[0].secret_name, "bootstrap-token-u7v8w9");
     assert_eq!(objs.tokens[0].ttl_seconds, 7200);
     assert!(objs.secret);
+    let debug = format!("{objs:?}");
+    assert!(
+        !debug.contains("YTFiMmMzZDRlNWY2ZzdoOA") && !debug.contains("a1b2c3d4e5f6g7h8"),
+        "Debug leaks no token: {debug}"
+    );
 
     insta::assert_snapshot!("upload_certs_yaml", objs.to_yaml());
 }

@@ -142,7 +142,7 @@ pub fn control_plane_join_command(
 }
 
 /// What the join part of kubeadm's success message depends on.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct JoinCommandsInput<'a> {
     /// The admin kubeconfig's server, `host:port` (a `https://` prefix is removed).
     pub endpoint: &'a str,
@@ -155,6 +155,21 @@ pub struct JoinCommandsInput<'a> {
     /// Whether `controlPlaneEndpoint` is set: kubeadm shows the control-plane command only then
     /// (a cluster without one cannot take more control-plane nodes).
     pub control_plane_endpoint: bool,
+}
+
+impl std::fmt::Debug for JoinCommandsInput<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JoinCommandsInput")
+            .field("endpoint", &self.endpoint)
+            .field("token", &"<redacted>")
+            .field("ca_hashes", &self.ca_hashes)
+            .field(
+                "certificate_key",
+                &self.certificate_key.map(|_| "<redacted>"),
+            )
+            .field("control_plane_endpoint", &self.control_plane_endpoint)
+            .finish()
+    }
 }
 
 /// The join part of `kubeadm init`'s success message, byte for byte (`initDoneTempl` from the

@@ -171,7 +171,7 @@ pub struct TokenTtl {
 }
 
 /// The objects of one API phase, in creation order, with what the applier must add.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct ApiObjects {
     /// Kubernetes objects as JSON values, in the order kubeadm creates them.
     pub objects: Vec<Value>,
@@ -181,6 +181,29 @@ pub struct ApiObjects {
     pub tokens: Vec<TokenTtl>,
     /// True: the file holds credentials (bundle manifest `secret: true`).
     pub secret: bool,
+}
+
+impl std::fmt::Debug for ApiObjects {
+    /// Names the objects; their content (a token secret, encrypted keys) is not printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<String> = self
+            .objects
+            .iter()
+            .map(|o| {
+                format!(
+                    "{}/{}",
+                    o["kind"].as_str().unwrap_or("?"),
+                    o["metadata"]["name"].as_str().unwrap_or("?")
+                )
+            })
+            .collect();
+        f.debug_struct("ApiObjects")
+            .field("objects", &names)
+            .field("owner_uids", &self.owner_uids)
+            .field("tokens", &self.tokens)
+            .field("secret", &self.secret)
+            .finish()
+    }
 }
 
 impl ApiObjects {
