@@ -487,3 +487,36 @@ fn patched_pods_with_external_etcd_and_no_etcd_patch() {
     let pods = pods_of(&c, &patches("strategic"));
     assert_eq!(pods.len(), 3);
 }
+
+/// The patched Pods of every valid patch directory still validate strictly against the
+/// Kubernetes 1.31 schemas (`kubernetes-validate`, installed by `tests/setup.sh`).
+#[test]
+fn patched_pods_validate_strictly_against_kubernetes_1_31() {
+    let tmp = tempfile::tempdir().unwrap();
+    let c = fixture("single-node.yaml");
+    let mut paths = Vec::new();
+    for case in ["strategic", "merge-and-json", "ordering", "etcd"] {
+        for (name, yaml) in patched_static_pods(&c, &HostInputs::default(), &patches(case)).unwrap()
+        {
+            let path = tmp.path().join(format!("{case}--{name}"));
+            std::fs::write(&path, yaml).unwrap();
+            paths.push(path);
+        }
+    }
+    let out = std::process::Command::new("kubernetes-validate")
+        .args(["--strict", "-k", "1.31.0"])
+        .args(&paths)
+        .output()
+        .expect("kubernetes-validate must be installed: run tests/setup.sh (pip install kubernetes-validate)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "kubernetes-validate failed:\n{stdout}\n{stderr}"
+    );
+    assert_eq!(
+        stdout.matches(" passed for resource ").count(),
+        paths.len(),
+        "{stdout}\n{stderr}"
+    );
+}

@@ -36,7 +36,6 @@
 //!   fields, zero values of `omitempty` fields and canonicalises quantities. kbc has no Pod
 //!   schema: it drops `null` values, restores `creationTimestamp: null` and `status: {}`, and
 //!   refuses a result that is no longer a `v1` `Pod`; other fields are written as patched.
-//! - `$setElementOrder` (which `kubectl` generates, people do not write) is refused.
 
 use crate::config::cluster::Cluster;
 use crate::render::manifests::{self, Component, HostInputs};
@@ -805,11 +804,7 @@ fn merge_map(
         };
     }
     apply_retain_keys(&mut original, &mut patch)?;
-    if let Some(k) = patch.keys().find(|k| k.starts_with(SET_ELEMENT_ORDER)) {
-        return Err(format!(
-            "the {k:?} directive is not supported by kbc; list the items in the order wanted instead"
-        ));
-    }
+    apply_set_element_order(&mut original, &mut patch, ty)?;
     for (key, patch_value) in patch {
         let (key, is_delete_list) = match key.strip_prefix(DELETE_FROM_PRIMITIVE_LIST) {
             Some(rest) => match rest.strip_prefix('/') {
@@ -851,6 +846,106 @@ fn merge_map(
         original.insert(key, merged);
     }
     Ok(original)
+}
+
+/// `mergePatchIntoOriginal` (server side): each `$setElementOrder/<list>` merges its list and
+/// the patch's list for that field, then orders the result as the directive says, items it
+/// does not name keeping their original places.
+fn apply_set_element_order(
+    original: &mut Map<String, Value>,
+    patch: &mut Map<String, Value>,
+    ty: Ty,
+) -> Result<(), String> {
+    let keys: Vec<String> = patch
+        .keys()
+        .filter(|k| k.starts_with(SET_ELEMENT_ORDER))
+        .cloned()
+        .collect();
+    let bad = || "invalid patch format for a $setElementOrder list".to_string();
+    for directive in keys {
+        let Some(Value::Array(order)) = patch.remove(&directive) else {
+            return Err(bad());
+        };
+        let field = match directive[SET_ELEMENT_ORDER.len()..].strip_prefix('/') {
+            Some(f) if !f.is_empty() => f.to_string(),
+            _ => return Err(bad()),
+        };
+        let as_list = |v: Option<Value>| match v {
+            None => Ok(None),
+            Some(Value::Array(items)) => Ok(Some(items)),
+            Some(other) => Err(format!(
+                "expected a list for {field:?}, got {}",
+                show(&other)
+            )),
+        };
+        let original_list = as_list(original.get(&field).cloned())?;
+        let patch_list = as_list(patch.remove(&field))?;
+        let (child, strategy) = ty.field(&field);
+        let key = match strategy {
+            ListStrategy::MergeBy(k) => Some(k),
+            ListStrategy::MergeScalars | ListStrategy::Replace => None,
+        };
+        check_order(patch_list.as_deref().unwrap_or(&[]), &order, key)?;
+        let base = original_list.clone().unwrap_or_default();
+        let merged = match (original_list, patch_list.clone()) {
+            (None, None) => continue,
+            (Some(o), None) => o,
+            (None, Some(p)) => p,
+            (Some(o), Some(p)) => match strategy {
+                ListStrategy::Replace => p,
+                _ => merge_slice(o, p, child, key, false)?,
+            },
+        };
+        let is_map = merged.first().is_some_and(Value::is_object);
+        if is_map && key.is_none() {
+            return Err(format!("{directive:?} names a list without merge key"));
+        }
+        let named = |v: &Value| match key {
+            Some(k) => order.iter().any(|o| match (o.get(k), v.get(k)) {
+                (Some(a), Some(b)) => go_eq(a, b),
+                _ => false,
+            }),
+            None => order.iter().any(|o| go_eq(o, v)),
+        };
+        let (in_order, server_only): (Vec<Value>, Vec<Value>) =
+            merged.into_iter().partition(|v| named(v));
+        original.insert(
+            field,
+            Value::Array(normalize_order(in_order, server_only, &order, &base, key)),
+        );
+    }
+    Ok(())
+}
+
+/// `validatePatchWithSetOrderList`: the patch's items (deletions aside) appear in the
+/// directive's order.
+fn check_order(patch: &[Value], order: &[Value], key: Option<&str>) -> Result<(), String> {
+    let same = |a: &Value, b: &Value| match key {
+        Some(k) => match (a.get(k), b.get(k)) {
+            (Some(x), Some(y)) => go_eq(x, y),
+            _ => false,
+        },
+        None => go_eq(a, b),
+    };
+    let items: Vec<&Value> = patch
+        .iter()
+        .filter(|v| key.is_none() || v.get(DIRECTIVE).is_none())
+        .collect();
+    let (mut i, mut j) = (0, 0);
+    while i < items.len() && j < order.len() {
+        if same(items[i], &order[j]) {
+            i += 1;
+        }
+        j += 1;
+    }
+    if i < items.len() {
+        return Err(format!(
+            "the order in patch list {} doesn't match the $setElementOrder list {}",
+            show(&Value::Array(patch.to_vec())),
+            show(&Value::Array(order.to_vec()))
+        ));
+    }
+    Ok(())
 }
 
 /// `applyRetainKeysDirective` (server side): keep only the listed keys of `original`.
@@ -1204,6 +1299,26 @@ mod tests {
             out["spec"]["volumes"],
             json!([{"name": "v", "emptyDir": {}}])
         );
+    }
+
+    #[test]
+    fn set_element_order_reorders_the_merged_list() {
+        let pod = json!({"spec": {"containers": [{"name": "a"}, {"name": "b"}, {"name": "c"}]}});
+        let patch = json!({"spec": {
+            "$setElementOrder/containers": [{"name": "c"}, {"name": "d"}, {"name": "a"}],
+            "containers": [{"name": "d"}, {"name": "a", "image": "x"}]
+        }});
+        let out = smp(pod.clone(), patch, Ty::Pod).unwrap();
+        assert_eq!(
+            out["spec"]["containers"],
+            json!([{"name": "b"}, {"name": "c"}, {"name": "d"}, {"name": "a", "image": "x"}])
+        );
+        let patch = json!({"spec": {
+            "$setElementOrder/containers": [{"name": "a"}, {"name": "d"}],
+            "containers": [{"name": "d"}, {"name": "a", "image": "x"}]
+        }});
+        let err = smp(pod, patch, Ty::Pod).unwrap_err();
+        assert!(err.contains("doesn't match"), "{err}");
     }
 
     #[test]
