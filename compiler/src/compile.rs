@@ -12,6 +12,7 @@ use crate::config::wire::v1beta4::BootstrapToken;
 use crate::pki::{self, IssueTime, PkiOutput, Provided};
 use crate::render::api::{self as api_render, ApiInput, Token};
 use crate::render::manifests::{self, HostInputs};
+use crate::render::{join, upload_certs};
 use crate::secrets::Secrets;
 use kbc_bundle::apply::{self, ApplyPlan};
 use kbc_bundle::{Manifest, NewFile};
@@ -123,6 +124,8 @@ impl Compiled {
 pub enum CompileError {
     #[error("cannot build the PKI")]
     Pki(#[source] pki::PkiError),
+    #[error("cannot build the upload-certs objects")]
+    UploadCerts(#[source] upload_certs::UploadCertsError),
 }
 
 fn host_port(host: &str, port: u16) -> String {
@@ -203,6 +206,7 @@ pub fn compile(
         kube_proxy_user_supplied: cluster.kube_proxy_user_supplied,
     });
     let mut api_refs = Vec::new();
+    let mut upload_token_ttls = Vec::new();
     for f in api {
         api_refs.push(apply::ApiFileRef {
             path: f.name.clone(),
@@ -215,6 +219,48 @@ pub fn compile(
             data: f.yaml.into_bytes(),
         });
     }
+    if opts.upload_certs {
+        let objects =
+            upload_certs(cluster, secrets, &pki_out).map_err(CompileError::UploadCerts)?;
+        api_refs.push(apply::ApiFileRef {
+            path: upload_certs::PATH.into(),
+            phase: "upload-certs".into(),
+        });
+        upload_token_ttls = objects
+            .tokens
+            .iter()
+            .map(|t| apply::TokenRef {
+                secret_name: t.secret_name.clone(),
+                ttl_seconds: Some(t.ttl_seconds),
+            })
+            .collect();
+        files.push(NewFile {
+            path: upload_certs::PATH.into(),
+            mode: 0o600,
+            secret: true,
+            data: objects.to_yaml().into_bytes(),
+        });
+    }
+    // The apply order is the file order (api/NN-...), whatever order they were made in.
+    api_refs.sort_by(|a, b| a.path.cmp(&b.path));
+    if let Some(first) = tokens.first() {
+        let key_hex = opts
+            .upload_certs
+            .then(|| upload_certs::certificate_key_hex(&certificate_key(cluster, secrets)));
+        let commands = join::render_join_commands(&join::JoinCommandsInput {
+            endpoint: &endpoint,
+            token: &format!("{}.{}", first.id, first.secret),
+            ca_hashes: &[pki_out.discovery_token_ca_cert_hash.as_str()],
+            certificate_key: key_hex.as_deref(),
+            control_plane_endpoint: cluster.control_plane_endpoint.is_some(),
+        });
+        files.push(NewFile {
+            path: join::COMMANDS_PATH.into(),
+            mode: 0o600,
+            secret: true,
+            data: commands.into_bytes(),
+        });
+    }
     let images: String = cluster.images().iter().map(|i| format!("{i}\n")).collect();
     files.push(NewFile {
         path: "images.txt".into(),
@@ -224,6 +270,7 @@ pub fn compile(
     });
     let mut plan = apply_plan(cluster, &tokens, opts);
     plan.api_files = api_refs;
+    plan.bootstrap_tokens.extend(upload_token_ttls);
     let manifest = Manifest {
         format: kbc_bundle::FORMAT.into(),
         kbc_version: env!("CARGO_PKG_VERSION").into(),
@@ -246,6 +293,32 @@ pub fn compile(
         tokens,
         endpoint,
     })
+}
+
+/// The upload-certs phase: the control-plane CA and service-account files, encrypted with the
+/// certificate key, owned by a short-lived token derived from the seed. External etcd's client
+/// files live on the nodes, not in the bundle: kbc uploads them empty (as kubeadm uploads a
+/// file it cannot find).
+fn upload_certs(
+    cluster: &Cluster,
+    secrets: &Secrets,
+    pki_out: &PkiOutput,
+) -> Result<upload_certs::ApiObjects, upload_certs::UploadCertsError> {
+    let key = certificate_key(cluster, secrets);
+    let token = upload_certs::UploadToken {
+        id: derived_chars(secrets, "kbc/v1/upload-certs/token/id", 6),
+        secret: derived_chars(secrets, "kbc/v1/upload-certs/token/secret", 16),
+    };
+    let files: Vec<(String, Vec<u8>)> = upload_certs::transfer_keys(cluster.external_etcd)
+        .iter()
+        .filter_map(|k| {
+            let kubeadm_path = format!("pki/{}", k.replacen("etcd-", "etcd/", 1));
+            pki_out
+                .get(&kubeadm_path)
+                .map(|a| (k.to_string(), a.bytes.clone()))
+        })
+        .collect();
+    upload_certs::upload_certs_file(cluster, &key, &files, &token)
 }
 
 /// `2026-11-25T12:00:00Z`.
