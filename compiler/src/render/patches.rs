@@ -1322,6 +1322,33 @@ mod tests {
     }
 
     #[test]
+    fn ports_env_and_mounts_use_their_merge_keys() {
+        let pod = json!({"spec": {"containers": [{"name": "a",
+            "ports": [{"containerPort": 8080, "name": "http"}],
+            "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}],
+            "volumeMounts": [{"mountPath": "/x", "name": "x"}]}]}});
+        let patch = json!({"spec": {"containers": [{"name": "a",
+            // Go compares decoded JSON numbers as float64.
+            "ports": [{"containerPort": 8080.0, "protocol": "TCP"}],
+            "env": [{"name": "B", "value": "3"}],
+            "volumeMounts": [{"mountPath": "/x", "readOnly": true}]}]}});
+        let out = smp(pod, patch, Ty::Pod).unwrap();
+        let c = &out["spec"]["containers"][0];
+        assert_eq!(
+            c["ports"],
+            json!([{"containerPort": 8080.0, "name": "http", "protocol": "TCP"}])
+        );
+        assert_eq!(
+            c["env"],
+            json!([{"name": "A", "value": "1"}, {"name": "B", "value": "3"}])
+        );
+        assert_eq!(
+            c["volumeMounts"],
+            json!([{"mountPath": "/x", "name": "x", "readOnly": true}])
+        );
+    }
+
+    #[test]
     fn non_pod_targets_replace_lists() {
         let cfg = json!({"clusterDNS": ["10.96.0.10"], "featureGates": {"A": true}});
         let out = smp(
