@@ -108,7 +108,7 @@ pub enum ApiError {
     #[error("{method} {object} ({path}): the API server answered {status}: {message}")]
     Rejected {
         method: &'static str,
-        object: ObjectRef,
+        object: Box<ObjectRef>,
         path: String,
         status: u16,
         message: String,
@@ -117,7 +117,7 @@ pub enum ApiError {
     #[error("{method} {object} ({path}): gave up after {attempts} attempts in {seconds} s; last error: {last}")]
     GaveUp {
         method: &'static str,
-        object: ObjectRef,
+        object: Box<ObjectRef>,
         path: String,
         attempts: u32,
         seconds: u64,
@@ -127,13 +127,16 @@ pub enum ApiError {
     #[error("{method} {object} ({path}): {source}")]
     Fatal {
         method: &'static str,
-        object: ObjectRef,
+        object: Box<ObjectRef>,
         path: String,
         #[source]
         source: ureq::Error,
     },
     #[error("{object}: the API server's answer is not JSON: {message}")]
-    Decode { object: ObjectRef, message: String },
+    Decode {
+        object: Box<ObjectRef>,
+        message: String,
+    },
 }
 
 /// An answer.
@@ -146,7 +149,7 @@ pub struct Response {
 impl Response {
     pub fn json(&self, object: &ObjectRef) -> Result<serde_json::Value, ApiError> {
         serde_json::from_slice(&self.body).map_err(|e| ApiError::Decode {
-            object: object.clone(),
+            object: Box::new(object.clone()),
             message: e.to_string(),
         })
     }
@@ -170,7 +173,7 @@ impl Response {
         } else {
             Err(ApiError::Rejected {
                 method: req.method.as_str(),
-                object: req.object.clone(),
+                object: Box::new(req.object.clone()),
                 path: req.path.clone(),
                 status: self.status,
                 message: self.message(),
@@ -340,7 +343,7 @@ impl ApiClient {
                 Err(source) => {
                     return Err(ApiError::Fatal {
                         method: req.method.as_str(),
-                        object: req.object.clone(),
+                        object: Box::new(req.object.clone()),
                         path: req.path.clone(),
                         source,
                     })
@@ -349,7 +352,7 @@ impl ApiClient {
             if start.elapsed() + pause > self.retry_for {
                 return Err(ApiError::GaveUp {
                     method: req.method.as_str(),
-                    object: req.object.clone(),
+                    object: Box::new(req.object.clone()),
                     path: req.path.clone(),
                     attempts,
                     seconds: self.retry_for.as_secs(),
@@ -378,9 +381,9 @@ impl ApiClient {
 /// Connection-level failures are retried; TLS refusals and malformed requests are not.
 fn retryable(e: &ureq::Error) -> bool {
     match e {
-        ureq::Error::Io(io) => !io
+        ureq::Error::Io(io) => io
             .get_ref()
-            .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some()),
+            .is_none_or(|inner| inner.downcast_ref::<rustls::Error>().is_none()),
         ureq::Error::Timeout(_)
         | ureq::Error::ConnectionFailed
         | ureq::Error::HostNotFound

@@ -203,7 +203,7 @@ fn wait_for_node(s: &mut Session<'_>, oref: &ObjectRef) -> Result<Value, PhaseFa
         if start.elapsed() + pause > limit {
             return Err(Box::new(ApiError::GaveUp {
                 method: "GET",
-                object: oref.clone(),
+                object: Box::new(oref.clone()),
                 path: req.path.clone(),
                 attempts,
                 seconds: limit.as_secs(),

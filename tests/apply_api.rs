@@ -1,0 +1,537 @@
+//! kbc-apply's full run against the in-process HTTPS API server (`tests/apply_support`):
+//! the request sequence of a sample bundle (insta snapshot), a second run that reports
+//! every phase unchanged, injected faults that still converge, a client certificate from
+//! another CA refused at the TLS layer, `--dry-run` that sends nothing, a rejected object
+//! named in the error, kubelet-finalize and `--skip-phases`.
+
+mod apply_support;
+
+use std::time::{Duration, Instant, SystemTime};
+
+use apply_support::server::{ApiServer, Faults};
+use apply_support::{bundle, sample_plan, Host, Pki, NODE};
+use base64::Engine as _;
+use kbc_apply::api::{ApiClient, ApiError, ApiRequest, Endpoint, ObjectRef};
+use serde_json::{json, Value};
+
+fn request_lines(server: &ApiServer) -> String {
+    server
+        .requests()
+        .iter()
+        .map(|r| match &r.content_type {
+            Some(ct) => format!("{} {} {ct}\n", r.method, r.path),
+            None => format!("{} {}\n", r.method, r.path),
+        })
+        .collect()
+}
+
+fn secret_field(obj: &Value, key: &str) -> String {
+    let b64 = obj["data"][key]
+        .as_str()
+        .unwrap_or_else(|| panic!("no data.{key} in {obj}"));
+    String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+/// Seconds since the epoch of `2026-11-25T15:04:05Z` (whole seconds, UTC).
+fn parse_rfc3339(s: &str) -> u64 {
+    assert!(s.len() == 20 && s.ends_with('Z'), "not RFC 3339 UTC: {s}");
+    let n = |a: usize, b: usize| s[a..b].parse::<i64>().unwrap();
+    let (y, m, d) = (n(0, 4), n(5, 7), n(8, 10));
+    // days from civil (Howard Hinnant)
+    let y2 = if m <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    (days * 86_400 + n(11, 13) * 3600 + n(14, 16) * 60 + n(17, 19)) as u64
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+#[test]
+fn full_run_request_sequence_then_a_second_run_is_unchanged() {
+    let pki = Pki::new("kubernetes");
+    let plan = sample_plan();
+    let host = Host::new();
+    let b = host.write_bundle(&bundle(&pki, &pki, &plan));
+    let server = ApiServer::start(&pki, Faults::default());
+
+    let before = now_secs();
+    let run = host.run(&b, Some(&server.url()), &[]);
+    run.ok();
+    let after = now_secs();
+    assert_eq!(
+        run.phase_lines(&plan),
+        vec![
+            "preflight: unchanged",
+            "install: changed",
+            "kubelet-start: changed",
+            "wait-control-plane: unchanged",
+            "upload-config/kubeadm: changed",
+            "upload-config/kubelet: changed",
+            "upload-certs: changed",
+            "mark-control-plane: changed",
+            "bootstrap-token: changed",
+            "kubelet-finalize: skipped: /var/lib/kubelet/pki/kubelet-client-current.pem does not exist (client certificate rotation is off)",
+            "addon/coredns: changed",
+            "addon/kube-proxy: skipped: the bundle has no API objects for this phase",
+            "show-join-command: unchanged",
+        ],
+        "{}",
+        run.stdout
+    );
+    assert!(run
+        .stdout
+        .contains("kubeadm join 10.0.0.10:6443 --token abcdef.0123456789abcdef"));
+    assert!(run
+        .stdout
+        .contains("[wait-control-plane] waiting for kube-apiserver"));
+    insta::assert_snapshot!("apply_first_run_requests", request_lines(&server));
+    assert_eq!(
+        host.systemctl_calls(),
+        vec![
+            "is-enabled --quiet kubelet",
+            "is-active --quiet kubelet",
+            "daemon-reload",
+            "enable kubelet",
+            "restart kubelet"
+        ]
+    );
+
+    // Every apply is a server-side apply of the object as the bundle has it.
+    for r in server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "PATCH" && !r.path.contains("/nodes/"))
+    {
+        assert!(r.path.ends_with("?fieldManager=kbc&force=true"), "{r:?}");
+        assert_eq!(
+            r.content_type.as_deref(),
+            Some("application/apply-patch+yaml")
+        );
+    }
+
+    // Token expirations: apply time + TTL, RFC 3339 UTC; stringData folded into data.
+    for (name, ttl) in [
+        ("bootstrap-token-abcdef", 86400),
+        ("bootstrap-token-pr0xy1", 7200),
+    ] {
+        let secret = server
+            .object(&format!("/api/v1/namespaces/kube-system/secrets/{name}"))
+            .unwrap();
+        assert!(secret.get("stringData").is_none());
+        let exp = parse_rfc3339(&secret_field(&secret, "expiration"));
+        assert!(
+            exp >= before + ttl && exp <= after + ttl,
+            "{name}: {exp} not in [{}, {}]",
+            before + ttl,
+            after + ttl
+        );
+    }
+    let token = server
+        .object("/api/v1/namespaces/kube-system/secrets/bootstrap-token-abcdef")
+        .unwrap();
+    assert_eq!(secret_field(&token, "usage-bootstrap-signing"), "true");
+
+    // kubeadm-certs is owned by the proxy token, by uid.
+    let proxy = server
+        .object("/api/v1/namespaces/kube-system/secrets/bootstrap-token-pr0xy1")
+        .unwrap();
+    let certs = server
+        .object("/api/v1/namespaces/kube-system/secrets/kubeadm-certs")
+        .unwrap();
+    assert_eq!(
+        certs["metadata"]["ownerReferences"],
+        json!([{"apiVersion": "v1", "kind": "Secret", "name": "bootstrap-token-pr0xy1",
+                "uid": proxy["metadata"]["uid"], "controller": true, "blockOwnerDeletion": true}])
+    );
+
+    // The Node: labels, the CRI annotation, the configured taint first, the kubelet's kept.
+    let node = server.object(&format!("/api/v1/nodes/{NODE}")).unwrap();
+    assert_eq!(
+        node["metadata"]["labels"]["node-role.kubernetes.io/control-plane"],
+        ""
+    );
+    assert_eq!(
+        node["metadata"]["labels"]["node.kubernetes.io/exclude-from-external-load-balancers"],
+        ""
+    );
+    assert_eq!(node["metadata"]["labels"]["kubernetes.io/os"], "linux");
+    assert_eq!(
+        node["metadata"]["annotations"]["kubeadm.alpha.kubernetes.io/cri-socket"],
+        "unix:///var/run/containerd/containerd.sock"
+    );
+    assert_eq!(
+        node["spec"]["taints"],
+        json!([{"effect": "NoSchedule", "key": "node-role.kubernetes.io/control-plane"},
+               {"effect": "NoSchedule", "key": "node.kubernetes.io/not-ready"}])
+    );
+
+    // Second run: every phase unchanged (or skipped for the same reasons), reads only.
+    server.clear_requests();
+    let objects_before: Vec<Value> = server
+        .paths()
+        .iter()
+        .map(|p| server.object(p).unwrap())
+        .collect();
+    let run2 = host.run(&b, Some(&server.url()), &[]);
+    run2.ok();
+    for line in run2.phase_lines(&plan) {
+        assert!(
+            line.ends_with(": unchanged") || line.contains(": skipped: "),
+            "{line}\n{}",
+            run2.stdout
+        );
+    }
+    assert_eq!(run2.phase_lines(&plan).len(), 13);
+    assert!(
+        server.requests().iter().all(|r| r.method == "GET"),
+        "{}",
+        request_lines(&server)
+    );
+    let objects_after: Vec<Value> = server
+        .paths()
+        .iter()
+        .map(|p| server.object(p).unwrap())
+        .collect();
+    assert_eq!(objects_before, objects_after);
+    assert_eq!(
+        host.systemctl_calls().len(),
+        7,
+        "{:?}",
+        host.systemctl_calls()
+    );
+}
+
+#[test]
+fn injected_faults_still_converge() {
+    let pki = Pki::new("kubernetes");
+    let plan = sample_plan();
+    let host = Host::new();
+    let b = host.write_bundle(&bundle(&pki, &pki, &plan));
+    let server = ApiServer::start(
+        &pki,
+        Faults {
+            refuse_for: Duration::from_millis(1500),
+            status_500: 3,
+            status_429: 2,
+            slow: Duration::from_millis(20),
+            node_after_gets: 4,
+            node_conflicts: 1,
+            reject_path: None,
+        },
+    );
+    let start = Instant::now();
+    let run = host.run(&b, Some(&server.url()), &[]);
+    run.ok();
+    assert!(start.elapsed() < Duration::from_secs(30));
+    assert!(
+        run.stdout
+            .contains("waiting up to 20 s for the kubelet to register Node \"cp-1\""),
+        "{}",
+        run.stdout
+    );
+    let node = server.object(&format!("/api/v1/nodes/{NODE}")).unwrap();
+    assert_eq!(
+        node["metadata"]["labels"]["node-role.kubernetes.io/control-plane"],
+        ""
+    );
+    for path in [
+        "/api/v1/namespaces/kube-system/configmaps/kubeadm-config",
+        "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/kubeadm:cluster-admins",
+        "/apis/apps/v1/namespaces/kube-system/deployments/coredns",
+        "/api/v1/namespaces/kube-public/configmaps/cluster-info",
+    ] {
+        assert!(server.object(path).is_some(), "{path} missing");
+    }
+    // Faults consumed: the 500s and 429s were answered, then retried.
+    let statuses = server.requests().len();
+    assert!(statuses > 20);
+    let run2 = host.run(&b, Some(&server.url()), &[]);
+    run2.ok();
+    for line in run2.phase_lines(&plan) {
+        assert!(
+            line.ends_with(": unchanged") || line.contains(": skipped: "),
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn a_client_certificate_from_another_ca_is_refused_at_the_tls_layer() {
+    let pki = Pki::new("kubernetes");
+    let other = Pki::new("another-cluster");
+    let server = ApiServer::start(&pki, Faults::default());
+    let host = Host::new();
+    let conf = apply_support::kubeconfig(
+        "https://10.0.0.10:6443",
+        &pki.ca_crt,
+        "kubernetes-admin",
+        &other.admin_crt,
+        &other.admin_key,
+    );
+    host.put("etc/kubernetes/admin.conf", &conf, 0o600);
+    let endpoint = Endpoint::new("https://10.0.0.10:6443", Some(&server.url()), None).unwrap();
+    let client = ApiClient::from_kubeconfig(
+        &host.root().join("etc/kubernetes/admin.conf"),
+        &host.root(),
+        &endpoint,
+        Duration::from_secs(20),
+    )
+    .unwrap();
+    let start = Instant::now();
+    let err = client
+        .send(&ApiRequest::get(&ObjectRef::node(NODE)))
+        .expect_err("the server must refuse the certificate");
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "a TLS refusal is not retried"
+    );
+    assert!(matches!(err, ApiError::Fatal { .. }), "{err:?}");
+    assert!(
+        server
+            .tls_failures
+            .load(std::sync::atomic::Ordering::SeqCst)
+            >= 1
+    );
+    assert!(server.requests().is_empty(), "no HTTP request got through");
+
+    // The same through the command: the run stops in its first API phase, exit 2.
+    let mut plan = sample_plan();
+    plan.wait.components.clear();
+    plan.wait.kubernetes_api_call_seconds = 3;
+    let b = host.write_bundle(&bundle(&pki, &other, &plan));
+    std::fs::remove_file(host.root().join("etc/kubernetes/admin.conf")).unwrap();
+    let run = host.run(&b, Some(&server.url()), &[]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("error execution phase upload-config/kubeadm"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("install: changed"), "{}", run.stderr);
+    assert!(server.requests().is_empty());
+}
+
+#[test]
+fn the_tls_server_name_can_be_overridden() {
+    let pki = Pki::new("kubernetes");
+    let server = ApiServer::start(&pki, Faults::default());
+    let host = Host::new();
+    let conf = apply_support::kubeconfig(
+        "https://10.0.0.10:6443",
+        &pki.ca_crt,
+        "kubernetes-admin",
+        &pki.admin_crt,
+        &pki.admin_key,
+    );
+    host.put("admin.conf", &conf, 0o600);
+    for (name, ok) in [
+        (Some("kubernetes"), true),
+        (Some("localhost"), true),
+        (Some("not-in-the-cert"), false),
+    ] {
+        let endpoint = Endpoint::new("https://10.0.0.10:6443", Some(&server.url()), name).unwrap();
+        let client = ApiClient::from_kubeconfig(
+            &host.root().join("admin.conf"),
+            &host.root(),
+            &endpoint,
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        let res = client.send(&ApiRequest::get(&ObjectRef::node(NODE)));
+        assert_eq!(res.is_ok(), ok, "{name:?}: {res:?}");
+    }
+}
+
+#[test]
+fn an_apply_without_the_apply_content_type_gets_415() {
+    let pki = Pki::new("kubernetes");
+    let server = ApiServer::start(&pki, Faults::default());
+    let host = Host::new();
+    let conf = apply_support::kubeconfig(
+        "https://10.0.0.10:6443",
+        &pki.ca_crt,
+        "kubernetes-admin",
+        &pki.admin_crt,
+        &pki.admin_key,
+    );
+    host.put("admin.conf", &conf, 0o600);
+    let endpoint = Endpoint::new("https://10.0.0.10:6443", Some(&server.url()), None).unwrap();
+    let client = ApiClient::from_kubeconfig(
+        &host.root().join("admin.conf"),
+        &host.root(),
+        &endpoint,
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    let obj = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "namespace": "kube-system"}});
+    let oref = ObjectRef::of(&obj).unwrap();
+    let mut req = ApiRequest::apply(&oref, &obj);
+    req.content_type = Some("application/merge-patch+json");
+    let err = client.send(&req).unwrap().success(&req).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("ConfigMap kube-system/x") && text.contains("415"),
+        "{text}"
+    );
+    let ok = ApiRequest::apply(&oref, &obj);
+    assert_eq!(client.send(&ok).unwrap().status, 201);
+}
+
+#[test]
+fn a_rejected_object_is_named_and_the_run_exits_2_listing_what_was_done() {
+    let pki = Pki::new("kubernetes");
+    let plan = sample_plan();
+    let host = Host::new();
+    let b = host.write_bundle(&bundle(&pki, &pki, &plan));
+    let server = ApiServer::start(
+        &pki,
+        Faults {
+            reject_path: Some("configmaps/kubeadm-config".into()),
+            ..Faults::default()
+        },
+    );
+    let run = host.run(&b, Some(&server.url()), &[]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    for needle in [
+        "error execution phase upload-config/kubeadm",
+        "phases done before the failure",
+        "install: changed",
+        "kubelet-start: changed",
+        "ConfigMap kube-system/kubeadm-config",
+        "422",
+        "injected: data.ClusterConfiguration: Invalid value",
+    ] {
+        assert!(
+            run.stderr.contains(needle),
+            "{needle:?} not in:\n{}",
+            run.stderr
+        );
+    }
+    // Not retried: one PATCH of it.
+    let patches = server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "PATCH" && r.path.contains("kubeadm-config"))
+        .count();
+    assert_eq!(patches, 1);
+}
+
+#[test]
+fn dry_run_prints_every_action_and_sends_nothing() {
+    let pki = Pki::new("kubernetes");
+    let plan = sample_plan();
+    let host = Host::new();
+    let b = host.write_bundle(&bundle(&pki, &pki, &plan));
+    let server = ApiServer::start(&pki, Faults::default());
+    let tree = host.tree();
+    let run = host.run(&b, Some(&server.url()), &["--dry-run"]);
+    run.ok();
+    assert!(server.requests().is_empty(), "{}", request_lines(&server));
+    assert_eq!(host.tree(), tree, "dry run changed the root");
+    let calls = host.systemctl_calls();
+    assert!(calls.iter().all(|c| c.starts_with("is-")), "{calls:?}");
+    for needle in [
+        "would create ",
+        "etc/kubernetes/admin.conf mode=0600 sha256=",
+        "would run ",
+        "systemctl daemon-reload",
+        "would poll GET https://10.0.0.10:6443/livez",
+        "would send PATCH /api/v1/namespaces/kube-system/configmaps/kubeadm-config?fieldManager=kbc&force=true (application/apply-patch+yaml)",
+        "would send PATCH /apis/rbac.authorization.k8s.io/v1/clusterrolebindings/kubeadm:cluster-admins?fieldManager=kbc&force=true (application/apply-patch+yaml)",
+        "would send GET /api/v1/namespaces/kube-system/secrets/bootstrap-token-pr0xy1 for its uid",
+        "would send PATCH /api/v1/nodes/cp-1?fieldManager=kbc (application/strategic-merge-patch+json)",
+        "upload-config/kubeadm: skipped: dry run",
+    ] {
+        assert!(run.stdout.contains(needle), "{needle:?} not in:\n{}", run.stdout);
+    }
+}
+
+#[test]
+fn kubelet_finalize_points_kubelet_conf_at_the_rotated_certificate() {
+    let pki = Pki::new("kubernetes");
+    let plan = sample_plan();
+    let host = Host::new();
+    let b = host.write_bundle(&bundle(&pki, &pki, &plan));
+    let server = ApiServer::start(&pki, Faults::default());
+    host.run(&b, Some(&server.url()), &[]).ok();
+    host.put(
+        "var/lib/kubelet/pki/kubelet-client-current.pem",
+        "cert and key",
+        0o600,
+    );
+    let run = host.run(&b, Some(&server.url()), &[]);
+    run.ok();
+    assert!(
+        run.stdout.contains("kubelet-finalize: changed"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("install: unchanged"), "{}", run.stdout);
+    let conf = std::fs::read_to_string(host.root().join("etc/kubernetes/kubelet.conf")).unwrap();
+    assert!(!conf.contains("client-key-data"), "{conf}");
+    assert_eq!(
+        conf.matches("/var/lib/kubelet/pki/kubelet-client-current.pem")
+            .count(),
+        2,
+        "{conf}"
+    );
+    assert!(host.systemctl_calls().last().unwrap() == "restart kubelet");
+    // Afterwards: unchanged, and install accepts the finalized kubelet.conf.
+    let run = host.run(&b, Some(&server.url()), &[]);
+    run.ok();
+    for line in run.phase_lines(&plan) {
+        assert!(
+            line.ends_with(": unchanged") || line.contains(": skipped: "),
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn skip_phases_uses_kubeadm_names_and_parents() {
+    let pki = Pki::new("kubernetes");
+    let plan = sample_plan();
+    let host = Host::new();
+    let b = host.write_bundle(&bundle(&pki, &pki, &plan));
+    let server = ApiServer::start(&pki, Faults::default());
+    let run = host.run(
+        &b,
+        Some(&server.url()),
+        &["--skip-phases", "addon,mark-control-plane,upload-certs"],
+    );
+    run.ok();
+    for p in [
+        "addon/coredns",
+        "addon/kube-proxy",
+        "mark-control-plane",
+        "upload-certs",
+    ] {
+        assert!(
+            run.stdout.contains(&format!("{p}: skipped: --skip-phases")),
+            "{p}: {}",
+            run.stdout
+        );
+    }
+    assert!(server
+        .requests()
+        .iter()
+        .all(|r| !r.path.contains("coredns") && !r.path.contains("kubeadm-certs")));
+    let node = server.object(&format!("/api/v1/nodes/{NODE}")).unwrap();
+    assert!(node["metadata"]["labels"]
+        .get("node-role.kubernetes.io/control-plane")
+        .is_none());
+}
