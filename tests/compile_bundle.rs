@@ -1,0 +1,281 @@
+//! `kbc compile` end to end: a deterministic bundle (same bytes across processes, thread
+//! counts, time zones and umasks; a pinned digest), its layout and modes, atomic output, and
+//! every Kubernetes object in it validated against the 1.31 schemas.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const SECRETS: &str = "fixtures/secrets/test-secrets.yaml";
+const AT: &str = "2026-11-25T12:00:00Z";
+
+/// The digest of `fixtures/single-node.yaml` with the public test seed at AT. A change here
+/// means every user's bundle changes: say why in the commit.
+const PINNED_SINGLE_NODE: &str =
+    "sha256:852ff3448fe1aeae2f57712f0e2986a13c378830e3c2298308333353d3b10acf";
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn kbc(args: &[&str], envs: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kbc"))
+        .args(args)
+        .envs(envs.iter().copied())
+        .current_dir(root())
+        .output()
+        .unwrap()
+}
+
+fn compile(fixture: &str, out: &Path, extra: &[&str], envs: &[(&str, &str)]) -> Output {
+    let mut args = vec![
+        "compile",
+        fixture,
+        "--secrets",
+        SECRETS,
+        "--issued-at",
+        AT,
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let o = kbc(&args, envs);
+    assert!(
+        o.status.success(),
+        "{fixture}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn same_inputs_same_bytes_across_processes_threads_tz_and_umask() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.tgz");
+    let b = dir.path().join("b.tgz");
+    let out_a = compile(
+        "fixtures/single-node.yaml",
+        &a,
+        &[],
+        &[("KBC_THREADS", "1"), ("TZ", "UTC")],
+    );
+    // A second process: other thread count, time zone and umask.
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "umask 0002; exec '{}' compile fixtures/single-node.yaml --secrets {SECRETS} --issued-at {AT} -o '{}'",
+            env!("CARGO_BIN_EXE_kbc"),
+            b.display()
+        ))
+        .env("KBC_THREADS", "7")
+        .env("TZ", "Pacific/Kiritimati")
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let (ba, bb) = (std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    assert!(ba == bb, "two compiles differ");
+    let digest = text(&out_a.stdout).lines().next().unwrap().to_string();
+    assert_eq!(text(&o.stdout).lines().next().unwrap(), digest);
+    assert!(
+        digest.starts_with("sha256:") && digest.len() == 71,
+        "{digest}"
+    );
+    assert_eq!(
+        digest, PINNED_SINGLE_NODE,
+        "the bundle of fixtures/single-node.yaml changed: if intended, update PINNED_SINGLE_NODE"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&b).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+}
+
+#[test]
+fn another_seed_or_time_gives_other_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.tgz");
+    let b = dir.path().join("b.tgz");
+    compile("fixtures/single-node.yaml", &a, &[], &[]);
+    let o = kbc(
+        &[
+            "compile",
+            "fixtures/single-node.yaml",
+            "--secrets",
+            SECRETS,
+            "--issued-at",
+            "2026-11-26T12:00:00Z",
+            "-o",
+            b.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(o.status.success());
+    assert_ne!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+}
+
+#[test]
+fn layout_modes_and_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("b.tgz");
+    let o = compile("fixtures/single-node.yaml", &out, &["--upload-certs"], &[]);
+    let digest = text(&o.stdout).lines().next().unwrap().to_string();
+    let bundle = kbc_bundle::verify(&std::fs::read(&out).unwrap(), Some(&digest)).unwrap();
+    let m = &bundle.manifest;
+    assert_eq!(m.format, "kbc.bundle/v1");
+    assert_eq!(m.derivation, "kbc-kdf-v1");
+    assert_eq!(m.kubernetes_version, "v1.31.2");
+    assert_eq!(m.node_name, "cp-1");
+    assert_eq!(m.issued_at, AT);
+    let paths: Vec<&str> = bundle.files.iter().map(|f| f.path.as_str()).collect();
+    for want in [
+        "api/00-cluster-admins.yaml",
+        "api/10-upload-config-kubeadm.yaml",
+        "api/20-upload-config-kubelet.yaml",
+        "api/30-upload-certs.yaml",
+        "api/40-bootstrap-token.yaml",
+        "api/50-cluster-info.yaml",
+        "api/70-addon-coredns.yaml",
+        "api/80-addon-kube-proxy.yaml",
+        "images.txt",
+        "join/commands.txt",
+        "rootfs/etc/kubernetes/admin.conf",
+        "rootfs/etc/kubernetes/super-admin.conf",
+        "rootfs/etc/kubernetes/kubelet.conf",
+        "rootfs/etc/kubernetes/controller-manager.conf",
+        "rootfs/etc/kubernetes/scheduler.conf",
+        "rootfs/etc/kubernetes/manifests/etcd.yaml",
+        "rootfs/etc/kubernetes/manifests/kube-apiserver.yaml",
+        "rootfs/etc/kubernetes/manifests/kube-controller-manager.yaml",
+        "rootfs/etc/kubernetes/manifests/kube-scheduler.yaml",
+        "rootfs/etc/kubernetes/pki/ca.crt",
+        "rootfs/etc/kubernetes/pki/ca.key",
+        "rootfs/etc/kubernetes/pki/sa.key",
+        "rootfs/etc/kubernetes/pki/sa.pub",
+        "rootfs/etc/kubernetes/pki/etcd/ca.crt",
+    ] {
+        assert!(paths.contains(&want), "{want} missing from {paths:?}");
+    }
+    for f in &bundle.files {
+        if f.path.ends_with(".key") || f.path.ends_with(".conf") {
+            assert_eq!(f.mode, 0o600, "{}", f.path);
+            assert!(f.secret, "{}", f.path);
+        }
+        if f.path.ends_with(".crt") {
+            assert_eq!(f.mode, 0o644, "{}", f.path);
+            assert!(!f.secret, "{}", f.path);
+        }
+    }
+    let secret_api: Vec<_> = bundle
+        .files
+        .iter()
+        .filter(|f| f.path.starts_with("api/") && f.secret)
+        .map(|f| f.path.as_str())
+        .collect();
+    assert_eq!(
+        secret_api,
+        ["api/30-upload-certs.yaml", "api/40-bootstrap-token.yaml"]
+    );
+    let plan = m.apply_plan().unwrap();
+    assert_eq!(plan.api_files.len(), 8);
+    assert!(plan.upload_certs);
+    assert_eq!(plan.node.name, "cp-1");
+    assert_eq!(
+        plan.bootstrap_tokens.len(),
+        2,
+        "the config's token and upload-certs' proxy token"
+    );
+    // The summary masks the token secret unless asked.
+    let summary = text(&o.stdout);
+    assert!(summary.contains(".****************"), "{summary}");
+}
+
+#[test]
+fn refused_config_writes_nothing_and_keeps_an_existing_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("b.tgz");
+    let o = kbc(
+        &[
+            "compile",
+            "fixtures/invalid/several-errors.yaml",
+            "--secrets",
+            SECRETS,
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!out.exists());
+    std::fs::write(&out, b"previous").unwrap();
+    let o = kbc(
+        &[
+            "compile",
+            "fixtures/invalid/token.yaml",
+            "--secrets",
+            SECRETS,
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(std::fs::read(&out).unwrap(), b"previous");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "no temporary file left"
+    );
+}
+
+/// Every static Pod and API object of every valid fixture's bundle validates strictly.
+#[test]
+fn every_object_validates_against_kubernetes_1_31() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut n = 0;
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(root().join("fixtures")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("yaml") {
+            continue;
+        }
+        let name = path.file_stem().unwrap().to_str().unwrap().to_string();
+        let out = dir.path().join(format!("{name}.tgz"));
+        compile(
+            &format!("fixtures/{name}.yaml"),
+            &out,
+            &["--upload-certs"],
+            &[],
+        );
+        let bundle = kbc_bundle::verify(&std::fs::read(&out).unwrap(), None).unwrap();
+        for f in bundle.files.iter().filter(|f| {
+            f.path.starts_with("api/") || f.path.starts_with("rootfs/etc/kubernetes/manifests/")
+        }) {
+            n += 1;
+            let file = dir.path().join(format!("{name}-{n}.yaml"));
+            std::fs::write(&file, &f.data).unwrap();
+            files.push(file.display().to_string());
+        }
+    }
+    assert!(n > 50, "{n}");
+    let o = Command::new("kubernetes-validate")
+        .args(["--strict", "-k", "1.31.0"])
+        .args(&files)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("kubernetes-validate is required (tests/setup.sh installs it): {e}")
+        });
+    assert!(
+        o.status.success(),
+        "{}\n{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+}
