@@ -8,6 +8,17 @@ use std::time::{Duration, Instant};
 use kbc::pki::{render_with, threads_from_env, EncryptionAlgorithm, IssueTime, PkiInput, Provided};
 use kbc::secrets::Secrets;
 
+/// CPU seconds used by this process so far (Linux `/proc/self/stat`, 100 Hz ticks); None
+/// elsewhere. Unlike wall time it hardly depends on other load on the machine.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -22,12 +33,19 @@ fn run(
     let at = IssueTime::parse_rfc3339("2026-11-25T12:00:00Z").expect("RFC 3339");
     let threads = threads_from_env();
     let mut times = Vec::new();
+    let cpu0 = cpu_seconds();
     for seed in seeds {
         let secrets = Secrets::from_seed(seed);
         let t = Instant::now();
         let out = render_with(&input, &secrets, at, &Provided::default(), threads).expect("render");
         times.push(t.elapsed());
         assert_eq!(out.artifacts.len(), 27);
+    }
+    if let (Some(a), Some(b)) = (cpu0, cpu_seconds()) {
+        println!(
+            "  (CPU time per render: {:.0} ms)",
+            (b - a) * 1000.0 / times.len() as f64
+        );
     }
     let min = *times.iter().min().expect("runs");
     let max = *times.iter().max().expect("runs");
