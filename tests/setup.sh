@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the test suite runs for real (openssl, kubectl) and fails loudly when it
+# Installs what the test suite runs for real (openssl, kubectl, shellcheck, etcd,
+# kubernetes-validate) and fails loudly when it
 # cannot: tests never skip because a tool is missing. Safe to run again.
 set -euo pipefail
 
@@ -7,6 +8,9 @@ need_apt=()
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 # The worker join script (tests/render_join.rs) must pass shellcheck (Debian package).
 command -v shellcheck >/dev/null 2>&1 || need_apt+=(shellcheck)
+# The bundle's etcd runs for real (tests/etcd_real.rs).
+command -v etcd >/dev/null 2>&1 || need_apt+=(etcd-server)
+command -v etcdctl >/dev/null 2>&1 || need_apt+=(etcd-client)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
@@ -28,4 +32,4 @@ kubernetes-validate --version >/dev/null 2>&1 || {
   echo "tests/setup.sh: kubernetes-validate is required (pip install kubernetes-validate)" >&2
   exit 1
 }
-echo "tests/setup.sh: $(openssl version); kubectl $(kubectl version --client 2>/dev/null | head -1)"
+echo "tests/setup.sh: $(openssl version); kubectl $(kubectl version --client 2>/dev/null | head -1); $(etcd --version | head -1)"
