@@ -11,7 +11,7 @@ const AT: &str = "2026-11-25T12:00:00Z";
 /// The digest of `fixtures/single-node.yaml` with the public test seed at AT. A change here
 /// means every user's bundle changes: say why in the commit.
 const PINNED_SINGLE_NODE: &str =
-    "sha256:852ff3448fe1aeae2f57712f0e2986a13c378830e3c2298308333353d3b10acf";
+    "sha256:29f83c1a658df1bd4904e9a32428daae17f48fa4b8bc43bf5edd17146a7efa6f";
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -146,6 +146,9 @@ fn layout_modes_and_manifest() {
         "api/80-addon-kube-proxy.yaml",
         "images.txt",
         "join/commands.txt",
+        "join/join-worker.sh",
+        "rootfs/var/lib/kubelet/config.yaml",
+        "rootfs/var/lib/kubelet/kubeadm-flags.env",
         "rootfs/etc/kubernetes/admin.conf",
         "rootfs/etc/kubernetes/super-admin.conf",
         "rootfs/etc/kubernetes/kubelet.conf",
@@ -278,4 +281,46 @@ fn every_object_validates_against_kubernetes_1_31() {
         text(&o.stdout),
         text(&o.stderr)
     );
+}
+
+#[test]
+fn patches_reach_the_bundle_and_bad_patches_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("p.tgz");
+    compile(
+        "fixtures/single-node.yaml",
+        &out,
+        &["--patches", "fixtures/patches/strategic"],
+        &[],
+    );
+    let bundle = kbc_bundle::verify(&std::fs::read(&out).unwrap(), None).unwrap();
+    let pod = bundle
+        .files
+        .iter()
+        .find(|f| f.path == "rootfs/etc/kubernetes/manifests/kube-apiserver.yaml")
+        .unwrap();
+    let pod = text(&pod.data);
+    assert!(pod.contains("example.com/patched: \"true\""), "{pod}");
+    assert!(pod.contains("name: audit-shipper"), "{pod}");
+    let bad = dir.path().join("bad.tgz");
+    let o = kbc(
+        &[
+            "compile",
+            "fixtures/single-node.yaml",
+            "--secrets",
+            SECRETS,
+            "--patches",
+            "fixtures/patches/bad-yaml",
+            "-o",
+            bad.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("fixtures/patches/bad-yaml/kube-apiserver.yaml:"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert!(!bad.exists());
 }

@@ -11,9 +11,11 @@ use crate::config::features;
 use crate::config::wire::v1beta4::BootstrapToken;
 use crate::pki::{self, IssueTime, PkiOutput, Provided};
 use crate::render::api::{self as api_render, ApiInput, Token};
-use crate::render::manifests::{self, HostInputs};
-use crate::render::{join, upload_certs};
+use crate::render::manifests::HostInputs;
+use crate::render::patches::{PatchError, PatchSet};
+use crate::render::{join, kubelet, upload_certs};
 use crate::secrets::Secrets;
+use crate::yaml::ser::{join_documents, value_to_yaml};
 use kbc_bundle::apply::{self, ApplyPlan};
 use kbc_bundle::{Manifest, NewFile};
 
@@ -35,6 +37,8 @@ pub struct CompileOptions {
     pub host: HostInputs,
     /// Key-generation threads (the output does not depend on it).
     pub threads: usize,
+    /// kubeadm's patches (`--patches DIR` / `patches.directory`), loaded by the caller.
+    pub patches: PatchSet,
 }
 
 /// `abcdef.****************`: a token for output that may be shared.
@@ -124,6 +128,8 @@ impl Compiled {
 pub enum CompileError {
     #[error("cannot build the PKI")]
     Pki(#[source] pki::PkiError),
+    #[error("cannot apply the patches")]
+    Patch(#[source] PatchError),
     #[error("cannot build the upload-certs objects")]
     UploadCerts(#[source] upload_certs::UploadCertsError),
 }
@@ -184,7 +190,9 @@ pub fn compile(
     }
     let mut host = opts.host.clone();
     host.external_ca = !pki_out.external_cas.is_empty();
-    for (name, yaml) in manifests::static_pods_with(cluster, &host) {
+    let pods = crate::render::patches::patched_static_pods(cluster, &host, &opts.patches)
+        .map_err(CompileError::Patch)?;
+    for (name, yaml) in pods {
         files.push(NewFile {
             path: rootfs(&format!("{MANIFESTS_DIR}/{name}")),
             mode: 0o600,
@@ -197,7 +205,21 @@ pub fn compile(
         .map(|a| String::from_utf8_lossy(&a.bytes).into_owned())
         .unwrap_or_default();
     let server = format!("https://{endpoint}");
-    let api = api_render::api_files(&ApiInput {
+    let kubelet_config =
+        kubelet::kubelet_config_yaml(cluster, &opts.patches).map_err(CompileError::Patch)?;
+    files.push(NewFile {
+        path: rootfs(&format!("{KUBELET_DIR}/config.yaml")),
+        mode: 0o644,
+        secret: false,
+        data: kubelet_config.clone().into_bytes(),
+    });
+    files.push(NewFile {
+        path: rootfs(&format!("{KUBELET_DIR}/kubeadm-flags.env")),
+        mode: 0o644,
+        secret: false,
+        data: kubelet::kubeadm_flags_env(cluster).into_bytes(),
+    });
+    let api = api_render::api_objects(&ApiInput {
         cluster,
         tokens: &tokens,
         ca_cert_pem: &ca_pem,
@@ -205,6 +227,14 @@ pub fn compile(
         kubelet_user_supplied: cluster.kubelet_user_supplied,
         kube_proxy_user_supplied: cluster.kube_proxy_user_supplied,
     });
+    if cluster.config.dns.disabled {
+        opts.patches
+            .refuse_target(
+                "corednsdeployment",
+                "CoreDNS is disabled, so there is no Deployment to patch",
+            )
+            .map_err(CompileError::Patch)?;
+    }
     let mut api_refs = Vec::new();
     let mut upload_token_ttls = Vec::new();
     for f in api {
@@ -212,11 +242,22 @@ pub fn compile(
             path: f.name.clone(),
             phase: f.phase.to_string(),
         });
+        let mut docs = Vec::new();
+        for object in f.objects {
+            let object = if object["kind"] == "Deployment" && f.phase == "addon/coredns" {
+                opts.patches
+                    .apply_coredns_deployment(object)
+                    .map_err(CompileError::Patch)?
+            } else {
+                object
+            };
+            docs.push(value_to_yaml(&object));
+        }
         files.push(NewFile {
             path: f.name,
             mode: if f.secret { 0o600 } else { 0o644 },
             secret: f.secret,
-            data: f.yaml.into_bytes(),
+            data: join_documents(docs).into_bytes(),
         });
     }
     if opts.upload_certs {
@@ -259,6 +300,29 @@ pub fn compile(
             mode: 0o600,
             secret: true,
             data: commands.into_bytes(),
+        });
+        // Workers run the kubelet with the control plane's runtime and pause image, under
+        // their own names: no hostname override, none of the control plane's extra args.
+        let mut worker = cluster.clone();
+        worker.init.node_registration.kubelet_extra_args.clear();
+        let worker_flags = kubelet::kubeadm_flags_env_with(
+            &worker,
+            &kubelet::KubeletHostInputs {
+                host_name: Some(cluster.node_name.clone()),
+            },
+        );
+        let script = join::join_worker_script(&join::JoinInput {
+            server: server.clone(),
+            ca_cert_pem: ca_pem.clone(),
+            token: format!("{}.{}", first.id, first.secret),
+            kubelet_config_yaml: api_render::kubelet_config_yaml(cluster),
+            kubeadm_flags_env: worker_flags,
+        });
+        files.push(NewFile {
+            path: join::WORKER_SCRIPT_PATH.into(),
+            mode: 0o700,
+            secret: true,
+            data: script.into_bytes(),
         });
     }
     let images: String = cluster.images().iter().map(|i| format!("{i}\n")).collect();

@@ -28,6 +28,10 @@ pub struct CompileArgs {
     /// Phases to skip (kubeadm's names); replaces the file's skipPhases.
     #[arg(long, value_delimiter = ',')]
     pub skip_phases: Option<Vec<String>>,
+    /// kubeadm patches for the static Pods, the kubelet configuration and the CoreDNS
+    /// Deployment (`target[suffix][+patchtype].(json|yaml)`); replaces `patches.directory`.
+    #[arg(long)]
+    pub patches: Option<PathBuf>,
     /// Upload the control-plane certificates (kubeadm's upload-certs phase).
     #[arg(long)]
     pub upload_certs: bool,
@@ -57,9 +61,29 @@ pub fn run(a: CompileArgs) -> Result<(), Exit> {
         Some(d) => Provided::read_pki_dir(d, &cluster.pki_input()).map_err(|e| refuse(&e))?,
         None => Provided::default(),
     };
+    let patch_dir = a.patches.clone().or_else(|| {
+        cluster
+            .init
+            .patches
+            .as_ref()
+            .filter(|p| !p.directory.is_empty())
+            .map(|p| PathBuf::from(&p.directory))
+    });
+    let patches = match &patch_dir {
+        Some(dir) => crate::render::patches::load_patches(dir).map_err(|e| refuse(&e))?,
+        None => Default::default(),
+    };
+    for ignored in patches.ignored() {
+        eprintln!(
+            "warning: patches: ignoring {}: {}",
+            ignored.path.display(),
+            ignored.reason
+        );
+    }
     let opts = CompileOptions {
         upload_certs: a.upload_certs,
         provided,
+        patches,
         ..CompileOptions::default()
     };
     let compiled = compile::compile(&cluster, &secrets, at, &opts).map_err(|e| refuse(&e))?;
