@@ -230,6 +230,7 @@ fn injected_faults_still_converge() {
             node_after_gets: 4,
             node_conflicts: 1,
             reject_path: None,
+            forbid_until_cluster_admins: None,
         },
     );
     let start = Instant::now();
@@ -428,6 +429,69 @@ fn a_rejected_object_is_named_and_the_run_exits_2_listing_what_was_done() {
         .filter(|r| r.method == "PATCH" && r.path.contains("kubeadm-config"))
         .count();
     assert_eq!(patches, 1);
+
+    // Resumable: once the server accepts it, running again completes.
+    server.set_faults(Faults::default());
+    let run = host.run(&b, Some(&server.url()), &[]);
+    run.ok();
+    assert!(run.stdout.contains("install: unchanged"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("kubelet-start: unchanged"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("upload-config/kubeadm: changed"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("addon/coredns: changed"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn the_cluster_admins_binding_falls_back_to_super_admin_conf() {
+    let pki = Pki::new("kubernetes");
+    let plan = sample_plan();
+    let host = Host::new();
+    let b = host.write_bundle(&bundle(&pki, &pki, &plan));
+    let server = ApiServer::start(
+        &pki,
+        Faults {
+            forbid_until_cluster_admins: Some(pki.admin_crt.clone()),
+            ..Faults::default()
+        },
+    );
+    let run = host.run(&b, Some(&server.url()), &[]);
+    run.ok();
+    let requests = server.requests();
+    let binding: Vec<_> = requests
+        .iter()
+        .filter(|r| {
+            r.path
+                .contains("clusterrolebindings/kubeadm:cluster-admins")
+        })
+        .map(|r| (r.method.as_str(), r.restricted_identity))
+        .collect();
+    // admin.conf is forbidden, super-admin.conf creates the binding.
+    assert_eq!(
+        binding,
+        vec![
+            ("GET", true),
+            ("GET", false),
+            ("PATCH", true),
+            ("PATCH", false)
+        ]
+    );
+    // Everything after it is done with admin.conf.
+    let after = requests
+        .iter()
+        .skip_while(|r| !r.path.contains("kubeadm-config"))
+        .collect::<Vec<_>>();
+    assert!(!after.is_empty() && after.iter().all(|r| r.restricted_identity));
 }
 
 #[test]

@@ -98,7 +98,7 @@ struct RunArgs {
     #[arg(long, value_delimiter = ',', value_name = "CHECKS")]
     ignore_preflight_errors: Vec<String>,
     /// Connect to this API server URL instead of the bundle's (tunnels, tests).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", value_parser = parse_api_server)]
     api_server: Option<String>,
     /// The name the API server's certificate must hold (default: the URL's host).
     #[arg(long, value_name = "NAME")]
@@ -106,6 +106,13 @@ struct RunArgs {
     /// The systemctl to run [env: KBC_SYSTEMCTL; default: systemctl].
     #[arg(long, value_name = "PATH")]
     systemctl: Option<PathBuf>,
+}
+
+fn parse_api_server(s: &str) -> Result<String, String> {
+    match kbc_apply::api::client::split_url(s) {
+        Some(_) if !s.trim_start_matches("https://").contains('/') => Ok(s.to_string()),
+        _ => Err("expected https://HOST[:PORT] (no path)".to_string()),
+    }
 }
 
 fn parse_digest(s: &str) -> Result<String, String> {

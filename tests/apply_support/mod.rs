@@ -36,6 +36,9 @@ pub struct Pki {
     pub server_key: String,
     pub admin_crt: String,
     pub admin_key: String,
+    /// super-admin.conf's identity (`system:masters`).
+    pub super_crt: String,
+    pub super_key: String,
 }
 
 fn ca(cn: &str) -> (CertificateParams, KeyPair, String) {
@@ -96,7 +99,16 @@ impl Pki {
             &[],
             ExtendedKeyUsagePurpose::ClientAuth,
         );
+        let (super_crt, super_key) = leaf(
+            &issuer,
+            "kubernetes-super-admin",
+            Some("system:masters"),
+            &[],
+            ExtendedKeyUsagePurpose::ClientAuth,
+        );
         Pki {
+            super_crt,
+            super_key,
             ca_crt,
             ca_key,
             server_crt,
@@ -389,6 +401,13 @@ pub fn bundle(pki: &Pki, client: &Pki, plan: &ApplyPlan) -> Vec<u8> {
         &client.admin_crt,
         &client.admin_key,
     );
+    let super_admin = kubeconfig(
+        PLAN_API_SERVER,
+        &pki.ca_crt,
+        "kubernetes-super-admin",
+        &client.super_crt,
+        &client.super_key,
+    );
     let kubelet = kubeconfig(
         PLAN_API_SERVER,
         &pki.ca_crt,
@@ -402,6 +421,7 @@ pub fn bundle(pki: &Pki, client: &Pki, plan: &ApplyPlan) -> Vec<u8> {
         file("rootfs/etc/kubernetes/pki/apiserver.crt", 0o644, false, &pki.server_crt),
         file("rootfs/etc/kubernetes/pki/apiserver.key", 0o600, true, &pki.server_key),
         file("rootfs/etc/kubernetes/admin.conf", 0o600, true, &admin),
+        file("rootfs/etc/kubernetes/super-admin.conf", 0o600, true, &super_admin),
         file("rootfs/etc/kubernetes/kubelet.conf", 0o600, true, &kubelet),
         file(
             "rootfs/etc/kubernetes/manifests/kube-apiserver.yaml",

@@ -38,11 +38,16 @@ pub struct Faults {
     pub node_conflicts: usize,
     /// Requests whose path contains this answer 422 with a message.
     pub reject_path: Option<String>,
+    /// Requests made with this client certificate (PEM; admin.conf's) are forbidden until
+    /// the `kubeadm:cluster-admins` ClusterRoleBinding exists, as on a fresh cluster.
+    pub forbid_until_cluster_admins: Option<String>,
 }
 
 /// One recorded request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recorded {
+    /// Whether the client certificate was the one of `forbid_until_cluster_admins`.
+    pub restricted_identity: bool,
     pub method: String,
     pub path: String,
     pub content_type: Option<String>,
@@ -244,6 +249,21 @@ fn serve(
             return;
         }
     }
+    let peer = tls
+        .conn
+        .peer_certificates()
+        .and_then(|c| c.first())
+        .map(|c| c.as_ref().to_vec());
+    let restricted = {
+        let st = state.lock().unwrap();
+        st.faults
+            .forbid_until_cluster_admins
+            .as_ref()
+            .is_some_and(|pem| {
+                let der = CertificateDer::from_pem_slice(pem.as_bytes()).expect("pem");
+                peer.as_deref() == Some(der.as_ref())
+            })
+    };
     let mut reader = BufReader::new(tls);
     loop {
         let mut line = String::new();
@@ -284,6 +304,7 @@ fn serve(
             &target,
             headers.get("content-type").cloned(),
             &body,
+            restricted,
         );
         if !slow.is_zero() {
             std::thread::sleep(slow);
@@ -325,6 +346,7 @@ fn handle(
     target: &str,
     content_type: Option<String>,
     body: &[u8],
+    restricted: bool,
 ) -> (u16, Value, Duration) {
     let mut st = state.lock().unwrap();
     let slow = st.faults.slow;
@@ -333,11 +355,21 @@ fn handle(
         return (200, json!("ok"), slow);
     }
     st.requests.push(Recorded {
+        restricted_identity: restricted,
         method: method.to_string(),
         path: target.to_string(),
         content_type: content_type.clone(),
         body: String::from_utf8_lossy(body).into_owned(),
     });
+    let binding = "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/kubeadm:cluster-admins";
+    if restricted && !st.objects.contains_key(binding) {
+        let (c, v) = status(
+            403,
+            "Forbidden",
+            "User \"kubernetes-admin\" cannot do this: kubeadm:cluster-admins has no binding yet",
+        );
+        return (c, v, slow);
+    }
     if st.faults.status_500 > 0 {
         st.faults.status_500 -= 1;
         let (c, v) = status(500, "InternalError", "injected failure");
