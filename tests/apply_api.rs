@@ -9,7 +9,7 @@ mod apply_support;
 use std::time::{Duration, Instant, SystemTime};
 
 use apply_support::server::{ApiServer, Faults};
-use apply_support::{bundle, sample_plan, Host, Pki, NODE};
+use apply_support::{bundle, bundle_with_kubelet, kubelet_healthz, sample_plan, Host, Pki, NODE};
 use base64::Engine as _;
 use kbc_apply::api::{ApiClient, ApiError, ApiRequest, Endpoint, ObjectRef};
 use serde_json::{json, Value};
@@ -598,4 +598,56 @@ fn skip_phases_uses_kubeadm_names_and_parents() {
     assert!(node["metadata"]["labels"]
         .get("node-role.kubernetes.io/control-plane")
         .is_none());
+}
+
+#[test]
+fn wait_control_plane_waits_for_the_kubelet_then_the_api_server() {
+    let pki = Pki::new("kubernetes");
+    let mut plan = sample_plan();
+    plan.phases = vec!["wait-control-plane".into()];
+    let host = Host::new();
+    let port = kubelet_healthz(3);
+    let b = host.write_bundle(&bundle_with_kubelet(&pki, &pki, &plan, port));
+    let server = ApiServer::start(
+        &pki,
+        Faults {
+            refuse_for: Duration::from_millis(800),
+            ..Faults::default()
+        },
+    );
+    let run = host.run(&b, Some(&server.url()), &[]);
+    run.ok();
+    let kubelet = format!("[wait-control-plane] waiting for the kubelet at http://127.0.0.1:{port}/healthz (up to 240 s)");
+    let api = "[wait-control-plane] waiting for kube-apiserver at https://10.0.0.10:6443/livez (up to 20 s)";
+    let (k, a) = (run.stdout.find(&kubelet), run.stdout.find(api));
+    assert!(k.is_some() && a.is_some() && k < a, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("wait-control-plane: unchanged"),
+        "{}",
+        run.stdout
+    );
+
+    // A kubelet that never gets healthy fails the phase after its timeout, naming it.
+    let mut plan = sample_plan();
+    plan.phases = vec!["wait-control-plane".into()];
+    plan.wait.kubelet_health_check_seconds = 1;
+    let b = host.write_bundle(&bundle_with_kubelet(
+        &pki,
+        &pki,
+        &plan,
+        kubelet_healthz(usize::MAX),
+    ));
+    let run = host.run(&b, Some(&server.url()), &["--force"]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("error execution phase wait-control-plane"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("the kubelet at http://127.0.0.1:") && run.stderr.contains("HTTP 500"),
+        "{}",
+        run.stderr
+    );
 }

@@ -391,9 +391,49 @@ pub fn sample_plan() -> ApplyPlan {
     }
 }
 
+/// A plain-HTTP kubelet health endpoint on 127.0.0.1: 500 for the first `fail_first`
+/// requests, then 200. Returns the port.
+pub fn kubelet_healthz(fail_first: usize) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind healthz");
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut seen = 0;
+        for mut stream in listener.incoming().flatten() {
+            let mut buf = [0u8; 1024];
+            let _ = stream.read(&mut buf);
+            seen += 1;
+            let answer: &[u8] = if seen <= fail_first {
+                b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 3\r\nConnection: close\r\n\r\nbad"
+            } else {
+                b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+            };
+            let _ = stream.write_all(answer);
+        }
+    });
+    port
+}
+
+/// One always-healthy kubelet endpoint shared by the sample bundles.
+pub fn shared_kubelet_port() -> u16 {
+    static PORT: std::sync::OnceLock<u16> = std::sync::OnceLock::new();
+    *PORT.get_or_init(|| kubelet_healthz(0))
+}
+
 /// A sample bundle: `pki` for the files, `client` for admin.conf's identity (another
 /// CA's to test the TLS refusal), `plan` as given.
 pub fn bundle(pki: &Pki, client: &Pki, plan: &ApplyPlan) -> Vec<u8> {
+    bundle_with_kubelet(pki, client, plan, shared_kubelet_port())
+}
+
+/// [`bundle`] whose KubeletConfiguration puts the kubelet's health endpoint on
+/// 127.0.0.1:`kubelet_port`.
+pub fn bundle_with_kubelet(
+    pki: &Pki,
+    client: &Pki,
+    plan: &ApplyPlan,
+    kubelet_port: u16,
+) -> Vec<u8> {
     let admin = kubeconfig(
         PLAN_API_SERVER,
         &pki.ca_crt,
@@ -439,7 +479,9 @@ pub fn bundle(pki: &Pki, client: &Pki, plan: &ApplyPlan) -> Vec<u8> {
             "rootfs/var/lib/kubelet/config.yaml",
             0o644,
             false,
-            "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n",
+            &format!(
+                "apiVersion: kubelet.config.k8s.io/v1beta1\nhealthzBindAddress: 127.0.0.1\nhealthzPort: {kubelet_port}\nkind: KubeletConfiguration\n"
+            ),
         ),
         file(
             "join/commands.txt",

@@ -1,6 +1,8 @@
-//! `wait-control-plane` (control-plane.md §12): polls each of the plan's health URLs every
-//! 0.5 s until HTTP 200, up to `timeouts.controlPlaneComponentHealthCheck`, printing a
-//! progress line when it starts and every 10 s. URLs on the plan's API server go through
+//! `wait-control-plane` (control-plane.md §12): first the kubelet's health endpoint, read
+//! from the bundle's `/var/lib/kubelet/config.yaml` (`http://<healthzBindAddress>:<healthzPort>/healthz`,
+//! default `127.0.0.1:10248`, port 0 skips it) up to `timeouts.kubeletHealthCheck`; then
+//! each of the plan's health URLs, up to `timeouts.controlPlaneComponentHealthCheck`. Every
+//! 0.5 s until HTTP 200, with a progress line when it starts and every 10 s. URLs on the plan's API server go through
 //! the admin.conf client (and `--api-server`/`--tls-server-name`); the others (the
 //! controller-manager and scheduler with WaitForAllControlPlaneComponents) are polled
 //! without verifying the server, as kubeadm does. Waiting changes nothing: `unchanged`.
@@ -9,16 +11,117 @@ use std::time::{Duration, Instant};
 
 use super::run::{PhaseFailure, Session};
 use super::Outcome;
-use crate::api::client::split_url;
 use crate::api::{ApiClient, Endpoint};
 
 const POLL: Duration = Duration::from_millis(500);
 const PROGRESS: Duration = Duration::from_secs(10);
 
+/// The bundle file holding the KubeletConfiguration.
+pub const KUBELET_CONFIG: &str = "rootfs/var/lib/kubelet/config.yaml";
+
+/// The kubelet's health URL from the bundle's KubeletConfiguration; `None` when the bundle
+/// has none or its `healthzPort` is 0.
+pub fn kubelet_health_url(s: &Session<'_>) -> Result<Option<String>, PhaseFailure> {
+    let Some(file) = s.ctx.bundle.files.iter().find(|f| f.path == KUBELET_CONFIG) else {
+        return Ok(None);
+    };
+    let text = String::from_utf8_lossy(&file.data);
+    let config =
+        crate::api::kubeconfig::parse(&text).map_err(|e| format!("\"{KUBELET_CONFIG}\": {e}"))?;
+    let port = config
+        .get("healthzPort")
+        .and_then(|p| p.as_u64())
+        .unwrap_or(10248);
+    if port == 0 {
+        return Ok(None);
+    }
+    let addr = config
+        .get("healthzBindAddress")
+        .and_then(|a| a.as_str())
+        .filter(|a| !a.is_empty())
+        .unwrap_or("127.0.0.1");
+    let host = if addr.contains(':') {
+        format!("[{addr}]")
+    } else {
+        addr.to_string()
+    };
+    Ok(Some(format!("http://{host}:{port}/healthz")))
+}
+
+/// Polls `probe` every 0.5 s until it answers 200, up to `limit`.
+fn poll(
+    s: &mut Session<'_>,
+    name: &str,
+    url: &str,
+    limit: Duration,
+    mut probe: impl FnMut() -> Result<u16, String>,
+) -> Result<(), PhaseFailure> {
+    s.say(format!(
+        "[wait-control-plane] waiting for {name} at {url} (up to {} s)",
+        limit.as_secs()
+    ));
+    let start = Instant::now();
+    let mut next_progress = PROGRESS;
+    loop {
+        let last = match probe() {
+            Ok(200) => break,
+            Ok(status) => format!("HTTP {status}"),
+            Err(e) => e,
+        };
+        let elapsed = start.elapsed();
+        if elapsed >= limit {
+            return Err(format!(
+                "{name} at {url} was not healthy after {} s; last error: {last}",
+                limit.as_secs()
+            )
+            .into());
+        }
+        if elapsed >= next_progress {
+            s.say(format!(
+                "[wait-control-plane] still waiting for {name} ({} s; last error: {last})",
+                elapsed.as_secs()
+            ));
+            next_progress += PROGRESS;
+        }
+        std::thread::sleep(POLL);
+    }
+    s.say(format!(
+        "[wait-control-plane] {name} is healthy after {:.1} s",
+        start.elapsed().as_secs_f64()
+    ));
+    Ok(())
+}
+
 pub fn run(s: &mut Session<'_>) -> Result<Outcome, PhaseFailure> {
     let targets = s.plan.wait.components.clone();
-    if targets.is_empty() {
+    let kubelet = kubelet_health_url(s)?;
+    if targets.is_empty() && kubelet.is_none() {
         return Ok(Outcome::Skipped("no health endpoints to wait for".into()));
+    }
+    if let Some(url) = kubelet {
+        let limit = match s.plan.wait.kubelet_health_check_seconds {
+            0 => Duration::from_secs(240),
+            n => Duration::from_secs(n),
+        };
+        if s.ctx.dry_run {
+            s.say(format!(
+                "would poll GET {url} until HTTP 200 (up to {} s)",
+                limit.as_secs()
+            ));
+        } else {
+            let agent: ureq::Agent = ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .timeout_global(Some(Duration::from_secs(5)))
+                .build()
+                .into();
+            poll(s, "the kubelet", &url, limit, || {
+                agent
+                    .get(&url)
+                    .call()
+                    .map(|r| r.status().as_u16())
+                    .map_err(|e| e.to_string())
+            })?;
+        }
     }
     let limit = match s.plan.wait.control_plane_component_health_check_seconds {
         0 => Duration::from_secs(240),
@@ -39,13 +142,6 @@ pub fn run(s: &mut Session<'_>) -> Result<Outcome, PhaseFailure> {
             let path = target.url[s.plan.api_server.len()..].to_string();
             (s.admin()?.clone(), path)
         } else {
-            let (_, _) = split_url(&target.url).ok_or_else(|| -> PhaseFailure {
-                format!(
-                    "health URL \"{}\" is not https://host:port/path",
-                    target.url
-                )
-                .into()
-            })?;
             let endpoint = Endpoint::new(&target.url, None, None)?;
             let path = target
                 .url
@@ -55,45 +151,9 @@ pub fn run(s: &mut Session<'_>) -> Result<Outcome, PhaseFailure> {
                 .unwrap_or_else(|| "/".into());
             (ApiClient::insecure(&endpoint, limit)?, path)
         };
-        s.say(format!(
-            "[wait-control-plane] waiting for {} at {} (up to {} s)",
-            target.name,
-            target.url,
-            limit.as_secs()
-        ));
-        let start = Instant::now();
-        let mut next_progress = PROGRESS;
-        loop {
-            let last = match client.probe(&path) {
-                Ok(r) if r.status == 200 => break,
-                Ok(r) => format!("HTTP {}: {}", r.status, r.message()),
-                Err(e) => e,
-            };
-            let elapsed = start.elapsed();
-            if elapsed >= limit {
-                return Err(format!(
-                    "{} at {} was not healthy after {} s; last error: {last}",
-                    target.name,
-                    target.url,
-                    limit.as_secs()
-                )
-                .into());
-            }
-            if elapsed >= next_progress {
-                s.say(format!(
-                    "[wait-control-plane] still waiting for {} ({} s; last error: {last})",
-                    target.name,
-                    elapsed.as_secs()
-                ));
-                next_progress += PROGRESS;
-            }
-            std::thread::sleep(POLL);
-        }
-        s.say(format!(
-            "[wait-control-plane] {} is healthy after {:.1} s",
-            target.name,
-            start.elapsed().as_secs_f64()
-        ));
+        poll(s, &target.name, &target.url, limit, || {
+            client.probe(&path).map(|r| r.status)
+        })?;
     }
     Ok(if s.ctx.dry_run {
         Outcome::Skipped("dry run".into())
