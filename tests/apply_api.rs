@@ -231,6 +231,7 @@ fn injected_faults_still_converge() {
             node_conflicts: 1,
             reject_path: None,
             forbid_until_cluster_admins: None,
+            client_cert_optional: false,
         },
     );
     let start = Instant::now();
@@ -649,5 +650,37 @@ fn wait_control_plane_waits_for_the_kubelet_then_the_api_server() {
         run.stderr.contains("the kubelet at http://127.0.0.1:") && run.stderr.contains("HTTP 500"),
         "{}",
         run.stderr
+    );
+}
+
+#[test]
+fn other_components_are_polled_without_verifying_their_certificate() {
+    // WaitForAllControlPlaneComponents: the controller-manager's /healthz, served here with
+    // a certificate from a CA the bundle does not know, and no client certificate asked.
+    let pki = Pki::new("kubernetes");
+    let foreign = Pki::new("self-signed-kcm");
+    let kcm = ApiServer::start(
+        &foreign,
+        Faults {
+            client_cert_optional: true,
+            ..Faults::default()
+        },
+    );
+    let mut plan = sample_plan();
+    plan.phases = vec!["wait-control-plane".into()];
+    plan.wait.components.push(kbc_bundle::apply::WaitTarget {
+        name: "kube-controller-manager".into(),
+        url: format!("https://127.0.0.1:{}/healthz", kcm.addr.port()),
+    });
+    let host = Host::new();
+    let b = host.write_bundle(&bundle(&pki, &pki, &plan));
+    let server = ApiServer::start(&pki, Faults::default());
+    let run = host.run(&b, Some(&server.url()), &[]);
+    run.ok();
+    assert!(
+        run.stdout
+            .contains("[wait-control-plane] kube-controller-manager is healthy"),
+        "{}",
+        run.stdout
     );
 }

@@ -41,6 +41,9 @@ pub struct Faults {
     /// Requests made with this client certificate (PEM; admin.conf's) are forbidden until
     /// the `kubeadm:cluster-admins` ClusterRoleBinding exists, as on a fresh cluster.
     pub forbid_until_cluster_admins: Option<String>,
+    /// Accept clients without a certificate (a controller-manager's or scheduler's
+    /// health endpoint rather than the API server).
+    pub client_cert_optional: bool,
 }
 
 /// One recorded request.
@@ -153,10 +156,12 @@ impl ApiServer {
         roots
             .add(CertificateDer::from_pem_slice(pki.ca_crt.as_bytes()).expect("ca pem"))
             .expect("add root");
-        let verifier =
-            WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-                .build()
-                .expect("client verifier");
+        let mut builder =
+            WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
+        if faults.client_cert_optional {
+            builder = builder.allow_unauthenticated();
+        }
+        let verifier = builder.build().expect("client verifier");
         let chain = vec![CertificateDer::from_pem_slice(pki.server_crt.as_bytes()).expect("crt")];
         let key = PrivateKeyDer::from_pem_slice(pki.server_key.as_bytes()).expect("key");
         let config = ServerConfig::builder_with_provider(provider)
