@@ -359,6 +359,47 @@ fn the_tls_server_name_can_be_overridden() {
 }
 
 #[test]
+fn the_command_connects_with_api_server_and_tls_server_name() {
+    let pki = Pki::new("kubernetes");
+    let server = ApiServer::start(&pki, Faults::default());
+    let mut plan = sample_plan();
+    plan.phases = vec!["upload-config/kubelet".into()];
+    let host = Host::new();
+    let b = host.write_bundle(&bundle(&pki, &pki, &plan));
+    let run = host.run(
+        &b,
+        Some(&server.url()),
+        &["--tls-server-name", "kubernetes"],
+    );
+    run.ok();
+    assert!(
+        run.stdout.contains("upload-config/kubelet: changed"),
+        "{}",
+        run.stdout
+    );
+    // A name the certificate does not hold is refused, and not retried.
+    let run = host.run(
+        &b,
+        Some(&server.url()),
+        &["--tls-server-name", "wrong.example"],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("not retried") && run.stderr.contains("caused by"),
+        "{}",
+        run.stderr
+    );
+    // A malformed --api-server is a usage error before anything happens.
+    let run = host.run(&b, Some("http://127.0.0.1:1"), &[]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("expected https://HOST[:PORT]"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn an_apply_without_the_apply_content_type_gets_415() {
     let pki = Pki::new("kubernetes");
     let server = ApiServer::start(&pki, Faults::default());

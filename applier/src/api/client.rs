@@ -124,7 +124,7 @@ pub enum ApiError {
         last: String,
     },
     /// An error that retrying cannot fix (TLS refused, bad request data).
-    #[error("{method} {object} ({path}): {source}")]
+    #[error("{method} {object} ({path}): the request failed and is not retried")]
     Fatal {
         method: &'static str,
         object: Box<ObjectRef>,

@@ -1,9 +1,11 @@
 //! The applier's phases (STYLE.md §2): each is a small named unit that reads a shared
 //! [`ApplyContext`] and returns an [`Outcome`], so that a second run can say that nothing
-//! changed. Only the host-file phases exist so far: `install` and `reset`.
+//! changed. `install` and `reset` work on the bundle's files; [`run`] drives a full
+//! `kubeadm init`-like run (preflight, install, kubelet, waits, the API phases) through a
+//! shared [`run::Session`].
 //!
-//! Every phase plans first (reading the host, changing nothing), refuses with
-//! [`PhaseError::Refused`] when any part of the plan is refused, and only then acts.
+//! The file phases plan first (reading the host, changing nothing), refuse with
+//! [`PhaseError::Refused`] when any part of the plan is refused, and only then act.
 
 pub mod api_objects;
 pub mod bootstrap_token;
