@@ -596,6 +596,27 @@ fn kubelet_finalize_points_kubelet_conf_at_the_rotated_certificate() {
         "{conf}"
     );
     assert!(host.systemctl_calls().last().unwrap() == "restart kubelet");
+    // kubectl reads the rewritten file (tests/setup.sh installs kubectl).
+    let view = std::process::Command::new("kubectl")
+        .args([
+            "config",
+            "view",
+            "-o",
+            "jsonpath={.users[0].user.client-certificate}",
+            "--kubeconfig",
+        ])
+        .arg(host.root().join("etc/kubernetes/kubelet.conf"))
+        .output()
+        .expect("run kubectl");
+    assert!(
+        view.status.success(),
+        "{}",
+        String::from_utf8_lossy(&view.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&view.stdout),
+        "/var/lib/kubelet/pki/kubelet-client-current.pem"
+    );
     // Afterwards: unchanged, and install accepts the finalized kubelet.conf.
     let run = host.run(&b, Some(&server.url()), &[]);
     run.ok();
