@@ -160,6 +160,59 @@ pub fn normalized_config(cluster: &Cluster) -> String {
     )
 }
 
+/// The seed- and key-dependent values that the key-independent files embed: the real ones
+/// for `kbc compile`, placeholders for `kbc render` (see [`plan_bundle`]).
+#[derive(Debug, Clone)]
+pub struct Embedded {
+    /// The bootstrap tokens.
+    pub tokens: Vec<Token>,
+    /// `ca.crt` as PEM.
+    pub ca_pem: String,
+    /// `sha256:<hex>` of the CA public key.
+    pub discovery_hash: String,
+    /// The upload-certs certificate key.
+    pub certificate_key: [u8; 32],
+    /// The upload-certs proxy token.
+    pub upload_token: upload_certs::UploadToken,
+    /// `(data key, bytes)` of the files the upload-certs phase encrypts.
+    pub upload_files: Vec<(String, Vec<u8>)>,
+    /// A CA was provided without its key (kubeadm's external CA mode).
+    pub external_ca: bool,
+}
+
+/// Everything of a bundle but the PKI artifacts, and the apply plan.
+#[derive(Debug)]
+pub struct Assembled {
+    pub files: Vec<NewFile>,
+    pub plan: ApplyPlan,
+    /// `host:port` clients use: controlPlaneEndpoint, else the local endpoint.
+    pub endpoint: String,
+}
+
+/// The upload-certs proxy token, derived from the seed.
+pub fn upload_token(secrets: &Secrets) -> upload_certs::UploadToken {
+    upload_certs::UploadToken {
+        id: derived_chars(secrets, "kbc/v1/upload-certs/token/id", 6),
+        secret: derived_chars(secrets, "kbc/v1/upload-certs/token/secret", 16),
+    }
+}
+
+/// The `(data key, bytes)` pairs of the upload-certs phase, each read through `get` by its
+/// kubeadm path. External etcd's client files live on the nodes, not in the bundle: kbc
+/// uploads them empty (as kubeadm uploads a file it cannot find).
+pub fn upload_files(
+    cluster: &Cluster,
+    get: impl Fn(&str) -> Option<Vec<u8>>,
+) -> Vec<(String, Vec<u8>)> {
+    upload_certs::transfer_keys(cluster.external_etcd)
+        .iter()
+        .filter_map(|k| {
+            let kubeadm_path = format!("pki/{}", k.replacen("etcd-", "etcd/", 1));
+            get(&kubeadm_path).map(|bytes| (k.to_string(), bytes))
+        })
+        .collect()
+}
+
 /// Compiles the bundle's files and manifest.
 pub fn compile(
     cluster: &Cluster,
@@ -175,10 +228,6 @@ pub fn compile(
     let pki_out = pki::render_with(&cluster.pki_input(), secrets, at, &opts.provided, threads)
         .map_err(CompileError::Pki)?;
     let tokens = resolve_tokens(cluster, secrets);
-    let endpoint = cluster
-        .control_plane_endpoint
-        .clone()
-        .unwrap_or_else(|| local_endpoint(cluster));
     let mut files = Vec::new();
     for a in &pki_out.artifacts {
         files.push(NewFile {
@@ -188,8 +237,128 @@ pub fn compile(
             data: a.bytes.clone(),
         });
     }
+    let ca_pem = pki_out
+        .get("pki/ca.crt")
+        .map(|a| String::from_utf8_lossy(&a.bytes).into_owned())
+        .unwrap_or_default();
+    let embedded = Embedded {
+        tokens: tokens.clone(),
+        ca_pem,
+        discovery_hash: pki_out.discovery_token_ca_cert_hash.clone(),
+        certificate_key: certificate_key(cluster, secrets),
+        upload_token: upload_token(secrets),
+        upload_files: if opts.upload_certs {
+            upload_files(cluster, |p| pki_out.get(p).map(|a| a.bytes.clone()))
+        } else {
+            Vec::new()
+        },
+        external_ca: !pki_out.external_cas.is_empty(),
+    };
+    let assembled = assemble(cluster, opts, &embedded)?;
+    files.extend(assembled.files);
+    let manifest = manifest(cluster, &assembled.endpoint, at, &assembled.plan);
+    Ok(Compiled {
+        manifest,
+        files,
+        warnings: pki_out.warnings.clone(),
+        pki: pki_out,
+        tokens,
+        endpoint: assembled.endpoint,
+    })
+}
+
+/// The bundle manifest (its `files` are filled in by [`kbc_bundle::write`]).
+pub fn manifest(cluster: &Cluster, endpoint: &str, at: IssueTime, plan: &ApplyPlan) -> Manifest {
+    Manifest {
+        format: kbc_bundle::FORMAT.into(),
+        kbc_version: env!("CARGO_PKG_VERSION").into(),
+        derivation: pki::kdf::DERIVATION.into(),
+        kubernetes_version: cluster.version.to_string(),
+        cluster_name: cluster.config.cluster_name.clone(),
+        node_name: cluster.node_name.clone(),
+        control_plane_endpoint: endpoint.to_string(),
+        issued_at: rfc3339(at),
+        config_sha256: kbc_bundle::sha256_hex(normalized_config(cluster).as_bytes()),
+        files: Vec::new(),
+        apply: serde_json::to_value(plan).expect("the apply plan serializes"),
+        extra: Default::default(),
+    }
+}
+
+/// A placeholder CA certificate for [`plan_bundle`]: never a valid PEM body, so it cannot be
+/// mistaken for a real one.
+pub const PLACEHOLDER_CA_PEM: &str =
+    "-----BEGIN CERTIFICATE-----\nkbc-render-placeholder-ca\n-----END CERTIFICATE-----\n";
+
+/// What [`plan_bundle`] produces: the bundle without keys.
+#[derive(Debug)]
+pub struct Planned {
+    pub manifest: Manifest,
+    /// The key-independent files, with placeholders for tokens, CA and hashes.
+    pub files: Vec<NewFile>,
+    /// The PKI files, described without bytes; paths are bundle paths (`rootfs/...`).
+    pub pki: Vec<pki::plan::PlannedFile>,
+    /// The placeholder CA PEM the files embed.
+    pub ca_pem: String,
+    pub warnings: Vec<String>,
+}
+
+/// Plans the bundle of [`compile`] without generating a key, for the review rendering: the
+/// PKI from [`pki::plan`], every other file through [`assemble`] as `compile` makes it, with
+/// tokens, certificate key and upload token derived from an all-zero seed, a placeholder CA
+/// and hash (the review rendering redacts all of them). `--pki-dir` is not supported here.
+pub fn plan_bundle(cluster: &Cluster, opts: &CompileOptions) -> Result<Planned, CompileError> {
+    let plan = pki::plan::plan(&cluster.pki_input()).map_err(CompileError::Pki)?;
+    let dummy = Secrets::from_seed([0; 32]);
+    let embedded = Embedded {
+        tokens: resolve_tokens(cluster, &dummy),
+        ca_pem: PLACEHOLDER_CA_PEM.into(),
+        discovery_hash: format!("sha256:{}", "0".repeat(64)),
+        certificate_key: certificate_key(cluster, &dummy),
+        upload_token: upload_token(&dummy),
+        upload_files: if opts.upload_certs {
+            upload_files(cluster, |p| plan.get(p).map(|_| Vec::new()))
+        } else {
+            Vec::new()
+        },
+        external_ca: false,
+    };
+    let assembled = assemble(cluster, opts, &embedded)?;
+    let at = IssueTime::from_unix(0).map_err(CompileError::Pki)?;
+    let manifest = manifest(cluster, &assembled.endpoint, at, &assembled.plan);
+    let pki = plan
+        .files
+        .into_iter()
+        .map(|mut f| {
+            f.path = rootfs(&f.path);
+            f
+        })
+        .collect();
+    Ok(Planned {
+        manifest,
+        files: assembled.files,
+        pki,
+        ca_pem: PLACEHOLDER_CA_PEM.into(),
+        warnings: plan.warnings,
+    })
+}
+
+/// The bundle's files that do not hold a key: static Pods, kubelet files, API objects, join
+/// files and images.txt, with the seed- and key-dependent values taken from `e`. Shared by
+/// [`compile`] and [`plan_bundle`], so the review rendering shows what the bundle holds.
+pub fn assemble(
+    cluster: &Cluster,
+    opts: &CompileOptions,
+    e: &Embedded,
+) -> Result<Assembled, CompileError> {
+    let tokens = &e.tokens;
+    let endpoint = cluster
+        .control_plane_endpoint
+        .clone()
+        .unwrap_or_else(|| local_endpoint(cluster));
+    let mut files = Vec::new();
     let mut host = opts.host.clone();
-    host.external_ca = !pki_out.external_cas.is_empty();
+    host.external_ca = e.external_ca;
     let pods = crate::render::patches::patched_static_pods(cluster, &host, &opts.patches)
         .map_err(CompileError::Patch)?;
     for (name, yaml) in pods {
@@ -200,10 +369,7 @@ pub fn compile(
             data: yaml.into_bytes(),
         });
     }
-    let ca_pem = pki_out
-        .get("pki/ca.crt")
-        .map(|a| String::from_utf8_lossy(&a.bytes).into_owned())
-        .unwrap_or_default();
+    let ca_pem = &e.ca_pem;
     let server = format!("https://{endpoint}");
     let kubelet_config =
         kubelet::kubelet_config_yaml(cluster, &opts.patches).map_err(CompileError::Patch)?;
@@ -221,8 +387,8 @@ pub fn compile(
     });
     let api = api_render::api_objects(&ApiInput {
         cluster,
-        tokens: &tokens,
-        ca_cert_pem: &ca_pem,
+        tokens,
+        ca_cert_pem: ca_pem,
         server: &server,
         kubelet_user_supplied: cluster.kubelet_user_supplied,
         kube_proxy_user_supplied: cluster.kube_proxy_user_supplied,
@@ -261,8 +427,13 @@ pub fn compile(
         });
     }
     if opts.upload_certs {
-        let objects =
-            upload_certs(cluster, secrets, &pki_out).map_err(CompileError::UploadCerts)?;
+        let objects = upload_certs::upload_certs_file(
+            cluster,
+            &e.certificate_key,
+            &e.upload_files,
+            &e.upload_token,
+        )
+        .map_err(CompileError::UploadCerts)?;
         api_refs.push(apply::ApiFileRef {
             path: upload_certs::PATH.into(),
             phase: "upload-certs".into(),
@@ -287,11 +458,11 @@ pub fn compile(
     if let Some(first) = tokens.first() {
         let key_hex = opts
             .upload_certs
-            .then(|| upload_certs::certificate_key_hex(&certificate_key(cluster, secrets)));
+            .then(|| upload_certs::certificate_key_hex(&e.certificate_key));
         let commands = join::render_join_commands(&join::JoinCommandsInput {
             endpoint: &endpoint,
             token: &format!("{}.{}", first.id, first.secret),
-            ca_hashes: &[pki_out.discovery_token_ca_cert_hash.as_str()],
+            ca_hashes: &[e.discovery_hash.as_str()],
             certificate_key: key_hex.as_deref(),
             control_plane_endpoint: cluster.control_plane_endpoint.is_some(),
         });
@@ -332,57 +503,14 @@ pub fn compile(
         secret: false,
         data: images.into_bytes(),
     });
-    let mut plan = apply_plan(cluster, &tokens, opts);
+    let mut plan = apply_plan(cluster, tokens, opts);
     plan.api_files = api_refs;
     plan.bootstrap_tokens.extend(upload_token_ttls);
-    let manifest = Manifest {
-        format: kbc_bundle::FORMAT.into(),
-        kbc_version: env!("CARGO_PKG_VERSION").into(),
-        derivation: pki::kdf::DERIVATION.into(),
-        kubernetes_version: cluster.version.to_string(),
-        cluster_name: cluster.config.cluster_name.clone(),
-        node_name: cluster.node_name.clone(),
-        control_plane_endpoint: endpoint.clone(),
-        issued_at: rfc3339(at),
-        config_sha256: kbc_bundle::sha256_hex(normalized_config(cluster).as_bytes()),
-        files: Vec::new(),
-        apply: serde_json::to_value(&plan).expect("the apply plan serializes"),
-        extra: Default::default(),
-    };
-    Ok(Compiled {
-        manifest,
+    Ok(Assembled {
         files,
-        warnings: pki_out.warnings.clone(),
-        pki: pki_out,
-        tokens,
+        plan,
         endpoint,
     })
-}
-
-/// The upload-certs phase: the control-plane CA and service-account files, encrypted with the
-/// certificate key, owned by a short-lived token derived from the seed. External etcd's client
-/// files live on the nodes, not in the bundle: kbc uploads them empty (as kubeadm uploads a
-/// file it cannot find).
-fn upload_certs(
-    cluster: &Cluster,
-    secrets: &Secrets,
-    pki_out: &PkiOutput,
-) -> Result<upload_certs::ApiObjects, upload_certs::UploadCertsError> {
-    let key = certificate_key(cluster, secrets);
-    let token = upload_certs::UploadToken {
-        id: derived_chars(secrets, "kbc/v1/upload-certs/token/id", 6),
-        secret: derived_chars(secrets, "kbc/v1/upload-certs/token/secret", 16),
-    };
-    let files: Vec<(String, Vec<u8>)> = upload_certs::transfer_keys(cluster.external_etcd)
-        .iter()
-        .filter_map(|k| {
-            let kubeadm_path = format!("pki/{}", k.replacen("etcd-", "etcd/", 1));
-            pki_out
-                .get(&kubeadm_path)
-                .map(|a| (k.to_string(), a.bytes.clone()))
-        })
-        .collect();
-    upload_certs::upload_certs_file(cluster, &key, &files, &token)
 }
 
 /// `2026-11-25T12:00:00Z`.

@@ -20,6 +20,7 @@ pub mod expiration;
 pub mod kdf;
 pub mod keys;
 pub mod kubeconfig;
+pub mod plan;
 pub mod x509;
 
 use std::net::IpAddr;
