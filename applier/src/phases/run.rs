@@ -161,6 +161,30 @@ pub fn is_skipped(skip: &[String], phase: &str) -> bool {
     })
 }
 
+/// kubeadm init phases whose work the compiler did: their files are in the bundle.
+pub const COMPILE_TIME_PHASES: &[&str] = &["certs", "kubeconfig", "etcd", "control-plane"];
+
+/// A note for every `--skip-phases` name that names no phase of this run.
+pub fn skip_notes(skip: &[String], phases: &[String]) -> Vec<String> {
+    let mut notes = Vec::new();
+    for name in skip.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        if phases.iter().any(|p| is_skipped(&[name.to_string()], p)) {
+            continue;
+        }
+        let top = name.split('/').next().unwrap_or(name);
+        if COMPILE_TIME_PHASES.contains(&top) {
+            notes.push(format!(
+                "note: --skip-phases {name}: that phase ran when the bundle was compiled; skip it there (skipPhases) or skip install here"
+            ));
+        } else {
+            notes.push(format!(
+                "warning: --skip-phases {name}: the bundle's plan has no such phase"
+            ));
+        }
+    }
+    notes
+}
+
 /// The phases of a run, in order: the plan's, with `install` after `preflight`.
 pub fn sequence(plan: &ApplyPlan) -> Vec<String> {
     let mut phases: Vec<String> = plan
@@ -196,6 +220,9 @@ pub fn run(ctx: &ApplyContext, opts: &RunOptions, out: &mut dyn Write) -> Result
         super_admin: None,
         install_changed: false,
     };
+    for note in skip_notes(&opts.skip_phases, &phases) {
+        session.say(note);
+    }
     let mut done: Vec<String> = Vec::new();
     let mut changed_any = false;
     for phase in &phases {
@@ -289,4 +316,25 @@ pub fn systemctl_must(s: &Session<'_>, args: &[&str]) -> Result<(), PhaseFailure
 /// A path for messages.
 pub fn shown(p: &Path) -> String {
     p.display().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skip_names_match_phases_and_parents() {
+        let skip = vec!["addon".to_string(), "upload-config/kubelet".to_string()];
+        assert!(is_skipped(&skip, "addon/coredns"));
+        assert!(is_skipped(&skip, "upload-config/kubelet"));
+        assert!(!is_skipped(&skip, "upload-config/kubeadm"));
+        assert!(!is_skipped(&skip, "addons"));
+        let phases: Vec<String> = ["preflight", "install", "addon/coredns"]
+            .map(String::from)
+            .to_vec();
+        let notes = skip_notes(&["certs".into(), "bogus".into(), "addon".into()], &phases);
+        assert_eq!(notes.len(), 2);
+        assert!(notes[0].starts_with("note: --skip-phases certs"));
+        assert!(notes[1].starts_with("warning: --skip-phases bogus"));
+    }
 }
