@@ -128,9 +128,10 @@ const SUBCOMMANDS: [&str; 5] = ["apply", "verify", "install", "reset", "help"];
 
 fn main() -> ExitCode {
     let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    // `kbc-apply BUNDLE ...` means `kbc-apply apply BUNDLE ...`.
+    // `kbc-apply [OPTIONS] BUNDLE ...` means `kbc-apply apply [OPTIONS] BUNDLE ...`.
     if let Some(first) = args.get(1).and_then(|a| a.to_str()) {
-        if !first.starts_with('-') && !SUBCOMMANDS.contains(&first) {
+        let top_level_flag = matches!(first, "-h" | "--help" | "-V" | "--version");
+        if !top_level_flag && !SUBCOMMANDS.contains(&first) {
             args.insert(1, "apply".into());
         }
     }
