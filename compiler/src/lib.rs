@@ -10,5 +10,6 @@ pub mod config;
 pub mod fsutil;
 pub mod pki;
 pub mod render;
+pub mod review;
 pub mod secrets;
 pub mod yaml;

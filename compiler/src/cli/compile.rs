@@ -42,26 +42,27 @@ pub struct CompileArgs {
     pub overrides: OverrideArgs,
 }
 
-pub fn run(a: CompileArgs) -> Result<(), Exit> {
-    let mut overrides = a.overrides.clone();
-    if let Some(skip) = &a.skip_phases {
+/// Loads and validates CONFIG with the overrides (`--skip-phases` replacing the file's
+/// skipPhases) and the patches (`--patches DIR`, else `patches.directory`); prints warnings.
+pub fn load_cluster(
+    config: &str,
+    overrides: &OverrideArgs,
+    skip_phases: Option<&Vec<String>>,
+    patches: Option<&std::path::Path>,
+) -> Result<(crate::config::Cluster, crate::render::patches::PatchSet), Exit> {
+    let mut overrides = overrides.clone();
+    if let Some(skip) = skip_phases {
         overrides.skip_phases = Some(skip.clone());
     }
     let loaded = load(&InputArgs {
-        file: a.config.clone(),
+        file: config.to_string(),
         overrides,
     })?;
     for w in loaded.warnings.warnings() {
         eprintln!("{w}");
     }
     let cluster = loaded.cluster;
-    let secrets = load_secrets(a.secrets.as_deref())?;
-    let at = resolve_issue_time(a.issued_at.as_deref()).map_err(|e| refuse(&e))?;
-    let provided = match &a.pki_dir {
-        Some(d) => Provided::read_pki_dir(d, &cluster.pki_input()).map_err(|e| refuse(&e))?,
-        None => Provided::default(),
-    };
-    let patch_dir = a.patches.clone().or_else(|| {
+    let patch_dir = patches.map(PathBuf::from).or_else(|| {
         cluster
             .init
             .patches
@@ -80,6 +81,22 @@ pub fn run(a: CompileArgs) -> Result<(), Exit> {
             ignored.reason
         );
     }
+    Ok((cluster, patches))
+}
+
+pub fn run(a: CompileArgs) -> Result<(), Exit> {
+    let (cluster, patches) = load_cluster(
+        &a.config,
+        &a.overrides,
+        a.skip_phases.as_ref(),
+        a.patches.as_deref(),
+    )?;
+    let secrets = load_secrets(a.secrets.as_deref())?;
+    let at = resolve_issue_time(a.issued_at.as_deref()).map_err(|e| refuse(&e))?;
+    let provided = match &a.pki_dir {
+        Some(d) => Provided::read_pki_dir(d, &cluster.pki_input()).map_err(|e| refuse(&e))?,
+        None => Provided::default(),
+    };
     let opts = CompileOptions {
         upload_certs: a.upload_certs,
         provided,

@@ -7,6 +7,7 @@ pub mod certs;
 pub mod compile;
 pub mod config;
 pub mod misc;
+pub mod review;
 pub mod secrets;
 
 use clap::{Parser, Subcommand};
@@ -34,6 +35,15 @@ pub enum Command {
     /// Compile a configuration into a bundle for `kbc-apply`.
     #[command(after_help = AFTER_HELP)]
     Compile(compile::CompileArgs),
+    /// Print the public review rendering of a configuration, without generating keys.
+    #[command(after_help = AFTER_HELP)]
+    Render(review::RenderArgs),
+    /// Verify a bundle and print its review rendering, digest, dates and cluster-info JWS.
+    #[command(after_help = AFTER_HELP)]
+    Inspect(review::InspectArgs),
+    /// Unified diff of the review renderings of two configurations or bundles.
+    #[command(after_help = review::DIFF_AFTER_HELP)]
+    Diff(review::DiffArgs),
     /// Read, check, print and migrate kubeadm configuration files.
     #[command(subcommand, after_help = AFTER_HELP)]
     Config(config::ConfigCommand),
@@ -57,6 +67,9 @@ pub fn main() -> i32 {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Compile(c) => compile::run(c),
+        Command::Render(c) => review::render(c),
+        Command::Inspect(c) => review::inspect(c),
+        Command::Diff(c) => review::diff(c),
         Command::Config(c) => config::run(c),
         Command::Token(c) => misc::token(c),
         Command::Certs(c) => misc::certs(c),

@@ -1,0 +1,164 @@
+//! `kbc render`, `kbc inspect` and `kbc diff`: the public review rendering
+//! ([`crate::review`]) of a configuration (planned without keys) or of a bundle.
+
+use super::compile::load_cluster;
+use super::config::OverrideArgs;
+use super::{refuse, Exit, EXIT_REFUSED};
+use crate::compile::{self, CompileOptions};
+use crate::review::{self, ReviewInput};
+use clap::Args;
+use std::path::PathBuf;
+
+/// `kbc diff --exit-code` when the renderings differ.
+pub const EXIT_DIFFERENT: i32 = 3;
+
+/// The flags of `kbc compile` that change the bundle's content, minus secrets and time.
+#[derive(Debug, Clone, Args)]
+pub struct RenderOptions {
+    /// Phases to skip (kubeadm's names); replaces the file's skipPhases.
+    #[arg(long, value_delimiter = ',')]
+    pub skip_phases: Option<Vec<String>>,
+    /// kubeadm patches directory; replaces `patches.directory`.
+    #[arg(long)]
+    pub patches: Option<PathBuf>,
+    /// Include the upload-certs phase (as `kbc compile --upload-certs`).
+    #[arg(long)]
+    pub upload_certs: bool,
+    #[command(flatten)]
+    pub overrides: OverrideArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// The kubeadm configuration file (`-` for standard input).
+    pub config: String,
+    #[command(flatten)]
+    pub options: RenderOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The bundle (`bundle.tgz`).
+    pub bundle: PathBuf,
+    /// Refuse the bundle unless its digest is this `sha256:<hex>`.
+    #[arg(long)]
+    pub digest: Option<String>,
+}
+
+pub const DIFF_AFTER_HELP: &str = "\
+Each input is a bundle if it starts with the gzip magic bytes (1f 8b), else a configuration;
+a configuration is planned as `kbc render` does, with the flags given here. A configuration
+and a bundle can be compared.
+
+Exit codes:
+  0  done, whether or not the renderings differ (an empty output means they are equal)
+  1  input refused (configuration or bundle)
+  2  usage error (unknown command or flag, missing argument)
+  3  with --exit-code only: the renderings differ
+
+kbc keeps 1 for refused input (unlike diff(1)), so a CI step that should fail on any
+difference passes --exit-code, or checks that the output is empty.";
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The old side: a configuration or a bundle.
+    pub a: String,
+    /// The new side: a configuration or a bundle.
+    pub b: String,
+    /// Lines of context around each change.
+    #[arg(short = 'U', long, default_value_t = 3)]
+    pub context: usize,
+    /// Exit 3 when the renderings differ; by default kbc exits 0 either way.
+    #[arg(long)]
+    pub exit_code: bool,
+    #[command(flatten)]
+    pub options: RenderOptions,
+}
+
+/// The rendering of a configuration, planned without keys.
+pub fn render_config(config: &str, o: &RenderOptions) -> Result<String, Exit> {
+    let (cluster, patches) = load_cluster(
+        config,
+        &o.overrides,
+        o.skip_phases.as_ref(),
+        o.patches.as_deref(),
+    )?;
+    let opts = CompileOptions {
+        upload_certs: o.upload_certs,
+        patches,
+        ..CompileOptions::default()
+    };
+    let planned = compile::plan_bundle(&cluster, &opts).map_err(|e| refuse(&e))?;
+    for w in &planned.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(review::render(&ReviewInput::from_plan(&planned)))
+}
+
+fn read(path: &str) -> Result<Vec<u8>, Exit> {
+    std::fs::read(path).map_err(|e| {
+        eprintln!("error: cannot read {path:?}: {e}");
+        Exit(EXIT_REFUSED)
+    })
+}
+
+fn verify(path: &str, digest: Option<&str>) -> Result<kbc_bundle::VerifiedBundle, Exit> {
+    let bytes = read(path)?;
+    kbc_bundle::verify(&bytes, digest).map_err(|e| {
+        println!("# kbc inspect\nverification: refused: {e}");
+        refuse(&e)
+    })
+}
+
+pub fn render(a: RenderArgs) -> Result<(), Exit> {
+    print!("{}", render_config(&a.config, &a.options)?);
+    Ok(())
+}
+
+pub fn inspect(a: InspectArgs) -> Result<(), Exit> {
+    let path = a.bundle.display().to_string();
+    let bundle = verify(&path, a.digest.as_deref())?;
+    print!(
+        "{}{}",
+        review::inspect_header(&bundle),
+        review::render(&ReviewInput::from_bundle(&bundle))
+    );
+    Ok(())
+}
+
+/// A bundle's or a configuration's rendering, chosen by content (gzip magic → bundle).
+fn rendering(path: &str, o: &RenderOptions) -> Result<String, Exit> {
+    let is_bundle = path != "-"
+        && std::fs::File::open(path)
+            .and_then(|mut f| {
+                let mut magic = [0u8; 2];
+                std::io::Read::read_exact(&mut f, &mut magic).map(|_| magic)
+            })
+            .is_ok_and(|m| m == [0x1f, 0x8b]);
+    if is_bundle {
+        Ok(review::render(&ReviewInput::from_bundle(&verify(
+            path, None,
+        )?)))
+    } else {
+        render_config(path, o)
+    }
+}
+
+pub fn diff(a: DiffArgs) -> Result<(), Exit> {
+    let old = rendering(&a.a, &a.options)?;
+    let new = rendering(&a.b, &a.options)?;
+    if old == new {
+        return Ok(());
+    }
+    let diff = similar::TextDiff::from_lines(&old, &new);
+    print!(
+        "{}",
+        diff.unified_diff()
+            .context_radius(a.context)
+            .header(&a.a, &a.b)
+    );
+    if a.exit_code {
+        return Err(Exit(EXIT_DIFFERENT));
+    }
+    Ok(())
+}
