@@ -1,0 +1,356 @@
+//! The public review rendering: `kbc render` snapshots for every valid fixture (the review
+//! snapshots users copy into their CI), `kbc render` == `kbc inspect` of the compiled bundle
+//! (so the keyless PKI plan matches the real PKI), stability across seed and issue time, no
+//! secret bytes in the output, the cluster-info JWS checked with Python's hmac, `kbc diff`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use base64::Engine;
+
+const SECRETS: &str = "fixtures/secrets/test-secrets.yaml";
+const AT: &str = "2026-11-25T12:00:00Z";
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn kbc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kbc"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap()
+}
+
+fn ok(args: &[&str]) -> String {
+    let o = kbc(args);
+    assert!(
+        o.status.success(),
+        "kbc {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
+fn rel(path: &Path) -> String {
+    path.strip_prefix(root()).unwrap().display().to_string()
+}
+
+fn valid_fixtures() -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(root().join("fixtures"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .map(|p| rel(&p))
+        .collect();
+    v.sort();
+    assert!(v.len() >= 7, "fixtures/*.yaml: {v:?}");
+    v
+}
+
+fn compile(fixture: &str, out: &Path, secrets: &str, at: &str, extra: &[&str]) {
+    let mut args = vec![
+        "compile",
+        fixture,
+        "--secrets",
+        secrets,
+        "--issued-at",
+        at,
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    ok(&args);
+}
+
+/// `kbc inspect` without its own header: what must equal `kbc render`.
+fn body(inspect: &str) -> &str {
+    let at = inspect
+        .find(kbc::review::TITLE)
+        .expect("inspect prints the rendering");
+    &inspect[at..]
+}
+
+#[test]
+fn render_snapshots() {
+    insta::glob!("../fixtures", "*.yaml", |path| {
+        let fixture = rel(path);
+        let text = ok(&["render", &fixture]);
+        assert!(text.starts_with(kbc::review::TITLE));
+        insta::with_settings!({ description => fixture.clone(), omit_expression => true }, {
+            insta::assert_snapshot!(text);
+        });
+    });
+}
+
+#[test]
+fn render_equals_inspect_of_the_compiled_bundle_for_every_fixture() {
+    let dir = tempfile::tempdir().unwrap();
+    for fixture in valid_fixtures() {
+        for extra in [&[][..], &["--upload-certs"][..]] {
+            let out = dir.path().join("b.tgz");
+            compile(&fixture, &out, SECRETS, AT, extra);
+            let inspect = ok(&["inspect", out.to_str().unwrap()]);
+            assert!(inspect.contains("\nverification: ok\n"), "{fixture}");
+            let mut args = vec!["render", fixture.as_str()];
+            args.extend_from_slice(extra);
+            let render = ok(&args);
+            if body(&inspect) != render {
+                let diff = similar::TextDiff::from_lines(render.as_str(), body(&inspect))
+                    .unified_diff()
+                    .header("render", "inspect")
+                    .to_string();
+                panic!("{fixture} {extra:?}: render and inspect differ:\n{diff}");
+            }
+        }
+    }
+}
+
+#[test]
+fn inspect_rendering_is_the_same_for_other_seeds_and_issue_times() {
+    let dir = tempfile::tempdir().unwrap();
+    let other = dir.path().join("other-secrets.yaml");
+    ok(&["secrets", "generate", "-o", other.to_str().unwrap()]);
+    for fixture in [
+        "fixtures/single-node.yaml",
+        "fixtures/v1beta3.yaml",
+        "fixtures/external-etcd.yaml",
+    ] {
+        let a = dir.path().join("a.tgz");
+        let b = dir.path().join("b.tgz");
+        compile(fixture, &a, SECRETS, AT, &["--upload-certs"]);
+        compile(
+            fixture,
+            &b,
+            other.to_str().unwrap(),
+            "2031-02-03T04:05:06Z",
+            &["--upload-certs"],
+        );
+        let ia = ok(&["inspect", a.to_str().unwrap()]);
+        let ib = ok(&["inspect", b.to_str().unwrap()]);
+        assert_ne!(ia, ib, "{fixture}: the headers carry digest and dates");
+        assert_eq!(body(&ia), body(&ib), "{fixture}");
+        // Only the inspect header lines that legitimately change differ.
+        let header = |s: &str| s[..s.find(kbc::review::TITLE).unwrap()].to_string();
+        for line in header(&ia).lines() {
+            assert!(
+                [
+                    "# kbc inspect",
+                    "verification: ok",
+                    "kbcVersion:",
+                    "certificates:",
+                    "clusterInfoJWS:"
+                ]
+                .iter()
+                .any(|p| line.starts_with(p))
+                    || line.starts_with("digest: sha256:")
+                    || line.starts_with("issuedAt: ")
+                    || line.starts_with("- rootfs/")
+                    || line.starts_with("  jws-kubeconfig-"),
+                "{fixture}: unexpected inspect header line {line:?}"
+            );
+        }
+    }
+}
+
+/// Every private key (PEM body and each base64 line), token secret, and the certificate
+/// key of a compiled bundle; none may appear in `kbc inspect`.
+fn secret_strings(bundle: &kbc_bundle::VerifiedBundle) -> Vec<String> {
+    let mut out = Vec::new();
+    fn add_pem(out: &mut Vec<String>, pem_text: &str) {
+        for block in pem::parse_many(pem_text).unwrap() {
+            if block.tag().contains("PRIVATE KEY") {
+                let b64 = base64::engine::general_purpose::STANDARD.encode(block.contents());
+                out.push(b64.clone());
+                for chunk in b64.as_bytes().chunks(64) {
+                    out.push(String::from_utf8(chunk.to_vec()).unwrap());
+                }
+            }
+        }
+    }
+    for f in &bundle.files {
+        let text = String::from_utf8_lossy(&f.data).into_owned();
+        add_pem(&mut out, &text);
+        // Kubeconfig keys, base64 inside YAML.
+        for line in text.lines() {
+            if let Some(v) = line.trim().strip_prefix("client-key-data: ") {
+                out.push(v.to_string());
+                let key = base64::engine::general_purpose::STANDARD.decode(v).unwrap();
+                add_pem(&mut out, &String::from_utf8(key).unwrap());
+            }
+        }
+    }
+    let files: Vec<kbc::review::ReviewFile> = kbc::review::ReviewInput::from_bundle(bundle).files;
+    let tokens = kbc::review::find_tokens(&files);
+    assert!(!tokens.is_empty());
+    for t in tokens {
+        out.push(t.secret.clone());
+        out.push(format!("{}.{}", t.id, t.secret));
+        out.push(base64::engine::general_purpose::STANDARD.encode(&t.secret));
+    }
+    let commands = bundle
+        .files
+        .iter()
+        .find(|f| f.path == "join/commands.txt")
+        .unwrap();
+    let re = regex::Regex::new(r"--certificate-key ([0-9a-f]{64})").unwrap();
+    let text = String::from_utf8_lossy(&commands.data);
+    if let Some(c) = re.captures(&text) {
+        out.push(c[1].to_string());
+    }
+    out.retain(|s| s.len() >= 16);
+    out
+}
+
+#[test]
+fn no_secret_bytes_in_the_rendering() {
+    let dir = tempfile::tempdir().unwrap();
+    // external-etcd has a controlPlaneEndpoint: commands.txt holds the certificate key.
+    for fixture in ["fixtures/external-etcd.yaml", "fixtures/v1beta3.yaml"] {
+        let out = dir.path().join("b.tgz");
+        compile(fixture, &out, SECRETS, AT, &["--upload-certs"]);
+        let bytes = std::fs::read(&out).unwrap();
+        let bundle = kbc_bundle::verify(&bytes, None).unwrap();
+        let inspect = ok(&["inspect", out.to_str().unwrap()]);
+        let secrets = secret_strings(&bundle);
+        assert!(secrets.len() > 100, "{fixture}: {} secrets", secrets.len());
+        for s in &secrets {
+            assert!(
+                !inspect.contains(s.as_str()),
+                "{fixture}: the rendering holds secret bytes {s:?}"
+            );
+        }
+        assert!(!inspect.contains("PRIVATE KEY-----"));
+        assert!(inspect.contains("<private key: RSA 2048>"));
+        if fixture.contains("external") {
+            assert!(inspect.contains("--certificate-key <certificate-key>"));
+        }
+    }
+}
+
+#[test]
+fn cluster_info_jws_verifies_with_python_hmac() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("b.tgz");
+    compile("fixtures/v1beta3.yaml", &out, SECRETS, AT, &[]);
+    let bundle = kbc_bundle::verify(&std::fs::read(&out).unwrap(), None).unwrap();
+    let files = kbc::review::ReviewInput::from_bundle(&bundle).files;
+    let kubeconfig = kbc::review::cluster_info_kubeconfig(&files).unwrap();
+    let inspect = ok(&["inspect", out.to_str().unwrap()]);
+    let tokens = kbc::review::find_tokens(&files);
+    // v1beta3.yaml's first token comes from the config; all its tokens sign.
+    assert_eq!(tokens[0].id, "abcdef");
+    for t in tokens.iter().filter(|t| t.signing) {
+        let line = inspect
+            .lines()
+            .find(|l| l.starts_with(&format!("  jws-kubeconfig-{}: ", t.id)))
+            .unwrap_or_else(|| panic!("no JWS for {} in\n{inspect}", t.id));
+        let jws = line.split_once(": ").unwrap().1;
+        let script = r#"
+import base64, hashlib, hmac, json, sys
+content, kid, secret = sys.argv[1], sys.argv[2], sys.argv[3]
+b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+h = b64(json.dumps({"alg": "HS256", "kid": kid}, separators=(",", ":")).encode())
+p = b64(content.encode())
+s = b64(hmac.new(secret.encode(), (h + "." + p).encode(), hashlib.sha256).digest())
+print(h + ".." + s)
+"#;
+        let o = Command::new("python3")
+            .args(["-c", script, &kubeconfig, &t.id, &t.secret])
+            .output()
+            .expect("python3 runs");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(String::from_utf8(o.stdout).unwrap().trim(), jws);
+    }
+}
+
+#[test]
+fn jws_vector_of_cluster_bootstrap() {
+    // kubernetes/cluster-bootstrap token/jws/jws_test.go, as in api-objects.md §11.2.
+    assert_eq!(
+        kbc::review::detached_jws(
+            "Hello from the other side. I must have called a thousand times.",
+            "joshua",
+            "my voice is my passcode"
+        ),
+        "eyJhbGciOiJIUzI1NiIsImtpZCI6Impvc2h1YSJ9..VShe2taLd-YTrmWuRkcL_8QTNDHYxQIEBsAYYiIj1_8"
+    );
+}
+
+#[test]
+fn diff_shows_a_changed_pod_subnet() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = "fixtures/single-node.yaml";
+    let src = std::fs::read_to_string(root().join(a)).unwrap();
+    let changed = src.replace("podSubnet: 10.244.0.0/16", "podSubnet: 10.245.0.0/16");
+    assert_ne!(src, changed);
+    let b = dir.path().join("changed.yaml");
+    std::fs::write(&b, changed).unwrap();
+    let b = b.to_str().unwrap();
+
+    let o = kbc(&["diff", a, b]);
+    assert_eq!(o.status.code(), Some(0));
+    let diff = String::from_utf8(o.stdout).unwrap();
+    assert!(diff.starts_with(&format!("--- {a}\n+++ {b}\n")), "{diff}");
+    let changed: Vec<&str> = diff
+        .lines()
+        .filter(|l| (l.starts_with('-') || l.starts_with('+')) && !l.starts_with("---"))
+        .filter(|l| !l.starts_with("+++"))
+        .collect();
+    assert!(
+        changed
+            .iter()
+            .any(|l| l.starts_with('-') && l.contains("10.244.0.0/16")),
+        "{diff}"
+    );
+    assert!(
+        changed
+            .iter()
+            .any(|l| l.starts_with('+') && l.contains("10.245.0.0/16")),
+        "{diff}"
+    );
+    // Nothing else but the subnet and the config hash changes.
+    assert!(
+        changed
+            .iter()
+            .all(|l| l.contains("10.24") || l.contains("configSha256")),
+        "{diff}"
+    );
+    assert_eq!(kbc(&["diff", "--exit-code", a, b]).status.code(), Some(3));
+
+    // The same input: no output, exit 0 even with --exit-code.
+    let same = kbc(&["diff", "--exit-code", a, a]);
+    assert_eq!(same.status.code(), Some(0));
+    assert!(same.stdout.is_empty());
+
+    // A bundle against its own configuration: no difference.
+    let bundle = dir.path().join("b.tgz");
+    compile(a, &bundle, SECRETS, AT, &[]);
+    let o = kbc(&["diff", "--exit-code", a, bundle.to_str().unwrap()]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+}
+
+#[test]
+fn inspect_refuses_a_damaged_bundle() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("b.tgz");
+    compile("fixtures/single-node.yaml", &out, SECRETS, AT, &[]);
+    let mut bytes = std::fs::read(&out).unwrap();
+    let n = bytes.len();
+    bytes.truncate(n - 100);
+    std::fs::write(&out, &bytes).unwrap();
+    let o = kbc(&["inspect", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let stdout = String::from_utf8(o.stdout).unwrap();
+    assert!(stdout.contains("verification: refused: "), "{stdout}");
+    assert!(!stdout.contains(kbc::review::TITLE));
+}
