@@ -450,6 +450,8 @@ fn fermat2_fixed<const L: usize>(n: &[u64; L]) -> bool {
             carry = s2 >> 64;
         }
         // Montgomery reduction: r = t / R mod n (result < 2n).
+        // Each row's carry lands in t[i + L]; the carry out of that limb (`extra`) is
+        // added one limb further up with the next row.
         let mut extra = 0u64;
         for i in 0..L {
             let m = t[i].wrapping_mul(n0inv) as u128;
@@ -459,14 +461,9 @@ fn fermat2_fixed<const L: usize>(n: &[u64; L]) -> bool {
                 t[i + j] = s as u64;
                 carry = s >> 64;
             }
-            let mut k = i + L;
-            while carry != 0 && k < 2 * L {
-                let s = t[k] as u128 + carry;
-                t[k] = s as u64;
-                carry = s >> 64;
-                k += 1;
-            }
-            extra += carry as u64;
+            let s = t[i + L] as u128 + carry + extra as u128;
+            t[i + L] = s as u64;
+            extra = (s >> 64) as u64;
         }
         r.copy_from_slice(&t[L..2 * L]);
         if extra != 0 || geq(&r, n) {
