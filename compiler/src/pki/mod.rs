@@ -8,9 +8,13 @@
 //!
 //! Deliberate differences from kubeadm:
 //! - keys, serials and ECDSA nonces are derived from the seed ([`kdf`]), not random;
-//! - a user-supplied CA that has expired at the issue time is an error (kubeadm warns), and
-//!   so is a CA key that does not match its certificate, a reused leaf not signed by its CA
-//!   or lacking a required SAN, and an `sa.pub` that does not match `sa.key`;
+//! - stricter checks of existing files: a user-supplied CA that has expired at the issue
+//!   time is an error (kubeadm warns); a CA or leaf key that does not match its certificate
+//!   and an `sa.pub` that does not match `sa.key` are errors (kubeadm does not compare);
+//! - a reused leaf must be signed directly by its CA (kubeadm also accepts a chain through
+//!   intermediates stored in the leaf's `.crt`);
+//! - a user CA whose subject kbc cannot re-encode byte for byte as an issuer name
+//!   (multi-valued RDNs, repeated attribute types, BMP/Teletex strings) is refused;
 //! - nothing is read from the host: existing files come in through [`existing::Provided`].
 
 pub mod certs;
