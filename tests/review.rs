@@ -313,11 +313,12 @@ fn diff_shows_a_changed_pod_subnet() {
             .any(|l| l.starts_with('+') && l.contains("10.245.0.0/16")),
         "{diff}"
     );
-    // Nothing else but the subnet and the config hash changes.
+    // Nothing else changes but the subnet and the hashes of the configuration and of the
+    // kube-proxy component config.
     assert!(
-        changed
-            .iter()
-            .all(|l| l.contains("10.24") || l.contains("configSha256")),
+        changed.iter().all(|l| l.contains("10.24")
+            || l.contains("configSha256")
+            || l.contains("kubeadm.kubernetes.io/component-config.hash")),
         "{diff}"
     );
     assert_eq!(kbc(&["diff", "--exit-code", a, b]).status.code(), Some(3));

@@ -46,7 +46,7 @@ const CA_B64_TEXT: &str = "<ca.crt: the cluster CA certificate, base64>";
 #[derive(Debug, Clone)]
 pub enum Content {
     Bytes(Vec<u8>),
-    Planned(PlannedBody),
+    Planned(Box<PlannedBody>),
 }
 
 /// One file of the bundle.
@@ -112,7 +112,7 @@ impl ReviewInput {
                 path: f.path.clone(),
                 mode: f.mode,
                 secret: f.secret,
-                content: Content::Planned(f.body.clone()),
+                content: Content::Planned(Box::new(f.body.clone())),
             }))
             .collect();
         files.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
@@ -223,7 +223,9 @@ pub fn cluster_info_kubeconfig(files: &[ReviewFile]) -> Option<String> {
 /// The detached JWS the controller-manager's bootstrap signer publishes in cluster-info as
 /// `jws-kubeconfig-<id>` (`k8s.io/cluster-bootstrap/token/jws` `ComputeDetachedSignature`):
 /// HS256 over the kubeconfig with the token secret as key, header
-/// `{"alg":"HS256","kid":"<id>"}`, base64url without padding, payload left out.
+/// `{"alg":"HS256","kid":"<id>"}`, base64url without padding, payload left out. (kubeadm
+/// zero-pads a secret shorter than 32 bytes for go-jose; HMAC zero-pads any key shorter than
+/// its 64-byte block, so the MAC is the same.)
 pub fn detached_jws(content: &str, token_id: &str, token_secret: &str) -> String {
     use hmac::{Hmac, KeyInit, Mac};
     let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
@@ -276,7 +278,8 @@ impl Redactor {
         Redactor {
             tokens,
             subs,
-            hash: regex::Regex::new(r"sha256:[0-9a-fA-F]{64}").expect("valid regex"),
+            hash: regex::Regex::new(r"(--discovery-token-ca-cert-hash[ =])sha256:[0-9a-fA-F]{64}")
+                .expect("valid regex"),
             cert_key: regex::Regex::new(r"(--certificate-key[ =])[0-9a-fA-F]{64}")
                 .expect("valid regex"),
         }
@@ -291,7 +294,7 @@ impl Redactor {
         }
         let s = self
             .hash
-            .replace_all(&s, "sha256:<hash of the ca.crt public key>");
+            .replace_all(&s, "${1}sha256:<hash of the ca.crt public key>");
         self.cert_key
             .replace_all(&s, "${1}<certificate-key>")
             .into_owned()
@@ -596,7 +599,7 @@ fn print_certificates(out: &mut String, certs: &[CertSummary]) {
 fn body(f: &ReviewFile, red: &Redactor, ca_pem: Option<&[u8]>) -> String {
     let mut out = String::new();
     match &f.content {
-        Content::Planned(p) => match p {
+        Content::Planned(p) => match p.as_ref() {
             PlannedBody::Certificate(c) => print_certificates(&mut out, std::slice::from_ref(c)),
             PlannedBody::PrivateKey(alg) => out.push_str(&format!("<private key: {alg}>\n")),
             PlannedBody::PublicKey(alg) => out.push_str(&format!("<public key: {alg}>\n")),
