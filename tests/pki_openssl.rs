@@ -516,8 +516,15 @@ fn rsa_3072_tree_reads_back_as_specified() {
     let mut i = input();
     i.encryption_algorithm = EncryptionAlgorithm::Rsa3072;
     let (dir, out) = render_dir(&i, &secrets());
-    check_tree(dir.path(), "-----BEGIN RSA PRIVATE KEY-----\n", "Public-Key: (3072 bit)");
-    assert!(out.certificates.iter().all(|c| c.key_algorithm == "RSA 3072"));
+    check_tree(
+        dir.path(),
+        "-----BEGIN RSA PRIVATE KEY-----\n",
+        "Public-Key: (3072 bit)",
+    );
+    assert!(out
+        .certificates
+        .iter()
+        .all(|c| c.key_algorithm == "RSA 3072"));
 }
 
 #[test]
