@@ -103,6 +103,10 @@ struct RunArgs {
     /// The name the API server's certificate must hold (default: the URL's host).
     #[arg(long, value_name = "NAME")]
     tls_server_name: Option<String>,
+    /// Poll this URL for the kubelet's health instead of the endpoint of the bundle's
+    /// KubeletConfiguration (http://127.0.0.1:10248/healthz by default; tests).
+    #[arg(long, value_name = "URL")]
+    kubelet_healthz: Option<String>,
     /// The systemctl to run [env: KBC_SYSTEMCTL; default: systemctl].
     #[arg(long, value_name = "PATH")]
     systemctl: Option<PathBuf>,
@@ -174,6 +178,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 api_server: run.api_server,
                 tls_server_name: run.tls_server_name,
                 systemctl,
+                kubelet_healthz: run.kubelet_healthz,
                 now: std::time::SystemTime::now(),
             };
             phases::run::run(&ctx, &opts, &mut out).map_err(|e| (e.code, Box::new(e) as _))?;

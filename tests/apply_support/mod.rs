@@ -690,6 +690,7 @@ impl Run {
     pub fn phase_lines(&self, plan: &ApplyPlan) -> Vec<String> {
         let mut names: Vec<String> = plan.phases.clone();
         names.push("install".into());
+        names.push("cluster-admins".into());
         self.stdout
             .lines()
             .filter(|l| names.iter().any(|n| l.starts_with(&format!("{n}: "))))

@@ -147,14 +147,59 @@ pub fn registered_node() -> Value {
     })
 }
 
+/// What the server presents and trusts, PEM: its certificate and key, and the CA that
+/// client certificates must chain to.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub ca_crt: String,
+    pub server_crt: String,
+    pub server_key: String,
+}
+
+impl Identity {
+    /// `pki`'s apiserver certificate, trusting `pki`'s CA.
+    pub fn of(pki: &Pki) -> Identity {
+        Identity {
+            ca_crt: pki.ca_crt.clone(),
+            server_crt: pki.server_crt.clone(),
+            server_key: pki.server_key.clone(),
+        }
+    }
+
+    /// A compiled bundle's own `rootfs/etc/kubernetes/pki/apiserver.crt` and
+    /// `apiserver.key`, trusting its `pki/ca.crt`.
+    pub fn of_bundle(bundle: &kbc_bundle::VerifiedBundle) -> Identity {
+        let file = |name: &str| {
+            let path = format!("rootfs/etc/kubernetes/pki/{name}");
+            let f = bundle
+                .files
+                .iter()
+                .find(|f| f.path == path)
+                .unwrap_or_else(|| panic!("the bundle has no {path}"));
+            String::from_utf8(f.data.clone()).expect("PEM is text")
+        };
+        Identity {
+            ca_crt: file("ca.crt"),
+            server_crt: file("apiserver.crt"),
+            server_key: file("apiserver.key"),
+        }
+    }
+}
+
 impl ApiServer {
     /// Starts the server with `pki`'s apiserver certificate, trusting client
     /// certificates from `pki`'s CA only.
     pub fn start(pki: &Pki, faults: Faults) -> ApiServer {
+        ApiServer::start_with(&Identity::of(pki), faults)
+    }
+
+    /// Starts the server as `id`: TLS with its certificate and key, client certificates
+    /// required (unless `faults.client_cert_optional`) and verified against its CA.
+    pub fn start_with(id: &Identity, faults: Faults) -> ApiServer {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut roots = RootCertStore::empty();
         roots
-            .add(CertificateDer::from_pem_slice(pki.ca_crt.as_bytes()).expect("ca pem"))
+            .add(CertificateDer::from_pem_slice(id.ca_crt.as_bytes()).expect("ca pem"))
             .expect("add root");
         let mut builder =
             WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
@@ -162,8 +207,8 @@ impl ApiServer {
             builder = builder.allow_unauthenticated();
         }
         let verifier = builder.build().expect("client verifier");
-        let chain = vec![CertificateDer::from_pem_slice(pki.server_crt.as_bytes()).expect("crt")];
-        let key = PrivateKeyDer::from_pem_slice(pki.server_key.as_bytes()).expect("key");
+        let chain = vec![CertificateDer::from_pem_slice(id.server_crt.as_bytes()).expect("crt")];
+        let key = PrivateKeyDer::from_pem_slice(id.server_key.as_bytes()).expect("key");
         let config = ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .expect("versions")

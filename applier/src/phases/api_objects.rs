@@ -22,6 +22,11 @@ pub const KUBE_SYSTEM: &str = "kube-system";
 /// The binding kubeadm creates with super-admin.conf when admin.conf has no rights yet.
 pub const CLUSTER_ADMINS: &str = "kubeadm:cluster-admins";
 
+/// The compiler's stand-in for an owner's `uid` in `metadata.ownerReferences`:
+/// `kbc:uid-of:<namespace>/<name>` (the owner's `apiVersion` and `kind` are in the same
+/// reference). The uid exists only once the API server has created the owner.
+pub const UID_PLACEHOLDER: &str = "kbc:uid-of:";
+
 /// One object read from a bundle file.
 #[derive(Debug, Clone)]
 pub struct Loaded {
@@ -178,6 +183,7 @@ pub fn apply(
     oref: &ObjectRef,
 ) -> Result<Outcome, PhaseFailure> {
     let ttl = token_ttl(s, oref);
+    resolve_owner_uids(s, &mut object, oref)?;
     if s.ctx.dry_run {
         if let Some(ttl) = ttl {
             set_expiration(s, &mut object, None, ttl);
@@ -207,6 +213,68 @@ pub fn apply(
     } else {
         Outcome::Changed
     })
+}
+
+/// Replaces every [`UID_PLACEHOLDER`] uid in `object`'s ownerReferences with the uid of
+/// the owner read from the API server (on a dry run: a note and a marker). An owner that
+/// does not exist fails the phase: a wrong uid would make the garbage collector delete the
+/// object at once.
+fn resolve_owner_uids(
+    s: &mut Session<'_>,
+    object: &mut Value,
+    oref: &ObjectRef,
+) -> Result<(), PhaseFailure> {
+    let Some(refs) = object
+        .pointer_mut("/metadata/ownerReferences")
+        .and_then(Value::as_array_mut)
+    else {
+        return Ok(());
+    };
+    for r in refs.iter_mut() {
+        let Some(target) = r
+            .get("uid")
+            .and_then(Value::as_str)
+            .and_then(|u| u.strip_prefix(UID_PLACEHOLDER))
+            .map(str::to_string)
+        else {
+            continue;
+        };
+        let text = |k: &str| r.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        let (namespace, name) = match target.split_once('/') {
+            Some((ns, name)) => (Some(ns.to_string()).filter(|n| !n.is_empty()), name),
+            None => (None, target.as_str()),
+        };
+        if name != text("name") {
+            return Err(format!(
+                "{oref}: ownerReference {} names \"{}\" but its uid placeholder is \"{UID_PLACEHOLDER}{target}\"",
+                text("kind"),
+                text("name")
+            )
+            .into());
+        }
+        let owner = ObjectRef {
+            api_version: text("apiVersion"),
+            kind: text("kind"),
+            namespace,
+            name: name.to_string(),
+        };
+        let uid = if s.ctx.dry_run {
+            s.say(format!("would send GET {} for its uid", owner.path()));
+            format!("<uid of {owner}>")
+        } else {
+            get(s, &owner)?
+                .ok_or_else(|| -> PhaseFailure {
+                    format!("{oref} is owned by {owner}, which the API server does not have").into()
+                })?
+                .pointer("/metadata/uid")
+                .and_then(Value::as_str)
+                .filter(|u| !u.is_empty())
+                .ok_or_else(|| -> PhaseFailure { format!("{owner} has no metadata.uid").into() })?
+                .to_string()
+        };
+        r["uid"] = Value::String(uid);
+    }
+    Ok(())
 }
 
 /// Makes an [`ApiError`] a phase failure.

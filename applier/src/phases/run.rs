@@ -33,6 +33,9 @@ pub struct RunOptions {
     pub tls_server_name: Option<String>,
     /// The `systemctl` to run (`--systemctl`, `KBC_SYSTEMCTL`, else `systemctl`).
     pub systemctl: PathBuf,
+    /// `--kubelet-healthz URL`: poll this instead of the kubelet health endpoint of the
+    /// bundle's KubeletConfiguration (tests, whose fake kubelet cannot hold port 10248).
+    pub kubelet_healthz: Option<String>,
     /// Apply time: token expirations are this plus their TTL.
     pub now: SystemTime,
 }
@@ -185,12 +188,36 @@ pub fn skip_notes(skip: &[String], phases: &[String]) -> Vec<String> {
     notes
 }
 
-/// The phases of a run, in order: the plan's, with `install` after `preflight`.
-pub fn sequence(plan: &ApplyPlan) -> Vec<String> {
+/// Not a kubeadm phase: the bundle's `kubeadm:cluster-admins` binding (the plan's API files
+/// of phase `cluster-admins`), which kubeadm creates the first time a phase asks for its API
+/// client (`initData.Client()`). The run applies it just before the first API phase.
+pub const CLUSTER_ADMINS_PHASE: &str = "cluster-admins";
+
+/// Phases that never use the admin API client (`wait-control-plane` polls health endpoints
+/// only, as kubeadm's `ClientWithoutBootstrap`).
+const NO_CLIENT_PHASES: &[&str] = &[
+    "preflight",
+    "install",
+    "kubelet-start",
+    "wait-control-plane",
+    "kubelet-finalize",
+    "show-join-command",
+];
+
+fn uses_client(phase: &str) -> bool {
+    !NO_CLIENT_PHASES
+        .iter()
+        .any(|p| is_skipped(&[p.to_string()], phase))
+}
+
+/// The phases of a run, in order: the plan's, with `install` after `preflight` and, when the
+/// bundle has a `cluster-admins` API file, [`CLUSTER_ADMINS_PHASE`] before the first phase
+/// that uses the API client and is not in `skip`.
+pub fn sequence(plan: &ApplyPlan, skip: &[String]) -> Vec<String> {
     let mut phases: Vec<String> = plan
         .phases
         .iter()
-        .filter(|p| p.as_str() != "install")
+        .filter(|p| p.as_str() != "install" && p.as_str() != CLUSTER_ADMINS_PHASE)
         .cloned()
         .collect();
     let at = phases
@@ -199,6 +226,18 @@ pub fn sequence(plan: &ApplyPlan) -> Vec<String> {
         .map(|i| i + 1)
         .unwrap_or(0);
     phases.insert(at, "install".to_string());
+    if plan
+        .api_files
+        .iter()
+        .any(|f| f.phase == CLUSTER_ADMINS_PHASE)
+    {
+        if let Some(at) = phases
+            .iter()
+            .position(|p| uses_client(p) && !is_skipped(skip, p))
+        {
+            phases.insert(at, CLUSTER_ADMINS_PHASE.to_string());
+        }
+    }
     phases
 }
 
@@ -210,7 +249,7 @@ pub fn run(ctx: &ApplyContext, opts: &RunOptions, out: &mut dyn Write) -> Result
         code: 1,
         source: Box::new(e),
     })?;
-    let phases = sequence(&plan);
+    let phases = sequence(&plan, &opts.skip_phases);
     let mut session = Session {
         ctx,
         plan,
@@ -276,7 +315,10 @@ fn dispatch(s: &mut Session<'_>, phase: &str) -> Result<Outcome, PhaseFailure> {
         "upload-certs" => upload_certs::run(s),
         "mark-control-plane" => mark_control_plane::run(s),
         "bootstrap-token" => bootstrap_token::run(s),
-        "kubelet-finalize" => kubelet_finalize::run(s),
+        // The plan names the sub-phase (`kubelet-finalize/experimental-cert-rotation`).
+        p if p == "kubelet-finalize" || p.starts_with("kubelet-finalize/") => {
+            kubelet_finalize::run(s)
+        }
         "show-join-command" => show_join_command::run(s),
         other => api_objects::run(s, other),
     }
@@ -336,5 +378,59 @@ mod tests {
         assert_eq!(notes.len(), 2);
         assert!(notes[0].starts_with("note: --skip-phases certs"));
         assert!(notes[1].starts_with("warning: --skip-phases bogus"));
+    }
+
+    fn plan(phases: &[&str], api_phases: &[&str]) -> ApplyPlan {
+        ApplyPlan {
+            phases: phases.iter().map(|p| p.to_string()).collect(),
+            api_files: api_phases
+                .iter()
+                .enumerate()
+                .map(|(i, p)| crate::bundle::apply::ApiFileRef {
+                    path: format!("api/{i}0-x.yaml"),
+                    phase: p.to_string(),
+                })
+                .collect(),
+            ..ApplyPlan::default()
+        }
+    }
+
+    #[test]
+    fn cluster_admins_comes_before_the_first_api_phase_that_runs() {
+        let phases = [
+            "preflight",
+            "kubelet-start",
+            "wait-control-plane",
+            "upload-config/kubeadm",
+            "mark-control-plane",
+            "kubelet-finalize/experimental-cert-rotation",
+            "show-join-command",
+        ];
+        let with = plan(&phases, &["cluster-admins", "upload-config/kubeadm"]);
+        let seq = sequence(&with, &[]);
+        assert_eq!(
+            seq[..6],
+            [
+                "preflight",
+                "install",
+                "kubelet-start",
+                "wait-control-plane",
+                "cluster-admins",
+                "upload-config/kubeadm"
+            ]
+        );
+        let seq = sequence(&with, &["upload-config".to_string()]);
+        assert_eq!(
+            seq[4..7],
+            [
+                "upload-config/kubeadm",
+                "cluster-admins",
+                "mark-control-plane"
+            ]
+        );
+        let only_host = sequence(&plan(&phases[..3], &["cluster-admins"]), &[]);
+        assert!(!only_host.contains(&"cluster-admins".to_string()));
+        let without = sequence(&plan(&phases, &["upload-config/kubeadm"]), &[]);
+        assert!(!without.contains(&"cluster-admins".to_string()));
     }
 }

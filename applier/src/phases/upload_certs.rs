@@ -4,12 +4,17 @@
 //! ownerReference `{apiVersion: v1, kind: Secret, name, uid, controller: true,
 //! blockOwnerDeletion: true}` — then the Role and RoleBinding.
 //!
+//! The compiler writes the ownerReference with the uid placeholder
+//! `kbc:uid-of:kube-system/bootstrap-token-<id>` (the uid exists only once the API server
+//! has created the token); [`api_objects::apply`] reads the token back and puts its `uid`
+//! there. A `kubeadm-certs` without an ownerReference gets one naming the token before it.
+//!
 //! Difference from kubeadm: kubeadm makes a fresh proxy token on every run; the bundle's
 //! token is fixed, so a re-run finds it and keeps it (and its expiration).
 
 use serde_json::{json, Value};
 
-use super::api_objects::{self, get, merge, Loaded};
+use super::api_objects::{self, merge, Loaded, UID_PLACEHOLDER};
 use super::run::{PhaseFailure, Session};
 use super::Outcome;
 use crate::api::ObjectRef;
@@ -33,7 +38,14 @@ pub fn run(s: &mut Session<'_>) -> Result<Outcome, PhaseFailure> {
     let mut owner: Option<ObjectRef> = None;
     let mut outcome = Outcome::Unchanged;
     for mut o in objects {
-        if o.oref.kind == "Secret" && o.oref.name == CERTS_SECRET {
+        let has_owners = o
+            .object
+            .pointer("/metadata/ownerReferences")
+            .and_then(Value::as_array)
+            .is_some_and(|refs| !refs.is_empty());
+        // A compiled bundle names its owner already, its uid a placeholder that
+        // `api_objects::apply` resolves; otherwise the preceding token owns it.
+        if o.oref.kind == "Secret" && o.oref.name == CERTS_SECRET && !has_owners {
             let token = owner.clone().ok_or_else(|| -> PhaseFailure {
                 format!(
                     "\"{}\": {} comes before any bootstrap token Secret to own it",
@@ -41,21 +53,8 @@ pub fn run(s: &mut Session<'_>) -> Result<Outcome, PhaseFailure> {
                 )
                 .into()
             })?;
-            let uid = if s.ctx.dry_run {
-                s.say(format!("would send GET {} for its uid", token.path()));
-                "<uid of the token Secret>".to_string()
-            } else {
-                let secret = get(s, &token)?.ok_or_else(|| -> PhaseFailure {
-                    format!("{token} was applied but the API server does not have it").into()
-                })?;
-                secret
-                    .pointer("/metadata/uid")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| -> PhaseFailure {
-                        format!("{token} has no metadata.uid").into()
-                    })?
-                    .to_string()
-            };
+            let ns = token.namespace.as_deref().unwrap_or_default();
+            let uid = format!("{UID_PLACEHOLDER}{ns}/{}", token.name);
             let reference = json!([{
                 "apiVersion": "v1",
                 "kind": "Secret",

@@ -94,7 +94,10 @@ fn poll(
 
 pub fn run(s: &mut Session<'_>) -> Result<Outcome, PhaseFailure> {
     let targets = s.plan.wait.components.clone();
-    let kubelet = kubelet_health_url(s)?;
+    let kubelet = match &s.opts.kubelet_healthz {
+        Some(url) => Some(url.clone()),
+        None => kubelet_health_url(s)?,
+    };
     if targets.is_empty() && kubelet.is_none() {
         return Ok(Outcome::Skipped("no health endpoints to wait for".into()));
     }
