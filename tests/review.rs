@@ -110,6 +110,60 @@ fn render_equals_inspect_of_the_compiled_bundle_for_every_fixture() {
     }
 }
 
+/// `kbc render --pki-dir`: reused files are shown from their bytes, generated ones planned;
+/// both a CA with its key and kubeadm's external CA mode (no `ca.key`).
+#[test]
+fn render_with_pki_dir_equals_inspect() {
+    let dir = tempfile::tempdir().unwrap();
+    let other = dir.path().join("other-secrets.yaml");
+    ok(&["secrets", "generate", "-o", other.to_str().unwrap()]);
+    let fixture = "fixtures/single-node.yaml";
+    let full = dir.path().join("full");
+    std::fs::create_dir(&full).unwrap();
+    let other = other.to_str().unwrap();
+    ok(&[
+        "certs",
+        "render",
+        fixture,
+        "--secrets",
+        other,
+        "--issued-at",
+        AT,
+        "-o",
+        full.to_str().unwrap(),
+    ]);
+    let partial = dir.path().join("partial");
+    std::fs::create_dir_all(partial.join("pki")).unwrap();
+    for f in [
+        "pki/ca.crt",
+        "pki/ca.key",
+        "pki/apiserver.crt",
+        "pki/apiserver.key",
+        "pki/sa.key",
+        "admin.conf",
+    ] {
+        std::fs::copy(full.join(f), partial.join(f)).unwrap();
+    }
+    let external = dir.path().join("external");
+    std::fs::rename(&full, &external).unwrap();
+    std::fs::remove_file(external.join("pki/ca.key")).unwrap();
+    for (pki, extra) in [
+        (partial.join("pki"), &["--upload-certs"][..]),
+        (external.join("pki"), &[][..]),
+    ] {
+        let pki = pki.to_str().unwrap();
+        let out = dir.path().join("b.tgz");
+        let mut args = vec!["--pki-dir", pki];
+        args.extend_from_slice(extra);
+        compile(fixture, &out, SECRETS, AT, &args);
+        let inspect = ok(&["inspect", out.to_str().unwrap()]);
+        let mut render_args = vec!["render", fixture];
+        render_args.extend_from_slice(&args);
+        let render = ok(&render_args);
+        assert_eq!(body(&inspect), render, "--pki-dir {pki}");
+    }
+}
+
 #[test]
 fn inspect_rendering_is_the_same_for_other_seeds_and_issue_times() {
     let dir = tempfile::tempdir().unwrap();

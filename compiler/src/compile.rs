@@ -304,15 +304,30 @@ pub struct Planned {
 }
 
 /// Plans the bundle of [`compile`] without generating a key, for the review rendering: the
-/// PKI from [`pki::plan`], every other file through [`assemble`] as `compile` makes it, with
-/// tokens, certificate key and upload token derived from an all-zero seed, a placeholder CA
-/// and hash (the review rendering redacts all of them). `--pki-dir` is not supported here.
+/// PKI from [`pki::plan::plan_with`] (files given with `--pki-dir` as they are), every other
+/// file through [`assemble`] as `compile` makes it, with tokens, certificate key and upload
+/// token derived from an all-zero seed, and a placeholder CA (unless one is provided) and
+/// discovery hash: the review rendering redacts all of them. CA pairs from a secrets file
+/// are not seen here.
 pub fn plan_bundle(cluster: &Cluster, opts: &CompileOptions) -> Result<Planned, CompileError> {
-    let plan = pki::plan::plan(&cluster.pki_input()).map_err(CompileError::Pki)?;
+    use pki::plan::PlannedBody;
+    let input = cluster.pki_input();
+    let plan = pki::plan::plan_with(&input, &opts.provided).map_err(CompileError::Pki)?;
     let dummy = Secrets::from_seed([0; 32]);
+    let ca_pem = match plan.get("pki/ca.crt").map(|f| &f.body) {
+        Some(PlannedBody::Provided(bytes)) => String::from_utf8_lossy(bytes).into_owned(),
+        _ => PLACEHOLDER_CA_PEM.to_string(),
+    };
+    // kubeadm's external CA mode: a CA certificate provided without its key.
+    let external_ca = pki::CaId::ALL.iter().any(|id| {
+        let base = id.base();
+        opts.provided.get(&format!("{base}.crt")).is_some()
+            && opts.provided.get(&format!("{base}.key")).is_none()
+            && !(input.external_etcd && *id == pki::CaId::EtcdCa)
+    });
     let embedded = Embedded {
         tokens: resolve_tokens(cluster, &dummy),
-        ca_pem: PLACEHOLDER_CA_PEM.into(),
+        ca_pem: ca_pem.clone(),
         discovery_hash: format!("sha256:{}", "0".repeat(64)),
         certificate_key: certificate_key(cluster, &dummy),
         upload_token: upload_token(&dummy),
@@ -321,7 +336,7 @@ pub fn plan_bundle(cluster: &Cluster, opts: &CompileOptions) -> Result<Planned, 
         } else {
             Vec::new()
         },
-        external_ca: false,
+        external_ca,
     };
     let assembled = assemble(cluster, opts, &embedded)?;
     let at = IssueTime::from_unix(0).map_err(CompileError::Pki)?;
@@ -338,7 +353,7 @@ pub fn plan_bundle(cluster: &Cluster, opts: &CompileOptions) -> Result<Planned, 
         manifest,
         files: assembled.files,
         pki,
-        ca_pem: PLACEHOLDER_CA_PEM.into(),
+        ca_pem,
         warnings: plan.warnings,
     })
 }

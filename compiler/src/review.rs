@@ -112,7 +112,10 @@ impl ReviewInput {
                 path: f.path.clone(),
                 mode: f.mode,
                 secret: f.secret,
-                content: Content::Planned(Box::new(f.body.clone())),
+                content: match &f.body {
+                    PlannedBody::Provided(bytes) => Content::Bytes(bytes.clone()),
+                    other => Content::Planned(Box::new(other.clone())),
+                },
             }))
             .collect();
         files.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
@@ -604,6 +607,13 @@ fn body(f: &ReviewFile, red: &Redactor, ca_pem: Option<&[u8]>) -> String {
             PlannedBody::PrivateKey(alg) => out.push_str(&format!("<private key: {alg}>\n")),
             PlannedBody::PublicKey(alg) => out.push_str(&format!("<public key: {alg}>\n")),
             PlannedBody::Kubeconfig(k) => KubeconfigView::planned(k).print(&mut out),
+            PlannedBody::Provided(bytes) => {
+                let file = ReviewFile {
+                    content: Content::Bytes(bytes.clone()),
+                    ..f.clone()
+                };
+                return body(&file, red, ca_pem);
+            }
         },
         Content::Bytes(bytes) => {
             let rootfs = f.path.starts_with(kbc_bundle::ROOTFS_PREFIX);

@@ -5,6 +5,7 @@ use super::compile::load_cluster;
 use super::config::OverrideArgs;
 use super::{refuse, Exit, EXIT_REFUSED};
 use crate::compile::{self, CompileOptions};
+use crate::pki::Provided;
 use crate::review::{self, ReviewInput};
 use clap::Args;
 use std::path::PathBuf;
@@ -24,6 +25,10 @@ pub struct RenderOptions {
     /// Include the upload-certs phase (as `kbc compile --upload-certs`).
     #[arg(long)]
     pub upload_certs: bool,
+    /// Reuse the certificates and kubeconfigs of an existing kubeadm certificates dir (as
+    /// `kbc compile --pki-dir`; they are shown, not checked).
+    #[arg(long)]
+    pub pki_dir: Option<PathBuf>,
     #[command(flatten)]
     pub overrides: OverrideArgs,
 }
@@ -83,8 +88,13 @@ pub fn render_config(config: &str, o: &RenderOptions) -> Result<String, Exit> {
         o.skip_phases.as_ref(),
         o.patches.as_deref(),
     )?;
+    let provided = match &o.pki_dir {
+        Some(d) => Provided::read_pki_dir(d, &cluster.pki_input()).map_err(|e| refuse(&e))?,
+        None => Provided::default(),
+    };
     let opts = CompileOptions {
         upload_certs: o.upload_certs,
+        provided,
         patches,
         ..CompileOptions::default()
     };

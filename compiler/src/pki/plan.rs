@@ -11,8 +11,11 @@
 //! with certificates read back from compiled bundles.
 
 use super::certs::{alt_names, applicable, ca_spec, CertSpec, Eku};
+use super::existing::Provided;
+use super::keys::PrivateKey;
 use super::kubeconfig::KUBECONFIGS;
-use super::{CertSummary, EncryptionAlgorithm, PkiError, PkiInput, CERTIFICATE_BACKDATE};
+use super::x509::parse_pem_chain;
+use super::{CaId, CertSummary, EncryptionAlgorithm, PkiError, PkiInput, CERTIFICATE_BACKDATE};
 
 /// What a planned file holds, described without its bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +28,8 @@ pub enum PlannedBody {
     PublicKey(String),
     /// A kubeconfig with an embedded client certificate and key.
     Kubeconfig(PlannedKubeconfig),
+    /// A file provided with `--pki-dir`: the bundle holds these bytes as they are.
+    Provided(Vec<u8>),
 }
 
 /// A kubeconfig as `kubeconfig::render` writes it: one cluster, one context, one user.
@@ -127,6 +132,32 @@ fn spec_subject(spec: &CertSpec, input: &PkiInput) -> String {
 
 /// Plans the PKI of `input` as [`super::render_with`] renders it with no provided files.
 pub fn plan(input: &PkiInput) -> Result<PkiPlan, PkiError> {
+    plan_with(input, &Provided::default())
+}
+
+/// The CA's subject as its leaves name their issuer: the provided certificate's, else the
+/// table's.
+fn ca_subject(id: CaId, input: &PkiInput, provided: &Provided) -> Result<String, PkiError> {
+    let spec = ca_spec(id);
+    match provided.get(&format!("{}.crt", spec.base)) {
+        Some(crt) => {
+            let bad = |source| PkiError::BadCert {
+                file: crt.origin.clone(),
+                source,
+            };
+            let chain = parse_pem_chain(&crt.bytes).map_err(bad)?;
+            Ok(chain[0].info().map_err(bad)?.subject)
+        }
+        None => Ok(spec_subject(spec, input)),
+    }
+}
+
+/// Plans the PKI with files provided by `--pki-dir` (taken byte for byte, as the real render
+/// takes them). Provided files are not checked here (`kbc compile` checks them). One
+/// difference remains: a kubeconfig client certificate starts when its CA does, so with a
+/// provided CA its validity depends on the issue time; the plan assumes the CA was issued at
+/// the issue time.
+pub fn plan_with(input: &PkiInput, provided: &Provided) -> Result<PkiPlan, PkiError> {
     let alg = key_algorithm_name(input.encryption_algorithm);
     let leaf_validity = input.cert_validity + CERTIFICATE_BACKDATE;
     let ca_validity = input.ca_validity + CERTIFICATE_BACKDATE;
@@ -144,19 +175,42 @@ pub fn plan(input: &PkiInput) -> Result<PkiPlan, PkiError> {
     };
     let mut warnings = Vec::new();
     let mut files = Vec::new();
-    let key_file = |rel: &str, alg: &str| PlannedFile {
+    let key_file = |rel: &str, body: PlannedBody| PlannedFile {
         path: pki_path(rel),
         kubeadm_path: format!("pki/{rel}"),
         mode: 0o600,
         secret: true,
-        body: PlannedBody::PrivateKey(alg.to_string()),
+        body,
+    };
+    let crt_file = |rel: &str, body: PlannedBody| PlannedFile {
+        path: pki_path(rel),
+        kubeadm_path: format!("pki/{rel}"),
+        mode: 0o644,
+        secret: false,
+        body,
+    };
+    let given = |name: &str| {
+        provided
+            .get(name)
+            .map(|f| PlannedBody::Provided(f.bytes.clone()))
     };
     for spec in applicable(input) {
         let crt_rel = format!("{}.crt", spec.base);
         let key_rel = format!("{}.key", spec.base);
+        if let Some(crt) = given(&crt_rel) {
+            // Reused as is; a CA may come without its key (external CA mode).
+            if spec.is_ca.is_none() {
+                alt_names(spec, input, &mut warnings).map_err(PkiError::Input)?;
+            }
+            if let Some(key) = given(&key_rel) {
+                files.push(key_file(&key_rel, key));
+            }
+            files.push(crt_file(&crt_rel, crt));
+            continue;
+        }
         let is_ca = spec.is_ca.is_some();
         let issuer = match spec.ca {
-            Some(ca) => spec_subject(ca_spec(ca), input),
+            Some(ca) => ca_subject(ca, input, provided)?,
             None => spec_subject(spec, input),
         };
         let alt = alt_names(spec, input, &mut warnings).map_err(PkiError::Input)?;
@@ -174,32 +228,36 @@ pub fn plan(input: &PkiInput) -> Result<PkiPlan, PkiError> {
             validity: if is_ca { ca_validity } else { leaf_validity },
             reused: false,
         };
-        files.push(key_file(&key_rel, &alg));
-        files.push(PlannedFile {
-            path: pki_path(&crt_rel),
-            kubeadm_path: format!("pki/{crt_rel}"),
-            mode: 0o644,
-            secret: false,
-            body: PlannedBody::Certificate(summary),
-        });
+        files.push(key_file(&key_rel, PlannedBody::PrivateKey(alg.clone())));
+        files.push(crt_file(&crt_rel, PlannedBody::Certificate(summary)));
     }
-    files.push(key_file("sa.key", &alg));
-    files.push(PlannedFile {
-        path: pki_path("sa.pub"),
-        kubeadm_path: "pki/sa.pub".into(),
-        mode: 0o600,
-        secret: false,
-        body: PlannedBody::PublicKey(alg.clone()),
-    });
-    let ca_subject = spec_subject(ca_spec(super::CaId::Ca), input);
+    match provided.get("sa.key") {
+        Some(k) => {
+            let key = PrivateKey::from_pem(&k.bytes).map_err(|source| PkiError::BadKey {
+                file: k.origin.clone(),
+                source,
+            })?;
+            files.push(key_file("sa.key", PlannedBody::Provided(k.bytes.clone())));
+            let public = given("sa.pub").unwrap_or(PlannedBody::Provided(key.public_key_pem()));
+            files.push(PlannedFile {
+                mode: 0o600,
+                ..crt_file("sa.pub", public)
+            });
+        }
+        None => {
+            files.push(key_file("sa.key", PlannedBody::PrivateKey(alg.clone())));
+            files.push(PlannedFile {
+                mode: 0o600,
+                ..crt_file("sa.pub", PlannedBody::PublicKey(alg.clone()))
+            });
+        }
+    }
+    let issuer = ca_subject(CaId::Ca, input, provided)?;
     for k in KUBECONFIGS {
         let user = k.common_name(input);
-        files.push(PlannedFile {
-            path: format!("etc/kubernetes/{}", k.file),
-            kubeadm_path: k.file.to_string(),
-            mode: 0o600,
-            secret: true,
-            body: PlannedBody::Kubeconfig(PlannedKubeconfig {
+        let body = match provided.get(k.file) {
+            Some(f) => PlannedBody::Provided(f.bytes.clone()),
+            None => PlannedBody::Kubeconfig(PlannedKubeconfig {
                 cluster: input.cluster_name.clone(),
                 server: k.server_url(input),
                 user: user.clone(),
@@ -207,7 +265,7 @@ pub fn plan(input: &PkiInput) -> Result<PkiPlan, PkiError> {
                     name: k.file.into(),
                     file: k.file.into(),
                     subject: subject(&user, k.org),
-                    issuer: ca_subject.clone(),
+                    issuer: issuer.clone(),
                     dns_names: Vec::new(),
                     ip_addresses: Vec::new(),
                     key_algorithm: alg.clone(),
@@ -219,6 +277,13 @@ pub fn plan(input: &PkiInput) -> Result<PkiPlan, PkiError> {
                 },
                 key_algorithm: alg.clone(),
             }),
+        };
+        files.push(PlannedFile {
+            path: format!("etc/kubernetes/{}", k.file),
+            kubeadm_path: k.file.to_string(),
+            mode: 0o600,
+            secret: true,
+            body,
         });
     }
     Ok(PkiPlan { files, warnings })
