@@ -438,6 +438,133 @@ fn a_compiled_bundle_applies_end_to_end_then_a_second_run_is_unchanged() {
         &host.systemctl_calls()[5..],
         ["is-enabled --quiet kubelet", "is-active --quiet kubelet"]
     );
+
+    // The kubelet rotates its client certificate: a third run points the compiled
+    // kubelet.conf at it (and restarts the kubelet); a fourth changes nothing, install
+    // accepting the finalized kubelet.conf.
+    host.put(
+        "var/lib/kubelet/pki/kubelet-client-current.pem",
+        "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n",
+        0o600,
+    );
+    let run3 = apply(&host, &path, &server.url(), kubelet, &[]);
+    run3.ok();
+    for line in phase_lines(&run3, &plan) {
+        let finalize = line.starts_with("kubelet-finalize/");
+        assert!(
+            line.ends_with(if finalize { ": changed" } else { ": unchanged" }),
+            "{line}\n{}",
+            run3.stdout
+        );
+    }
+    let conf: Value = serde_saphyr::from_str(
+        &std::fs::read_to_string(host.root().join("etc/kubernetes/kubelet.conf")).unwrap(),
+    )
+    .unwrap();
+    let user = &conf["users"][0]["user"];
+    assert_eq!(conf["users"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        user["client-certificate"],
+        "/var/lib/kubelet/pki/kubelet-client-current.pem"
+    );
+    assert_eq!(
+        user["client-key"],
+        "/var/lib/kubelet/pki/kubelet-client-current.pem"
+    );
+    assert!(user.get("client-certificate-data").is_none());
+    assert_eq!(
+        host.systemctl_calls().last().map(String::as_str),
+        Some("restart kubelet")
+    );
+    let run4 = apply(&host, &path, &server.url(), kubelet, &[]);
+    run4.ok();
+    let lines4 = phase_lines(&run4, &plan);
+    assert_eq!(lines4.len(), 14);
+    assert!(
+        lines4.iter().all(|l| l.ends_with(": unchanged")),
+        "{}",
+        run4.stdout
+    );
+}
+
+/// admin.conf's client certificate from a compiled bundle, PEM.
+fn admin_client_pem(b: &VerifiedBundle) -> String {
+    let conf = text(b, "rootfs/etc/kubernetes/admin.conf");
+    let data = conf
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("client-certificate-data: "))
+        .unwrap();
+    String::from_utf8(unb64(data)).unwrap()
+}
+
+#[test]
+fn on_a_fresh_cluster_admin_conf_is_forbidden_until_cluster_admins_exists() {
+    // As on a real cluster: admin.conf's identity (group kubeadm:cluster-admins) has no
+    // rights until the binding exists; kbc-apply creates it with super-admin.conf
+    // (system:masters), then goes on with admin.conf. Faults on top still converge.
+    let (path, b) = fixture(SINGLE_NODE);
+    let plan = b.manifest.apply_plan().unwrap();
+    let server = ApiServer::start_with(
+        &Identity::of_bundle(&b),
+        Faults {
+            refuse_for: Duration::from_millis(800),
+            status_500: 2,
+            status_429: 2,
+            node_after_gets: 3,
+            node_conflicts: 1,
+            forbid_until_cluster_admins: Some(admin_client_pem(&b)),
+            ..Faults::default()
+        },
+    );
+    let kubelet = kubelet_healthz(2);
+    let host = Host::new();
+    let run = apply(&host, &path, &server.url(), kubelet, &[]);
+    run.ok();
+    let lines = phase_lines(&run, &plan);
+    assert_eq!(lines.len(), 14, "{}", run.stdout);
+    assert_eq!(lines[4], "cluster-admins: changed");
+    let requests = server.requests();
+    let binding = "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/kubeadm:cluster-admins";
+    let patches: Vec<_> = requests
+        .iter()
+        .filter(|r| r.method == "PATCH" && r.path.starts_with(binding))
+        .collect();
+    assert!(
+        patches.iter().any(|r| !r.restricted_identity),
+        "the binding was applied with super-admin.conf"
+    );
+    let after: Vec<_> = requests
+        .iter()
+        .skip_while(|r| !r.path.starts_with(binding) || r.method != "PATCH")
+        .skip_while(|r| r.path.starts_with(binding))
+        .collect();
+    assert!(!after.is_empty());
+    assert!(
+        after.iter().all(|r| r.restricted_identity),
+        "everything after the binding uses admin.conf"
+    );
+    assert!(server.object(binding).is_some());
+    assert!(server
+        .object("/apis/apps/v1/namespaces/kube-system/daemonsets/kube-proxy")
+        .is_some());
+    let node = server
+        .object(&format!("/api/v1/nodes/{}", plan.node.name))
+        .unwrap();
+    assert_eq!(
+        node["metadata"]["labels"]["node-role.kubernetes.io/control-plane"],
+        ""
+    );
+    let run2 = apply(&host, &path, &server.url(), kubelet, &[]);
+    run2.ok();
+    assert_eq!(
+        phase_lines(&run2, &plan)
+            .iter()
+            .filter(|l| !l.ends_with(": unchanged") && !l.contains(": skipped: "))
+            .count(),
+        0,
+        "{}",
+        run2.stdout
+    );
 }
 
 #[test]
@@ -563,6 +690,15 @@ fn a_client_certificate_from_another_bundle_is_rejected_at_the_tls_layer() {
     assert!(start.elapsed() < Duration::from_secs(5), "not retried");
     assert!(matches!(err, ApiError::Fatal { .. }), "{err:?}");
     assert!(server.tls_failures.load(Ordering::SeqCst) >= 1);
+    // The server's own reason: the client certificate does not verify against ca.crt
+    // (both CAs are named "kubernetes"; the signature is what fails).
+    let errors = server.tls_errors();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("invalid peer certificate") && e.contains("BadSignature")),
+        "{errors:?}"
+    );
     assert!(server.requests().is_empty(), "{}", request_lines(&server));
 
     // Through the command: with that admin.conf on the node (install skipped), the first
@@ -579,6 +715,12 @@ fn a_client_certificate_from_another_bundle_is_rejected_at_the_tls_layer() {
         ],
     );
     assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    // The server refused the certificate in the handshake (an alert to the client).
+    assert!(
+        run.stderr.contains("received fatal alert"),
+        "{}",
+        run.stderr
+    );
     assert!(
         run.stderr.contains("error execution phase cluster-admins"),
         "{}",
@@ -606,5 +748,11 @@ fn a_client_certificate_from_another_bundle_is_rejected_at_the_tls_layer() {
         ],
     );
     assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    // Here the client refuses the server: its CA did not sign this apiserver.crt.
+    assert!(
+        run.stderr.contains("invalid peer certificate"),
+        "{}",
+        run.stderr
+    );
     assert!(server.requests().is_empty(), "{}", request_lines(&server));
 }

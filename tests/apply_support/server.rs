@@ -72,6 +72,8 @@ pub struct ApiServer {
     pub addr: SocketAddr,
     state: Arc<Mutex<State>>,
     pub tls_failures: Arc<AtomicUsize>,
+    /// Why each failed handshake failed, as the server saw it.
+    pub tls_errors: Arc<Mutex<Vec<String>>>,
 }
 
 fn status(code: u16, reason: &str, message: &str) -> (u16, Value) {
@@ -234,6 +236,7 @@ impl ApiServer {
         }
         let state = Arc::new(Mutex::new(state));
         let tls_failures = Arc::new(AtomicUsize::new(0));
+        let tls_errors = Arc::new(Mutex::new(Vec::new()));
         let listener = if delay.is_zero() {
             Some(probe)
         } else {
@@ -241,22 +244,29 @@ impl ApiServer {
             drop(probe);
             None
         };
-        let (st, fails) = (state.clone(), tls_failures.clone());
+        let (st, fails, errors) = (state.clone(), tls_failures.clone(), tls_errors.clone());
         std::thread::spawn(move || {
             let listener = listener.unwrap_or_else(|| {
                 std::thread::sleep(delay);
                 TcpListener::bind(addr).expect("re-bind the test server's port")
             });
             for stream in listener.incoming().flatten() {
-                let (config, st, fails) = (config.clone(), st.clone(), fails.clone());
-                std::thread::spawn(move || serve(stream, config, st, fails));
+                let (config, st) = (config.clone(), st.clone());
+                let (fails, errors) = (fails.clone(), errors.clone());
+                std::thread::spawn(move || serve(stream, config, st, fails, errors));
             }
         });
         ApiServer {
             addr,
             state,
             tls_failures,
+            tls_errors,
         }
+    }
+
+    /// The reasons of the failed handshakes so far.
+    pub fn tls_errors(&self) -> Vec<String> {
+        self.tls_errors.lock().unwrap().clone()
     }
 
     pub fn url(&self) -> String {
@@ -289,12 +299,14 @@ fn serve(
     config: Arc<ServerConfig>,
     state: Arc<Mutex<State>>,
     tls_failures: Arc<AtomicUsize>,
+    tls_errors: Arc<Mutex<Vec<String>>>,
 ) {
     let conn = ServerConnection::new(config).expect("server connection");
     let mut tls = StreamOwned::new(conn, tcp);
     // Complete the handshake first so that a refused client certificate is counted.
     while tls.conn.is_handshaking() {
-        if tls.conn.complete_io(&mut tls.sock).is_err() {
+        if let Err(e) = tls.conn.complete_io(&mut tls.sock) {
+            tls_errors.lock().unwrap().push(e.to_string());
             tls_failures.fetch_add(1, Ordering::SeqCst);
             return;
         }
