@@ -5,8 +5,12 @@
 //! `apiserver.crt`/`apiserver.key`, with client certificates required and verified against
 //! the bundle's `ca.crt`. Checked: every phase line, the objects the server ends up holding,
 //! the request sequence (an insta snapshot named for the bundle), a second run that changes
-//! nothing, and a client certificate from another bundle (`other-cluster.tgz`, another
-//! seed) refused at the TLS layer.
+//! nothing, kubelet-finalize and reset on the compiled files, admin.conf forbidden until
+//! `kubeadm:cluster-admins` exists (super-admin.conf fallback) with injected faults, a dry
+//! run, and a client certificate from another bundle (`other-cluster.tgz`, another seed)
+//! refused at the TLS layer. The fake node passes preflight without ignored checks; the
+//! kubelet's health endpoint is a local stand-in (`--kubelet-healthz`), as port 10248 is
+//! not ours to take on a shared machine.
 
 mod apply_support;
 
@@ -485,6 +489,23 @@ fn a_compiled_bundle_applies_end_to_end_then_a_second_run_is_unchanged() {
         "{}",
         run4.stdout
     );
+
+    // reset removes every file the bundle installed (the finalized kubelet.conf included).
+    let o = Command::new(env!("CARGO_BIN_EXE_kbc-apply"))
+        .arg("reset")
+        .arg(&path)
+        .arg("--root")
+        .arg(host.root())
+        .output()
+        .unwrap();
+    Run::from(o).ok();
+    let left = host.tree();
+    for f in &b.files {
+        if let Some(rel) = f.path.strip_prefix("rootfs/") {
+            assert!(!left.contains_key(rel), "{rel} left after reset");
+        }
+    }
+    assert!(left.contains_key("var/lib/kubelet/pki/kubelet-client-current.pem"));
 }
 
 /// admin.conf's client certificate from a compiled bundle, PEM.
