@@ -87,6 +87,23 @@ fn render_snapshots() {
     });
 }
 
+/// `kbc render` reads no seed and no clock: the environment that sets them for `kbc compile`
+/// changes nothing.
+#[test]
+fn render_ignores_seed_and_time_inputs() {
+    let plain = ok(&["render", "fixtures/single-node.yaml", "--upload-certs"]);
+    let o = Command::new(env!("CARGO_BIN_EXE_kbc"))
+        .args(["render", "fixtures/single-node.yaml", "--upload-certs"])
+        .env("SOURCE_DATE_EPOCH", "1990000000")
+        .env("KBC_THREADS", "3")
+        .env("TZ", "Pacific/Kiritimati")
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    assert_eq!(String::from_utf8(o.stdout).unwrap(), plain);
+}
+
 #[test]
 fn render_equals_inspect_of_the_compiled_bundle_for_every_fixture() {
     let dir = tempfile::tempdir().unwrap();

@@ -53,7 +53,8 @@ pub struct InspectArgs {
 pub const DIFF_AFTER_HELP: &str = "\
 Each input is a bundle if it starts with the gzip magic bytes (1f 8b), else a configuration;
 a configuration is planned as `kbc render` does, with the flags given here. A configuration
-and a bundle can be compared.
+and a bundle can be compared. A bundle is verified; its rendering is compared without the
+header `kbc inspect` adds (digest, dates, JWS).
 
 Exit codes:
   0  done, whether or not the renderings differ (an empty output means they are equal)
