@@ -324,3 +324,88 @@ fn patches_reach_the_bundle_and_bad_patches_are_refused() {
     );
     assert!(!bad.exists());
 }
+
+/// Bad secrets, a patch that does not apply and an unwritable output: a clear error that
+/// names the culprit, exit 1, no bundle (and no temporary file) left behind.
+#[test]
+fn bad_inputs_are_refused_without_partial_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("b.tgz");
+    let out_s = out.to_str().unwrap();
+    let damaged = dir.path().join("damaged-secrets.yaml");
+    std::fs::write(&damaged, "version: kbc.secrets/v1\nseed: 0011\n").unwrap();
+    let unknown = dir.path().join("unknown-secrets.yaml");
+    std::fs::write(&unknown, "version: kbc.secrets/v9\nseed: 00\n").unwrap();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["--secrets", "fixtures/secrets/no-such-file.yaml"],
+            "no-such-file.yaml",
+        ),
+        (
+            vec!["--secrets", damaged.to_str().unwrap()],
+            "damaged-secrets.yaml",
+        ),
+        (
+            vec!["--secrets", unknown.to_str().unwrap()],
+            "unknown-secrets.yaml",
+        ),
+        (
+            vec![
+                "--secrets",
+                SECRETS,
+                "--patches",
+                "fixtures/patches/apply-fails",
+            ],
+            "fixtures/patches/apply-fails/",
+        ),
+        (
+            vec![
+                "--secrets",
+                SECRETS,
+                "--patches",
+                "fixtures/patches/no-such-dir",
+            ],
+            "no-such-dir",
+        ),
+    ];
+    for (extra, culprit) in cases {
+        let mut args = vec!["compile", "fixtures/single-node.yaml", "-o", out_s];
+        args.extend(extra.iter().copied());
+        let o = kbc(&args, &[]);
+        assert_eq!(o.status.code(), Some(1), "{extra:?}: {}", text(&o.stderr));
+        assert!(
+            text(&o.stderr).contains(culprit),
+            "{extra:?}: {}",
+            text(&o.stderr)
+        );
+        assert!(!out.exists(), "{extra:?} left a bundle");
+    }
+    // An output directory that does not exist / cannot be written.
+    let o = kbc(
+        &[
+            "compile",
+            "fixtures/single-node.yaml",
+            "--secrets",
+            SECRETS,
+            "-o",
+            "/proc/kbc-cannot-write/b.tgz",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("/proc/kbc-cannot-write/b.tgz"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert!(
+        o.stdout.is_empty(),
+        "no digest is printed for a bundle that was not written"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| !n.ends_with("secrets.yaml"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
