@@ -48,19 +48,25 @@ pub fn masked(t: &Token) -> String {
 
 const TOKEN_CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
 
-/// `n` characters of `[a-z0-9]` from the seed's stream for `label` (rejection sampling, so
-/// every character is uniform, as kubeadm's random tokens are).
-fn derived_chars(secrets: &Secrets, label: &str, n: usize) -> String {
-    use rand_core::Rng;
-    let mut rng = secrets.seed.stream(label);
+/// `n` characters of `[a-z0-9]` from a byte source, uniformly: bytes `< 252` (= 7 × 36) pick
+/// `TOKEN_CHARS[b % 36]`, larger ones are skipped (kubeadm's `bootstraputil.randBytes` rule).
+/// The one definition of the token alphabet, for seeded and for random tokens.
+pub fn token_chars(mut next_byte: impl FnMut() -> u8, n: usize) -> String {
     let mut out = String::with_capacity(n);
     while out.len() < n {
-        let b = (rng.next_u32() & 0xff) as u8;
+        let b = next_byte();
         if b < 252 {
             out.push(TOKEN_CHARS[(b % 36) as usize] as char);
         }
     }
     out
+}
+
+/// `n` token characters from the seed's stream for `label` (the low byte of each `next_u32`).
+fn derived_chars(secrets: &Secrets, label: &str, n: usize) -> String {
+    use rand_core::Rng;
+    let mut rng = secrets.seed.stream(label);
+    token_chars(|| (rng.next_u32() & 0xff) as u8, n)
 }
 
 /// The bootstrap tokens of the InitConfiguration, each from the config or, when the config

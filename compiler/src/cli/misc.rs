@@ -18,22 +18,28 @@ pub enum CertsCommand {
     Pki(super::certs::PkiCertsCommand),
 }
 
-const TOKEN_CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-
-/// `n` characters of `[a-z0-9]`, uniformly (rejection sampling, as `bootstraputil.randBytes`).
+/// `n` characters of `[a-z0-9]` from the OS random source.
 pub fn random_token_chars(n: usize) -> std::io::Result<String> {
-    let mut out = String::with_capacity(n);
     let mut buf = [0u8; 64];
-    while out.len() < n {
-        getrandom::fill(&mut buf).map_err(|e| std::io::Error::other(e.to_string()))?;
-        for b in buf {
-            // 252 = 7 * 36: larger bytes would bias the choice.
-            if b < 252 && out.len() < n {
-                out.push(TOKEN_CHARS[(b % 36) as usize] as char);
+    let mut used = buf.len();
+    let mut failed = None;
+    let out = crate::compile::token_chars(
+        || {
+            if used == buf.len() {
+                if let Err(e) = getrandom::fill(&mut buf) {
+                    failed = Some(e.to_string());
+                }
+                used = 0;
             }
-        }
+            used += 1;
+            buf[used - 1]
+        },
+        n,
+    );
+    match failed {
+        Some(e) => Err(std::io::Error::other(e)),
+        None => Ok(out),
     }
-    Ok(out)
 }
 
 pub fn token(cmd: TokenCommand) -> Result<(), Exit> {
