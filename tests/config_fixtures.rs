@@ -4,15 +4,9 @@
 use kbc::config::{self, LoadOptions, Source};
 use std::path::Path;
 
-fn source(path: &Path) -> Source {
-    let rel = path
-        .strip_prefix(Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap())
-        .unwrap();
-    Source {
-        name: rel.display().to_string(),
-        text: std::fs::read_to_string(path).unwrap(),
-    }
-}
+#[path = "support/fixtures.rs"]
+mod fixtures;
+use fixtures::source;
 
 #[test]
 fn valid_fixtures_view() {

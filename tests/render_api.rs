@@ -5,35 +5,20 @@
 //! test fails, never skips, without it).
 
 use base64::Engine;
-use kbc::config::{self, Cluster, LoadOptions, Source};
+use kbc::config::{Cluster, Source};
 use kbc::render::addons;
 use kbc::render::api::{self, ApiInput, Token};
 use kbc::render::manifests::join_host_port;
 use serde_json::Value;
-use std::path::Path;
 use std::process::Command;
 
 const FAKE_CA: &str = "-----BEGIN CERTIFICATE-----\nMIIBfakefakefakefakefakefakefakefakefakefakefakefakefakefakefake\n-----END CERTIFICATE-----\n";
 const FAKE_ID: &str = "abcdef";
 const FAKE_SECRET: &str = "0123456789abcdef";
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
-}
-
-fn source(path: &Path) -> Source {
-    let rel = path.strip_prefix(root()).unwrap();
-    Source {
-        name: rel.display().to_string(),
-        text: std::fs::read_to_string(path).unwrap(),
-    }
-}
-
-fn load_source(src: &Source) -> Cluster {
-    config::load(src, &LoadOptions::default())
-        .unwrap_or_else(|r| panic!("{} must be valid:\n{r}", src.name))
-        .cluster
-}
+#[path = "support/fixtures.rs"]
+mod fixtures;
+use fixtures::{load as load_source, root, source};
 
 fn fixture(name: &str) -> (Cluster, Source) {
     let src = source(&root().join("fixtures").join(name));

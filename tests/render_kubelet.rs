@@ -2,33 +2,16 @@
 //! from `shared/spec/control-plane.md` §10.2 (and the real v1.31.2 line quoted in §9.2), and a
 //! snapshot of `config.yaml` for every valid fixture (§10.1).
 
-use kbc::config::{self, Cluster, LoadOptions, Source};
+use kbc::config::{Cluster, Source};
 use kbc::render::kubelet::{
     go_quote, kubeadm_flags_env, kubeadm_flags_env_with, kubelet_config_yaml, KubeletHostInputs,
 };
 use kbc::render::patches::PatchSet;
 use std::path::Path;
 
-fn source(path: &Path) -> Source {
-    let rel = path
-        .strip_prefix(Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap())
-        .unwrap();
-    Source {
-        name: rel.display().to_string(),
-        text: std::fs::read_to_string(path).unwrap(),
-    }
-}
-
-fn load(src: &Source) -> Cluster {
-    config::load(src, &LoadOptions::default())
-        .unwrap_or_else(|r| panic!("{} must be valid:\n{r}", src.name))
-        .cluster
-}
-
-fn fixture(name: &str) -> Cluster {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    load(&source(&root.join("fixtures").join(name)))
-}
+#[path = "support/fixtures.rs"]
+mod fixtures;
+use fixtures::{fixture, load, source};
 
 /// A v1beta4 config with the given nodeRegistration body (name cp-1 and containerd unless
 /// the body sets them) and ClusterConfiguration body.

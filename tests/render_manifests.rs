@@ -1,30 +1,12 @@
 //! The control-plane static Pods: a snapshot of every manifest for every valid fixture, and
 //! focused checks written from `shared/spec/control-plane.md` §2–§8.
 
-use kbc::config::{self, Cluster, LoadOptions, Source};
+use kbc::config::{Cluster, Source};
 use kbc::render::manifests::{self, Component, HostInputs};
-use std::path::Path;
 
-fn source(path: &Path) -> Source {
-    let rel = path
-        .strip_prefix(Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap())
-        .unwrap();
-    Source {
-        name: rel.display().to_string(),
-        text: std::fs::read_to_string(path).unwrap(),
-    }
-}
-
-fn load_source(src: &Source) -> Cluster {
-    config::load(src, &LoadOptions::default())
-        .unwrap_or_else(|r| panic!("{} must be valid:\n{r}", src.name))
-        .cluster
-}
-
-fn fixture(name: &str) -> Cluster {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    load_source(&source(&root.join("fixtures").join(name)))
-}
+#[path = "support/fixtures.rs"]
+mod fixtures;
+use fixtures::{fixture, load as load_source, source};
 
 /// A v1beta4 config from an InitConfiguration body and a ClusterConfiguration body (both
 /// without apiVersion/kind).
