@@ -56,14 +56,60 @@ fn is_timestamp(s: &str) -> bool {
         && s[..10].bytes().all(|c| c.is_ascii_digit() || c == b'-')
 }
 
+/// Whether go-yaml's emitter may write `s` as a plain scalar in block context
+/// (`yaml_emitter_analyze_scalar` in go-yaml v2's `emitterc.go`): no leading or trailing
+/// space, no indicator at the start, no `: ` and no ` #` inside, printable characters only.
+fn go_block_plain_allowed(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.is_empty()
+        || b[0] == b' '
+        || b[b.len() - 1] == b' '
+        || s.starts_with("---")
+        || s.starts_with("...")
+    {
+        return false;
+    }
+    if s.chars().any(|c| c.is_control() || c == '\u{feff}') {
+        return false;
+    }
+    let blank_after = |i: usize| matches!(b.get(i + 1), None | Some(b' ' | b'\t' | b'\r' | b'\n'));
+    for (i, &c) in b.iter().enumerate() {
+        let indicator = if i == 0 {
+            match c {
+                b'#' | b',' | b'[' | b']' | b'{' | b'}' | b'&' | b'*' | b'!' | b'|' | b'>'
+                | b'\'' | b'"' | b'%' | b'@' | b'`' => true,
+                b'?' | b':' | b'-' => blank_after(i),
+                _ => false,
+            }
+        } else {
+            match c {
+                b':' => blank_after(i),
+                b'#' => b[i - 1] == b' ' || b[i - 1] == b'\t',
+                _ => false,
+            }
+        };
+        if indicator {
+            return false;
+        }
+    }
+    true
+}
+
 /// A JSON value that serializes with go-yaml v2's quoting.
 pub struct GoYaml<'a>(pub &'a Value);
 
 impl Serialize for GoYaml<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self.0 {
-            Value::String(v) if needs_yaml11_quotes(v) && !v.contains('\n') => {
+            // go-yaml: a string another type would claim is double-quoted; one that is only
+            // syntactically unsafe as a plain scalar is single-quoted (when it has no
+            // characters that need escapes); multi-line text is left to the literal style.
+            Value::String(v) if v.contains('\n') => v.serialize(s),
+            Value::String(v) if needs_yaml11_quotes(v) => {
                 serde_saphyr::DoubleQuoted(v.as_str()).serialize(s)
+            }
+            Value::String(v) if !go_block_plain_allowed(v) && !v.chars().any(char::is_control) => {
+                serde_saphyr::SingleQuoted(v.as_str()).serialize(s)
             }
             Value::Array(items) => {
                 let mut seq = s.serialize_seq(Some(items.len()))?;
@@ -166,6 +212,14 @@ mod tests {
         assert_eq!(
             yaml,
             "a: 1.2.3.4\no: \"on\"\ns: 10.96.0.0/12\nt: \"true\"\nv: 1.31.0\n"
+        );
+        // Syntax alone (not type) makes go-yaml single-quote, as kubeadm-config shows.
+        let yaml = value_to_yaml(
+            &json!({"e": "[fd00::10]:6443", "d": "-", "h": "a #b", "k": "a: b", "p": "a:b"}),
+        );
+        assert_eq!(
+            yaml,
+            "d: '-'\ne: '[fd00::10]:6443'\nh: 'a #b'\nk: 'a: b'\np: a:b\n"
         );
         // A key a YAML 1.1 reader would take for a boolean is quoted too.
         let yaml = value_to_yaml(&json!({"yes": "x"}));
