@@ -409,3 +409,44 @@ fn bad_inputs_are_refused_without_partial_output() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+/// With the node's facts given (`--host-name`, `--ca-cert-dirs` of a Debian/Ubuntu host), the
+/// kubelet flags are kubeadm's real v1.31.2 line (control-plane.md §9.2) and the API server
+/// mounts exactly what kubeadm mounts on such a host.
+#[test]
+fn host_inputs_reproduce_kubeadm_on_a_debian_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("h.tgz");
+    compile(
+        "fixtures/single-node.yaml",
+        &out,
+        &[
+            "--host-name",
+            "CP-1",
+            "--ca-cert-dirs",
+            "/etc/ca-certificates,/usr/share/ca-certificates,/usr/local/share/ca-certificates",
+        ],
+        &[],
+    );
+    let bundle = kbc_bundle::verify(&std::fs::read(&out).unwrap(), None).unwrap();
+    let file = |p: &str| text(&bundle.files.iter().find(|f| f.path == p).unwrap().data);
+    assert_eq!(
+        file("rootfs/var/lib/kubelet/kubeadm-flags.env"),
+        "KUBELET_KUBEADM_ARGS=\"--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock --pod-infra-container-image=registry.k8s.io/pause:3.10\"\n"
+    );
+    let pod = file("rootfs/etc/kubernetes/manifests/kube-apiserver.yaml");
+    let mounts: Vec<&str> = pod
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- mountPath: "))
+        .collect();
+    assert_eq!(
+        mounts,
+        [
+            "/etc/ssl/certs",
+            "/etc/ca-certificates",
+            "/etc/kubernetes/pki",
+            "/usr/local/share/ca-certificates",
+            "/usr/share/ca-certificates"
+        ]
+    );
+}

@@ -35,6 +35,9 @@ pub struct CompileOptions {
     pub provided: Provided,
     /// What kubeadm would read from the host, as explicit inputs.
     pub host: HostInputs,
+    /// The node's host name, when known (`--host-name`): kubeadm writes
+    /// `--hostname-override` only when it differs from the node name; unknown, kbc always does.
+    pub host_name: Option<String>,
     /// Key-generation threads (the output does not depend on it).
     pub threads: usize,
     /// kubeadm's patches (`--patches DIR` / `patches.directory`), loaded by the caller.
@@ -404,7 +407,13 @@ pub fn assemble(
         path: rootfs(&format!("{KUBELET_DIR}/kubeadm-flags.env")),
         mode: 0o644,
         secret: false,
-        data: kubelet::kubeadm_flags_env(cluster).into_bytes(),
+        data: kubelet::kubeadm_flags_env_with(
+            cluster,
+            &kubelet::KubeletHostInputs {
+                host_name: opts.host_name.clone(),
+            },
+        )
+        .into_bytes(),
     });
     let api = api_render::api_objects(&ApiInput {
         cluster,

@@ -39,7 +39,34 @@ pub struct CompileArgs {
     #[arg(long)]
     pub show_secrets: bool,
     #[command(flatten)]
+    pub host: HostArgs,
+    #[command(flatten)]
     pub overrides: OverrideArgs,
+}
+
+/// What kubeadm reads from the node's file system, given explicitly (kbc never looks).
+#[derive(Debug, Args, Clone, Default)]
+pub struct HostArgs {
+    /// The node's host name: `--hostname-override` is then written only when it differs from
+    /// the node name, as kubeadm does. Unknown (the default): always written.
+    #[arg(long)]
+    pub host_name: Option<String>,
+    /// The CA certificate directories that exist on the node and are mounted into the API
+    /// server and controller manager (kubeadm mounts those it finds). Default: all five of
+    /// /etc/pki/ca-trust, /etc/pki/tls/certs, /etc/ca-certificates,
+    /// /usr/share/ca-certificates, /usr/local/share/ca-certificates.
+    #[arg(long, value_delimiter = ',')]
+    pub ca_cert_dirs: Option<Vec<String>>,
+}
+
+impl HostArgs {
+    /// The compile options these flags set.
+    pub fn apply(&self, opts: &mut CompileOptions) {
+        opts.host_name = self.host_name.clone();
+        if let Some(dirs) = &self.ca_cert_dirs {
+            opts.host.ca_cert_extra_dirs = dirs.clone();
+        }
+    }
 }
 
 /// Loads and validates CONFIG with the overrides (`--skip-phases` replacing the file's
@@ -97,12 +124,13 @@ pub fn run(a: CompileArgs) -> Result<(), Exit> {
         Some(d) => Provided::read_pki_dir(d, &cluster.pki_input()).map_err(|e| refuse(&e))?,
         None => Provided::default(),
     };
-    let opts = CompileOptions {
+    let mut opts = CompileOptions {
         upload_certs: a.upload_certs,
         provided,
         patches,
         ..CompileOptions::default()
     };
+    a.host.apply(&mut opts);
     let compiled = compile::compile(&cluster, &secrets, at, &opts).map_err(|e| refuse(&e))?;
     for w in &compiled.warnings {
         eprintln!("warning: {w}");

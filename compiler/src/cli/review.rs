@@ -30,6 +30,8 @@ pub struct RenderOptions {
     #[arg(long)]
     pub pki_dir: Option<PathBuf>,
     #[command(flatten)]
+    pub host: super::compile::HostArgs,
+    #[command(flatten)]
     pub overrides: OverrideArgs,
 }
 
@@ -93,12 +95,13 @@ pub fn render_config(config: &str, o: &RenderOptions) -> Result<String, Exit> {
         Some(d) => Provided::read_pki_dir(d, &cluster.pki_input()).map_err(|e| refuse(&e))?,
         None => Provided::default(),
     };
-    let opts = CompileOptions {
+    let mut opts = CompileOptions {
         upload_certs: o.upload_certs,
         provided,
         patches,
         ..CompileOptions::default()
     };
+    o.host.apply(&mut opts);
     let planned = compile::plan_bundle(&cluster, &opts).map_err(|e| refuse(&e))?;
     for w in &planned.warnings {
         eprintln!("warning: {w}");
