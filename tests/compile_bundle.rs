@@ -450,3 +450,60 @@ fn host_inputs_reproduce_kubeadm_on_a_debian_node() {
         ]
     );
 }
+
+/// With a controlPlaneEndpoint the summary also shows the control-plane join command, with
+/// the token secret and the certificate key masked unless `--show-secrets`.
+#[test]
+fn summary_masks_secrets_in_both_join_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("e.tgz");
+    let o = compile(
+        "fixtures/external-etcd.yaml",
+        &out,
+        &["--upload-certs"],
+        &[],
+    );
+    let summary = text(&o.stdout);
+    let cp = summary
+        .lines()
+        .find(|l| l.starts_with("join (control plane)"))
+        .unwrap_or_else(|| panic!("{summary}"));
+    assert!(cp.contains(".**************** "), "{cp}");
+    assert!(
+        cp.ends_with(&format!(
+            "--control-plane --certificate-key {}",
+            "*".repeat(64)
+        )),
+        "{cp}"
+    );
+    let shown = text(
+        &compile(
+            "fixtures/external-etcd.yaml",
+            &out,
+            &["--upload-certs", "--show-secrets"],
+            &[],
+        )
+        .stdout,
+    );
+    assert!(!shown.contains("****"), "{shown}");
+    let bundle = kbc_bundle::verify(&std::fs::read(&out).unwrap(), None).unwrap();
+    let commands = text(
+        &bundle
+            .files
+            .iter()
+            .find(|f| f.path == "join/commands.txt")
+            .unwrap()
+            .data,
+    );
+    let key = commands
+        .split("--certificate-key ")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap();
+    assert!(
+        shown.contains(key),
+        "the summary shows the bundle's certificate key"
+    );
+}

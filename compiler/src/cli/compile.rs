@@ -146,7 +146,13 @@ pub fn run(a: CompileArgs) -> Result<(), Exit> {
         Exit(EXIT_REFUSED)
     })?;
     println!("{digest}");
-    print!("{}", summary(&cluster, &compiled, &a, bytes.len()));
+    let key_hex = crate::render::upload_certs::certificate_key_hex(&compile::certificate_key(
+        &cluster, &secrets,
+    ));
+    print!(
+        "{}",
+        summary(&cluster, &compiled, &a, bytes.len(), &key_hex)
+    );
     Ok(())
 }
 
@@ -155,6 +161,7 @@ fn summary(
     c: &compile::Compiled,
     a: &CompileArgs,
     size: usize,
+    certificate_key_hex: &str,
 ) -> String {
     let mut out = String::new();
     let line = |out: &mut String, k: &str, v: String| out.push_str(&format!("{k:<20}{v}\n"));
@@ -220,10 +227,22 @@ fn summary(
         } else {
             compile::masked(t)
         };
-        out.push_str(&format!(
-            "join (worker)       kubeadm join {} --token {token} --discovery-token-ca-cert-hash {}\n",
+        let join = format!(
+            "kubeadm join {} --token {token} --discovery-token-ca-cert-hash {}",
             c.endpoint, c.pki.discovery_token_ca_cert_hash
-        ));
+        );
+        out.push_str(&format!("join (worker)       {join}\n"));
+        // kubeadm offers the control-plane join only with a controlPlaneEndpoint.
+        if cluster.control_plane_endpoint.is_some() {
+            let key = match (a.upload_certs, a.show_secrets) {
+                (false, _) => String::new(),
+                (true, true) => format!(" --certificate-key {}", certificate_key_hex),
+                (true, false) => format!(" --certificate-key {}", "*".repeat(64)),
+            };
+            out.push_str(&format!(
+                "join (control plane) {join} --control-plane{key}\n"
+            ));
+        }
     }
     out
 }
