@@ -143,17 +143,9 @@ pub enum CompileError {
     UploadCerts(#[source] upload_certs::UploadCertsError),
 }
 
-fn host_port(host: &str, port: u16) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    }
-}
-
 /// The local API endpoint `adv:port`.
 pub fn local_endpoint(cluster: &Cluster) -> String {
-    host_port(&cluster.advertise_address.to_string(), cluster.bind_port)
+    crate::netutil::join_host_port(&cluster.advertise_address.to_string(), cluster.bind_port)
 }
 
 fn rootfs(path: &str) -> String {

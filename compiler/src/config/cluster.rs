@@ -171,11 +171,7 @@ pub fn resolve(
     let endpoint = match validate::parse_endpoint(&c.control_plane_endpoint) {
         Some((host, port)) if !c.control_plane_endpoint.is_empty() => {
             let port = port.map_or(bind_port, i32::from);
-            let joined = if host.contains(':') {
-                format!("[{host}]:{port}")
-            } else {
-                format!("{host}:{port}")
-            };
+            let joined = crate::netutil::join_host_port(&host, port);
             c.control_plane_endpoint = joined.clone();
             Some(joined)
         }

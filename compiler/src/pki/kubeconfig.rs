@@ -6,7 +6,6 @@
 //! parent's indentation, `preferences: {}`, base64 data on one line.
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
 
 use base64::Engine;
 use serde::{Deserialize, Serialize};
@@ -90,10 +89,10 @@ impl KubeconfigSpec {
 
 /// `https://` + advertise address (IPv6 bracketed) + `:` + bind port.
 pub fn local_url(input: &PkiInput) -> String {
-    match input.advertise_address {
-        IpAddr::V4(a) => format!("https://{a}:{}", input.bind_port),
-        IpAddr::V6(a) => format!("https://[{a}]:{}", input.bind_port),
-    }
+    format!(
+        "https://{}",
+        crate::netutil::join_host_port(&input.advertise_address.to_string(), input.bind_port)
+    )
 }
 
 /// `https://` + `controlPlaneEndpoint` as written (host:port), else the local URL.

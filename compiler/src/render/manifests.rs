@@ -36,6 +36,7 @@ use super::args::{self, arg};
 use crate::config::cluster::{image_inputs, Cluster};
 use crate::config::release;
 use crate::config::wire::v1beta4::{Arg, EnvVar, ExternalEtcd, HostPathMount};
+use crate::netutil::join_host_port;
 use crate::yaml::ser::value_to_yaml;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -935,15 +936,6 @@ fn probe_address(addr: &str) -> String {
         String::new()
     } else {
         addr.to_string()
-    }
-}
-
-/// Go's `net.JoinHostPort`: brackets around any host containing a colon.
-pub fn join_host_port(host: &str, port: u16) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
     }
 }
 
