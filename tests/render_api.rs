@@ -6,9 +6,9 @@
 
 use base64::Engine;
 use kbc::config::{Cluster, Source};
+use kbc::netutil::join_host_port;
 use kbc::render::addons;
 use kbc::render::api::{self, ApiInput, Token};
-use kbc::netutil::join_host_port;
 use serde_json::Value;
 use std::process::Command;
 
