@@ -236,13 +236,6 @@ pub fn init_defaults(component_configs: &[String]) -> Result<String, Exit> {
 fn migrate(a: MigrateArgs) -> Result<(), Exit> {
     let src = read_source(&a.old_config)?;
     let (cfg, _, report) = config::read_config(&src, &a.overrides.load_options());
-    let report = {
-        let mut r = report;
-        for d in &mut r.diagnostics {
-            d.file = src.name.clone();
-        }
-        r
-    };
     let Some(cfg) = cfg.filter(|_| !report.has_errors()) else {
         eprint!("{report}");
         return Err(Exit(EXIT_REFUSED));
@@ -270,15 +263,17 @@ fn images(
         ..OverrideArgs::default()
     }
     .load_options();
+    // The file's documents, to locate a version problem in it.
+    let mut located = None;
     let mut cfg = match &config_path {
         Some(path) => {
             let src = read_source(path)?;
-            let (cfg, _, mut report) = config::read_config(&src, &opts);
-            for d in &mut report.diagnostics {
-                d.file = src.name.clone();
-            }
+            let (cfg, docs, report) = config::read_config(&src, &opts);
             match cfg.filter(|_| !report.has_errors()) {
-                Some(c) => c.cluster,
+                Some(c) => {
+                    located = Some((src, docs));
+                    c.cluster
+                }
                 None => {
                     eprint!("{report}");
                     return Err(Exit(EXIT_REFUSED));
@@ -296,15 +291,12 @@ fn images(
     }
     let mut problems = Vec::new();
     let Some(v) = cluster::resolve_version(&cfg.kubernetes_version, &mut problems) else {
-        let report = Report {
-            diagnostics: problems
-                .into_iter()
-                .map(|mut d| {
-                    d.file = config_path.clone().unwrap_or_default();
-                    d
-                })
-                .collect(),
+        let mut report = Report {
+            diagnostics: problems,
         };
+        if let Some((src, docs)) = &located {
+            report = config::finish(report, docs, src);
+        }
         eprint!("{report}");
         return Err(Exit(EXIT_REFUSED));
     };

@@ -86,7 +86,7 @@ pub struct Loaded {
 
 /// Reads, converts, defaults and validates a configuration file.
 pub fn load(src: &Source, opts: &LoadOptions) -> Result<Loaded, Report> {
-    let (config, docs, mut report) = read_config(src, opts);
+    let (config, docs, mut report) = read_unfinished(src, opts);
     let Some(mut config) = config else {
         return Err(finish(report, &docs, src));
     };
@@ -103,9 +103,16 @@ pub fn load(src: &Source, opts: &LoadOptions) -> Result<Loaded, Report> {
     }
 }
 
-/// The defaulted documents without validation, for `config view` and `config migrate`, plus
-/// what went wrong reading them.
+/// The defaulted documents without validation (for `config migrate` and `config images
+/// list`), plus what went wrong reading them, located in `src`.
 pub fn read_config(src: &Source, opts: &LoadOptions) -> (Option<Config>, Documents, Report) {
+    let (config, docs, report) = read_unfinished(src, opts);
+    let report = finish(report, &docs, src);
+    (config, docs, report)
+}
+
+/// [`read_config`] before the diagnostics get their file and position.
+fn read_unfinished(src: &Source, opts: &LoadOptions) -> (Option<Config>, Documents, Report) {
     let mut report = Report::default();
     let docs = documents::read(&src.text, opts.allow_unknown_fields, &mut report);
     if report.has_errors() {
@@ -173,8 +180,9 @@ pub fn read_config(src: &Source, opts: &LoadOptions) -> (Option<Config>, Documen
     )
 }
 
-/// Gives each diagnostic its file name and, from its kind and path, its position.
-fn finish(mut report: Report, docs: &Documents, src: &Source) -> Report {
+/// Gives each diagnostic its file name and, from its kind and path, its position, and puts
+/// them in file order. Safe to apply again after more diagnostics were added.
+pub fn finish(mut report: Report, docs: &Documents, src: &Source) -> Report {
     for d in &mut report.diagnostics {
         d.file = src.name.clone();
         if d.pos.is_none() {
