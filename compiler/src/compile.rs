@@ -120,18 +120,6 @@ pub struct Compiled {
     pub warnings: Vec<String>,
 }
 
-impl Compiled {
-    /// The issue time recorded in the manifest, as Unix seconds.
-    pub fn manifest_issued_unix(&self) -> i64 {
-        time::OffsetDateTime::parse(
-            &self.manifest.issued_at,
-            &time::format_description::well_known::Rfc3339,
-        )
-        .map(|t| t.unix_timestamp())
-        .unwrap_or(0)
-    }
-}
-
 /// Why a compile failed after the configuration was accepted.
 #[derive(Debug, thiserror::Error)]
 pub enum CompileError {

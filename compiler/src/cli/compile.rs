@@ -203,21 +203,24 @@ fn summary(
             count("api/"),
         ),
     );
+    // The earliest NotAfter, read from the certificates themselves (reused ones included).
     let expiry = |ca: bool| {
         c.pki
-            .certificates
+            .artifacts
             .iter()
-            .filter(|s| s.is_ca == ca)
-            .map(|s| s.validity)
-            .min()
-            .map(|d| {
-                let at = crate::pki::IssueTime::from_unix(
-                    c.manifest_issued_unix() + d.as_secs() as i64
-                        - crate::pki::CERTIFICATE_BACKDATE.as_secs() as i64,
-                );
-                at.map(compile::rfc3339).unwrap_or_default()
+            .filter(|a| a.kubeadm_path.ends_with(".crt"))
+            .filter_map(|a| {
+                crate::pki::x509::parse_pem_chain(&a.bytes)
+                    .ok()?
+                    .first()?
+                    .info()
+                    .ok()
             })
-            .unwrap_or_else(|| "-".into())
+            .filter(|info| info.is_ca == ca)
+            .map(|info| info.not_after)
+            .min()
+            .and_then(|t| crate::pki::IssueTime::from_unix(t.unix_timestamp()).ok())
+            .map_or_else(|| "-".into(), compile::rfc3339)
     };
     line(&mut out, "certificates expire", expiry(false));
     line(&mut out, "CAs expire", expiry(true));
