@@ -81,18 +81,12 @@ fn secret_text(obj: &Value, key: &str) -> String {
     String::from_utf8(unb64(v)).unwrap()
 }
 
-/// Seconds since the epoch of `YYYY-MM-DDTHH:MM:SSZ`.
+/// Seconds since the epoch of an RFC 3339 UTC time such as `2026-11-25T15:04:05Z`.
 fn parse_rfc3339(s: &str) -> u64 {
-    assert!(s.len() == 20 && s.ends_with('Z'), "not RFC 3339 UTC: {s}");
-    let n = |a: usize, b: usize| s[a..b].parse::<i64>().unwrap();
-    let (y, m, d) = (n(0, 4), n(5, 7), n(8, 10));
-    let y2 = if m <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    (days * 86_400 + n(11, 13) * 3600 + n(14, 16) * 60 + n(17, 19)) as u64
+    assert!(s.ends_with('Z'), "not UTC: {s}");
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|e| panic!("not RFC 3339: {s}: {e}"))
+        .unix_timestamp() as u64
 }
 
 fn now_secs() -> u64 {
