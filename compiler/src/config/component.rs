@@ -148,6 +148,39 @@ fn is_empty(v: &Option<String>) -> bool {
     v.as_deref().is_none_or(str::is_empty)
 }
 
+/// kubeadm's rule for most overlay fields: an empty field gets kubeadm's value; a different
+/// one is kept and reported.
+fn fill_or_warn(
+    field: &mut String,
+    kind: &'static str,
+    path: &str,
+    value: &str,
+    notes: &mut Vec<Recommendation>,
+) {
+    if field.is_empty() {
+        *field = value.to_owned();
+    } else if field != value {
+        notes.push(Recommendation::new(kind, path, value, &*field));
+    }
+}
+
+/// [`fill_or_warn`] for a Go string field that is optional in the wire type (absent = "").
+fn fill_or_warn_opt(
+    field: &mut Option<String>,
+    kind: &'static str,
+    path: &str,
+    value: &str,
+    notes: &mut Vec<Recommendation>,
+) {
+    fill_or_warn(
+        field.get_or_insert_with(String::new),
+        kind,
+        path,
+        value,
+        notes,
+    );
+}
+
 /// Applies kubeadm's kubelet overlay to the user's document (or to an empty one).
 ///
 /// Order and rules follow `kubeletConfig.Default`; the returned recommendations are in the
@@ -159,9 +192,6 @@ pub fn default_kubelet(
     const KIND: &str = KUBELET_KIND;
     let mut c = user.unwrap_or_default();
     let mut warnings = Vec::new();
-    let mut warn = |field: &str, recommended: String, provided: String| {
-        warnings.push(Recommendation::new(KIND, field, recommended, provided));
-    };
 
     // configBase.Marshal encodes with the group version, so these are always written.
     c.api_version = Some(KUBELET_API_VERSION.to_owned());
@@ -172,17 +202,24 @@ pub fn default_kubelet(
         c.feature_gates = Some(BTreeMap::new());
     }
 
-    match c.static_pod_path.as_deref() {
-        None | Some("") => c.static_pod_path = Some(MANIFESTS_DIR.to_owned()),
-        Some(p) if p != MANIFESTS_DIR => warn("staticPodPath", MANIFESTS_DIR.into(), p.into()),
-        Some(_) => {}
-    }
+    fill_or_warn_opt(
+        &mut c.static_pod_path,
+        KIND,
+        "staticPodPath",
+        MANIFESTS_DIR,
+        &mut warnings,
+    );
 
     let cluster_dns = cluster_dns_ip(input.service_subnet);
     match &c.cluster_dns {
         None => c.cluster_dns = Some(vec![cluster_dns]),
         Some(list) if list.len() != 1 || list[0] != cluster_dns => {
-            warn("clusterDNS", go_list(&[cluster_dns]), go_list(list));
+            warnings.push(Recommendation::new(
+                KIND,
+                "clusterDNS",
+                go_list(&[cluster_dns]),
+                go_list(list),
+            ));
         }
         Some(_) => {}
     }
@@ -192,79 +229,81 @@ pub fn default_kubelet(
     } else if !input.dns_domain.is_empty() && c.cluster_domain.as_deref() != Some(input.dns_domain)
     {
         let provided = c.cluster_domain.clone().unwrap_or_default();
-        warn("clusterDomain", input.dns_domain.into(), provided);
+        warnings.push(Recommendation::new(
+            KIND,
+            "clusterDomain",
+            input.dns_domain,
+            provided,
+        ));
     }
 
-    let client_ca_file = go_path_join(input.certificates_dir, CA_CERT_NAME);
-    let x509 = &mut c.authentication.x509;
-    if is_empty(&x509.client_ca_file) {
-        x509.client_ca_file = Some(client_ca_file);
-    } else if x509.client_ca_file.as_deref() != Some(client_ca_file.as_str()) {
-        let provided = x509.client_ca_file.clone().unwrap_or_default();
-        warn("authentication.x509.clientCAFile", client_ca_file, provided);
-    }
+    fill_or_warn_opt(
+        &mut c.authentication.x509.client_ca_file,
+        KIND,
+        "authentication.x509.clientCAFile",
+        &go_path_join(input.certificates_dir, CA_CERT_NAME),
+        &mut warnings,
+    );
 
     match c.authentication.anonymous.enabled {
         None => c.authentication.anonymous.enabled = Some(false),
-        Some(true) => warn(
+        Some(true) => warnings.push(Recommendation::new(
+            KIND,
             "authentication.anonymous.enabled",
-            "false".into(),
-            "true".into(),
-        ),
+            "false",
+            "true",
+        )),
         Some(false) => {}
     }
 
-    if is_empty(&c.authorization.mode) {
-        c.authorization.mode = Some(AUTHORIZATION_MODE_WEBHOOK.to_owned());
-    } else if c.authorization.mode.as_deref() != Some(AUTHORIZATION_MODE_WEBHOOK) {
-        let provided = c.authorization.mode.clone().unwrap_or_default();
-        warn(
-            "authorization.mode",
-            AUTHORIZATION_MODE_WEBHOOK.into(),
-            provided,
-        );
-    }
+    fill_or_warn_opt(
+        &mut c.authorization.mode,
+        KIND,
+        "authorization.mode",
+        AUTHORIZATION_MODE_WEBHOOK,
+        &mut warnings,
+    );
 
     match c.authentication.webhook.enabled {
         None => c.authentication.webhook.enabled = Some(true),
-        Some(false) => warn(
+        Some(false) => warnings.push(Recommendation::new(
+            KIND,
             "authentication.webhook.enabled",
-            "true".into(),
-            "false".into(),
-        ),
+            "true",
+            "false",
+        )),
         Some(true) => {}
     }
 
-    if is_empty(&c.healthz_bind_address) {
-        c.healthz_bind_address = Some(KUBELET_HEALTHZ_BIND_ADDRESS.to_owned());
-    } else if c.healthz_bind_address.as_deref() != Some(KUBELET_HEALTHZ_BIND_ADDRESS) {
-        let provided = c.healthz_bind_address.clone().unwrap_or_default();
-        warn(
-            "healthzBindAddress",
-            KUBELET_HEALTHZ_BIND_ADDRESS.into(),
-            provided,
-        );
-    }
+    fill_or_warn_opt(
+        &mut c.healthz_bind_address,
+        KIND,
+        "healthzBindAddress",
+        KUBELET_HEALTHZ_BIND_ADDRESS,
+        &mut warnings,
+    );
 
     match c.healthz_port {
         None => c.healthz_port = Some(KUBELET_HEALTHZ_PORT),
         Some(p) if p != KUBELET_HEALTHZ_PORT => {
-            warn(
+            warnings.push(Recommendation::new(
+                KIND,
                 "healthzPort",
                 KUBELET_HEALTHZ_PORT.to_string(),
                 p.to_string(),
-            );
+            ));
         }
         Some(_) => {}
     }
 
     let read_only_port = c.read_only_port.unwrap_or(0);
     if read_only_port != KUBELET_READ_ONLY_PORT {
-        warn(
+        warnings.push(Recommendation::new(
+            KIND,
             "readOnlyPort",
             KUBELET_READ_ONLY_PORT.to_string(),
             read_only_port.to_string(),
-        );
+        ));
     }
 
     // A non-pointer bool in Go: kubeadm cannot tell "false" from unset and forces it, silently.
@@ -279,7 +318,12 @@ pub fn default_kubelet(
             None => c.resolv_conf = Some(SYSTEMD_RESOLV_CONF.to_owned()),
             // A pointer in Go: an explicit "" is a provided value and is reported.
             Some(r) if r != SYSTEMD_RESOLV_CONF => {
-                warn("resolvConf", SYSTEMD_RESOLV_CONF.into(), r.clone());
+                warnings.push(Recommendation::new(
+                    KIND,
+                    "resolvConf",
+                    SYSTEMD_RESOLV_CONF,
+                    r.clone(),
+                ));
             }
             Some(_) => {}
         }
@@ -310,41 +354,31 @@ pub fn default_kube_proxy(
     } else {
         PROXY_BIND_ADDRESS_V4
     };
-    if c.bind_address.is_empty() {
-        c.bind_address = bind_address.to_owned();
-    } else if c.bind_address != bind_address {
-        warnings.push(Recommendation::new(
-            KIND,
-            "bindAddress",
-            bind_address,
-            &c.bind_address,
-        ));
-    }
+    fill_or_warn(
+        &mut c.bind_address,
+        KIND,
+        "bindAddress",
+        bind_address,
+        &mut warnings,
+    );
 
     if let Some(pod_subnet) = input.pod_subnet.filter(|s| !s.is_empty()) {
-        if c.cluster_cidr.is_empty() {
-            c.cluster_cidr = pod_subnet.to_owned();
-        } else if c.cluster_cidr != pod_subnet {
-            warnings.push(Recommendation::new(
-                KIND,
-                "clusterCIDR",
-                pod_subnet,
-                &c.cluster_cidr,
-            ));
-        }
+        fill_or_warn(
+            &mut c.cluster_cidr,
+            KIND,
+            "clusterCIDR",
+            pod_subnet,
+            &mut warnings,
+        );
     }
 
-    let kubeconfig = &mut c.client_connection.kubeconfig;
-    if kubeconfig.is_empty() {
-        *kubeconfig = KUBE_PROXY_KUBECONFIG.to_owned();
-    } else if kubeconfig != KUBE_PROXY_KUBECONFIG {
-        warnings.push(Recommendation::new(
-            KIND,
-            "clientConnection.kubeconfig",
-            KUBE_PROXY_KUBECONFIG,
-            &*kubeconfig,
-        ));
-    }
+    fill_or_warn(
+        &mut c.client_connection.kubeconfig,
+        KIND,
+        "clientConnection.kubeconfig",
+        KUBE_PROXY_KUBECONFIG,
+        &mut warnings,
+    );
 
     (c, warnings)
 }
