@@ -101,7 +101,9 @@ pub struct ControlPlaneComponent {
     pub extra_envs: Vec<EnvVar>,
 }
 
-/// `ControlPlaneComponent` (inlined in Go) plus the API server's extra SANs.
+/// `ControlPlaneComponent` (inlined in Go) plus the API server's extra SANs. The three fields
+/// are repeated rather than `#[serde(flatten)]`ed: flatten hides the field list from the
+/// deserializer that reports unknown fields (`crate::yaml::de`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiServer {
