@@ -10,6 +10,8 @@
 //! fields cannot be carried.
 
 pub mod apply;
+pub mod atomic;
+pub mod limits;
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
@@ -23,9 +25,8 @@ pub const FORMAT: &str = "kbc.bundle/v1";
 pub const MANIFEST_PATH: &str = "kbc-bundle.json";
 /// The prefix of entries installed on the host (`rootfs/etc/...` goes to `/etc/...`).
 pub const ROOTFS_PREFIX: &str = "rootfs/";
-/// Largest decompressed bundle accepted. Real bundles are well under a megabyte; the limit
-/// only keeps a hostile gzip stream from filling memory.
-pub const MAX_TAR_BYTES: u64 = 256 << 20;
+/// Largest decompressed bundle accepted ([`limits::MAX_UNPACKED_BYTES`]).
+pub const MAX_TAR_BYTES: u64 = limits::MAX_UNPACKED_BYTES;
 
 /// The manifest `kbc-bundle.json` (bundle.md, "The manifest").
 ///
