@@ -11,6 +11,7 @@
 
 pub mod apply;
 pub mod atomic;
+pub mod file;
 pub mod limits;
 
 use std::collections::{BTreeMap, HashSet};

@@ -1,49 +1,38 @@
-//! Writing output files so that a failure never leaves a partial file behind.
+//! The compiler's file I/O at the edges: reading the user's input files with a size cap, and
+//! writing output files so that a failure never leaves a partial file behind.
 
-use std::io::Write;
+use std::io;
 use std::path::Path;
 
-/// Writes `bytes` to `path` through a temporary file in the same directory, fsynced and
-/// renamed into place, with `mode` set before any byte is written.
-pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+use kbc_bundle::limits::MAX_INPUT_FILE_BYTES;
+
+/// Writes `bytes` to `path` atomically with `mode` (see [`kbc_bundle::atomic`]), after
+/// removing temporary files that a killed earlier run left in the same directory.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.kbc-tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut f = open_with_mode(&tmp, mode)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    kbc_bundle::atomic::sweep(dir)?;
+    kbc_bundle::atomic::write(path, bytes, mode)
 }
 
-#[cfg(unix)]
-fn open_with_mode(path: &Path, mode: u32) -> std::io::Result<std::fs::File> {
-    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    let f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .open(path)?;
-    // The umask may have removed bits; set exactly what was asked.
-    f.set_permissions(std::fs::Permissions::from_mode(mode))?;
-    Ok(f)
+/// Reads a user's input file as UTF-8 text: a regular file (a FIFO or a device would block
+/// or never end) of at most [`MAX_INPUT_FILE_BYTES`].
+pub fn read_input(path: &Path) -> io::Result<String> {
+    let bytes = read_input_bytes(path)?;
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+        let column = valid.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("not UTF-8 text (invalid byte at line {line}, column {column})"),
+        )
+    })
 }
 
-#[cfg(not(unix))]
-fn open_with_mode(path: &Path, _mode: u32) -> std::io::Result<std::fs::File> {
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
+/// [`read_input`] without the UTF-8 check.
+pub fn read_input_bytes(path: &Path) -> io::Result<Vec<u8>> {
+    kbc_bundle::file::read_capped(path, MAX_INPUT_FILE_BYTES)
 }

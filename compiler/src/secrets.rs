@@ -23,18 +23,20 @@
 use std::io::Write;
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::pki::kdf::Seed;
 use crate::pki::keys::PrivateKey;
 use crate::pki::x509;
+use crate::yaml::node::Pos;
+
+mod decode;
 
 /// The only version this kbc reads and writes.
 pub const VERSION: &str = "kbc.secrets/v1";
 
 /// A CA certificate (PEM, possibly a chain) and its private key (PEM).
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct CaPair {
     /// PEM certificate(s).
     pub certificate: String,
@@ -52,8 +54,7 @@ impl std::fmt::Debug for CaPair {
 }
 
 /// The service-account signing key and (optionally) its public key.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct SaPair {
     /// PEM private key.
     pub key: String,
@@ -71,8 +72,7 @@ impl std::fmt::Debug for SaPair {
     }
 }
 
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Serialize)]
 struct File {
     version: String,
     seed: String,
@@ -123,21 +123,17 @@ pub enum SecretsError {
         #[source]
         source: std::io::Error,
     },
-    /// Not YAML of the expected shape.
-    #[error("{path}: not a kbc secrets file: {detail}")]
+    /// Not YAML of the expected shape. The file holds the seed and private keys, so the
+    /// detail is kbc's own wording (field names of the format, kinds of values) and never
+    /// quotes the file: a snippet of it would leak key material into CI logs.
+    #[error("{path}:{pos}: not a kbc secrets file: {detail}")]
     Syntax {
         /// The file.
         path: String,
-        /// Parser message.
+        /// Where in the file.
+        pos: Pos,
+        /// What is wrong, without the file's text.
         detail: String,
-    },
-    /// A `version` this kbc does not know.
-    #[error("{path}: unknown secrets version {version:?} (this kbc reads {VERSION:?})")]
-    Version {
-        /// The file.
-        path: String,
-        /// What the file says.
-        version: String,
     },
     /// The seed is not 64 hex digits.
     #[error("{path}: seed must be 64 hex digits (256 bits), got {detail}")]
@@ -197,30 +193,13 @@ impl Secrets {
         Ok(Self::from_seed(seed))
     }
 
-    /// Parses the YAML text of a secrets file; `origin` names it in errors.
+    /// Parses the YAML text of a secrets file; `origin` names it in errors. Errors give a
+    /// position and kbc's own words, never the file's text (see [`SecretsError::Syntax`]).
     pub fn parse(text: &str, origin: &str) -> Result<Secrets, SecretsError> {
-        // Look at the version first, so that a future format gets the version error rather
-        // than an unknown-field error.
-        #[derive(Deserialize)]
-        struct VersionOnly {
-            version: Option<String>,
-        }
-        let v: VersionOnly = serde_saphyr::from_str(text).map_err(|e| SecretsError::Syntax {
+        let f = decode::file(text).map_err(|e| SecretsError::Syntax {
             path: origin.into(),
-            detail: e.to_string(),
-        })?;
-        match v.version.as_deref() {
-            Some(VERSION) => {}
-            other => {
-                return Err(SecretsError::Version {
-                    path: origin.into(),
-                    version: other.unwrap_or("").into(),
-                })
-            }
-        }
-        let f: File = serde_saphyr::from_str(text).map_err(|e| SecretsError::Syntax {
-            path: origin.into(),
-            detail: e.to_string(),
+            pos: e.pos,
+            detail: e.message,
         })?;
         let seed = parse_seed(&f.seed).map_err(|detail| SecretsError::Seed {
             path: origin.into(),
@@ -236,10 +215,11 @@ impl Secrets {
         })
     }
 
-    /// Reads a secrets file.
+    /// Reads a secrets file (a regular file of at most
+    /// [`kbc_bundle::limits::MAX_INPUT_FILE_BYTES`]).
     pub fn load(path: &Path) -> Result<Secrets, SecretsError> {
         let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| SecretsError::Io {
+        let text = crate::fsutil::read_input(path).map_err(|source| SecretsError::Io {
             path: name.clone(),
             source,
         })?;
@@ -352,7 +332,7 @@ pub enum InputFileError {
 }
 
 fn read(path: &Path) -> Result<String, InputFileError> {
-    std::fs::read_to_string(path).map_err(|e| InputFileError::Read {
+    crate::fsutil::read_input(path).map_err(|e| InputFileError::Read {
         file: path.display().to_string(),
         detail: e.to_string(),
     })
@@ -450,7 +430,8 @@ mod tests {
     fn bad_version_and_seed() {
         let e = Secrets::parse("version: kbc.secrets/v9\nseed: aa\n", "s.yaml").unwrap_err();
         assert!(e.to_string().contains("unknown secrets version"), "{e}");
-        assert!(e.to_string().starts_with("s.yaml: "));
+        assert!(e.to_string().starts_with("s.yaml:1:10: "), "{e}");
+        assert!(e.to_string().contains("\"kbc.secrets/v9\""), "{e}");
         let e = Secrets::parse("version: kbc.secrets/v1\nseed: abcd\n", "s.yaml").unwrap_err();
         assert!(e.to_string().contains("64 hex digits"), "{e}");
     }

@@ -178,7 +178,7 @@ pub enum BundleReadError {
 /// The PKI files of a verified bundle.
 pub fn provided_from_bundle(file: &Path) -> Result<Provided, Exit> {
     let name = file.display().to_string();
-    let bytes = std::fs::read(file).map_err(|source| {
+    let bytes = kbc_bundle::file::read_bundle(file).map_err(|source| {
         refuse(&BundleReadError::Io {
             file: name.clone(),
             source,

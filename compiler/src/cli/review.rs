@@ -110,7 +110,7 @@ pub fn render_config(config: &str, o: &RenderOptions) -> Result<String, Exit> {
 }
 
 fn read(path: &str) -> Result<Vec<u8>, Exit> {
-    std::fs::read(path).map_err(|e| {
+    kbc_bundle::file::read_bundle(std::path::Path::new(path)).map_err(|e| {
         eprintln!("error: cannot read {path:?}: {e}");
         Exit(EXIT_REFUSED)
     })

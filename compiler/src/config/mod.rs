@@ -39,7 +39,20 @@ impl Source {
     pub fn read(path: &str) -> std::io::Result<Source> {
         if path == "-" {
             let mut text = String::new();
-            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)?;
+            let limit = kbc_bundle::limits::MAX_INPUT_FILE_BYTES;
+            std::io::Read::read_to_string(
+                &mut std::io::Read::take(std::io::stdin(), limit + 1),
+                &mut text,
+            )?;
+            if text.len() as u64 > limit {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!(
+                        "larger than {} KiB, the limit for an input file of kbc",
+                        limit >> 10
+                    ),
+                ));
+            }
             Ok(Source {
                 name: "<stdin>".into(),
                 text,
@@ -47,7 +60,7 @@ impl Source {
         } else {
             Ok(Source {
                 name: path.into(),
-                text: std::fs::read_to_string(path)?,
+                text: crate::fsutil::read_input(std::path::Path::new(path))?,
             })
         }
     }

@@ -126,7 +126,7 @@ pub fn init(c: &InitConfiguration, out: &mut Vec<Diagnostic>) {
 }
 
 fn hex_decode(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len())

@@ -84,7 +84,7 @@ impl Provided {
             wanted.push((k.file.to_string(), conf_dir.join(k.file)));
         }
         for (name, path) in wanted {
-            match std::fs::read(&path) {
+            match crate::fsutil::read_input_bytes(&path) {
                 Ok(bytes) => {
                     files.insert(
                         name,

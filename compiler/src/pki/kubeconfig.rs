@@ -245,7 +245,16 @@ pub struct Parsed {
 /// Reads the current context of a kubeconfig.
 pub fn parse(bytes: &[u8]) -> Result<Parsed, String> {
     let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8".to_string())?;
-    let cfg: Config = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
+    let options = serde_saphyr::options! { with_snippet: false };
+    let cfg: Config = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
+        // A kubeconfig holds a private key (and maybe a token): never quote it. The
+        // message carries its own position; the fallback keeps it.
+        let at = e
+            .location()
+            .map(|l| format!(" at line {} column {}", l.line(), l.column()))
+            .unwrap_or_default();
+        crate::leak::without_source(e.to_string(), text, &format!("not a valid kubeconfig{at}"))
+    })?;
     let ctx = cfg
         .contexts
         .iter()

@@ -288,7 +288,7 @@ fn walk(dir: &Path, set: &mut PatchSet) -> Result<(), PatchError> {
             FileName::UnknownPatchType => return Err(PatchError::UnknownPatchType { path }),
             FileName::Yml => return Err(PatchError::YmlExtension { path }),
         };
-        let data = fs::read(&path).map_err(|source| PatchError::Read {
+        let data = crate::fsutil::read_input_bytes(&path).map_err(|source| PatchError::Read {
             path: path.clone(),
             source,
         })?;
