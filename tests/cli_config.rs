@@ -207,3 +207,68 @@ fn token_and_certificate_key_formats() {
         "{key:?}"
     );
 }
+
+/// A closed stdout (the reader of the pipe is gone, as with `| head -0`) is exit 3 with a
+/// message, never a panic (exit 101); compile has still written its bundle.
+#[test]
+fn closed_stdout_is_exit_3_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("b.tgz");
+    let bundle_arg = bundle.to_str().unwrap();
+    let commands: Vec<Vec<&str>> = vec![
+        vec![
+            "compile",
+            "fixtures/single-node.yaml",
+            "--secrets",
+            "fixtures/secrets/test-secrets.yaml",
+            "--issued-at",
+            "2026-11-25T12:00:00Z",
+            "-o",
+            bundle_arg,
+        ],
+        vec!["render", "fixtures/single-node.yaml"],
+        vec!["inspect", "fixtures/bundles/single-node.tgz"],
+        vec![
+            "diff",
+            "fixtures/single-node.yaml",
+            "fixtures/dual-stack.yaml",
+        ],
+        vec!["config", "view", "fixtures/single-node.yaml"],
+        vec!["config", "validate", "fixtures/single-node.yaml"],
+        vec![
+            "config",
+            "images",
+            "list",
+            "--config",
+            "fixtures/single-node.yaml",
+        ],
+        vec!["config", "print", "init-defaults"],
+        vec!["token", "generate"],
+        vec!["certs", "certificate-key"],
+        vec![
+            "certs",
+            "check-expiration",
+            "--bundle",
+            "fixtures/bundles/single-node.tgz",
+        ],
+    ];
+    for args in commands {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = Command::new(env!("CARGO_BIN_EXE_kbc"))
+            .args(&args)
+            .current_dir(root())
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {err}");
+        assert!(
+            err.contains("cannot write to standard output"),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+    assert!(bundle.exists(), "compile wrote its bundle before printing");
+}

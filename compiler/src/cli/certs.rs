@@ -112,10 +112,10 @@ pub fn render(args: &RenderArgs, input: &PkiInput) -> Result<(), Exit> {
         out.artifacts.len(),
         args.output.display()
     );
-    println!(
-        "discovery-token-ca-cert-hash: {}",
+    super::out(&format!(
+        "discovery-token-ca-cert-hash: {}\n",
         out.discovery_token_ca_cert_hash
-    );
+    ))?;
     Ok(())
 }
 
@@ -142,7 +142,7 @@ pub fn check_expiration(args: &CheckExpirationArgs) -> Result<(), Exit> {
         }
     };
     let report = expiration::report(&provided).map_err(|e| refuse(&e))?;
-    print!("{}", expiration::render_text(&report, now.at()));
+    super::out(&expiration::render_text(&report, now.at()))?;
     Ok(())
 }
 

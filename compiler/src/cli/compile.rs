@@ -145,14 +145,11 @@ pub fn run(a: CompileArgs) -> Result<(), Exit> {
         eprintln!("error: cannot write {}: {e}", a.output.display());
         Exit(EXIT_REFUSED)
     })?;
-    println!("{digest}");
+    super::out(&format!("{digest}\n"))?;
     let key_hex = crate::render::upload_certs::certificate_key_hex(&compile::certificate_key(
         &cluster, &secrets,
     ));
-    print!(
-        "{}",
-        summary(&cluster, &compiled, &a, bytes.len(), &key_hex)
-    );
+    super::out(&summary(&cluster, &compiled, &a, bytes.len(), &key_hex))?;
     Ok(())
 }
 

@@ -116,21 +116,22 @@ pub fn run(cmd: ConfigCommand) -> Result<(), Exit> {
         ConfigCommand::Validate(a) => {
             let loaded = load(&a)?;
             print_warnings(&loaded.warnings);
-            println!("ok");
+            super::out("ok\n")?;
             Ok(())
         }
         ConfigCommand::View(a) => {
             let loaded = load(&a)?;
             print_warnings(&loaded.warnings);
             let c = &loaded.cluster;
-            print!(
-                "{}",
-                documents(&c.init, &c.config, Some((&c.kubelet, &c.kube_proxy)))
-            );
+            super::out(&documents(
+                &c.init,
+                &c.config,
+                Some((&c.kubelet, &c.kube_proxy)),
+            ))?;
             Ok(())
         }
         ConfigCommand::Print(PrintCommand::InitDefaults { component_configs }) => {
-            print!("{}", init_defaults(&component_configs)?);
+            super::out(&init_defaults(&component_configs)?)?;
             Ok(())
         }
         ConfigCommand::Migrate(a) => migrate(a),
@@ -243,7 +244,7 @@ fn migrate(a: MigrateArgs) -> Result<(), Exit> {
     print_warnings(&report);
     let out = documents(&cfg.init, &cfg.cluster, None);
     match a.new_config {
-        None => print!("{out}"),
+        None => super::out(&out)?,
         Some(path) => crate::fsutil::write_atomic(&path, out.as_bytes(), 0o644).map_err(|e| {
             eprintln!("error: cannot write {}: {e}", path.display());
             Exit(EXIT_REFUSED)
@@ -301,7 +302,7 @@ fn images(
         return Err(Exit(EXIT_REFUSED));
     };
     for image in release::images(&cluster::image_inputs(&cfg, &v)) {
-        println!("{image}");
+        super::out(&format!("{image}\n"))?;
     }
     Ok(())
 }

@@ -47,7 +47,7 @@ pub fn token(cmd: TokenCommand) -> Result<(), Exit> {
         TokenCommand::Generate => {
             let id = random_token_chars(6).map_err(|e| refuse(&e))?;
             let secret = random_token_chars(16).map_err(|e| refuse(&e))?;
-            println!("{id}.{secret}");
+            super::out(&format!("{id}.{secret}\n"))?;
             Ok(())
         }
     }
@@ -69,10 +69,10 @@ pub fn certs(cmd: CertsCommand) -> Result<(), Exit> {
         CertsCommand::CertificateKey => {
             let mut key = [0u8; 32];
             getrandom::fill(&mut key).map_err(|e| refuse(&std::io::Error::other(e.to_string())))?;
-            println!(
-                "{}",
+            super::out(&format!(
+                "{}\n",
                 key.iter().map(|b| format!("{b:02x}")).collect::<String>()
-            );
+            ))?;
             Ok(())
         }
     }

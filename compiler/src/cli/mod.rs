@@ -1,7 +1,8 @@
 //! The `kbc` command line: argument parsing, dispatch and the exit-code table.
 //!
 //! Exit codes (also in `--help` and README): 0 done; 1 input refused (config, secrets or
-//! bundle), nothing written; 2 usage error (clap's own code for bad arguments).
+//! bundle), nothing written; 2 usage error (clap's own code for bad arguments); 3 standard
+//! output could not be written (a closed pipe), after the work itself was done.
 
 pub mod certs;
 pub mod compile;
@@ -15,12 +16,15 @@ use clap::{Parser, Subcommand};
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_REFUSED: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
+pub const EXIT_OUTPUT: i32 = 3;
 
 const AFTER_HELP: &str = "\
 Exit codes:
   0  done
   1  input refused (configuration, secrets or bundle); nothing was written
-  2  usage error (unknown command or flag, missing argument)";
+  2  usage error (unknown command or flag, missing argument)
+  3  standard output could not be written (e.g. a closed pipe); the work itself was done
+     (compile: the bundle is written)";
 
 /// kubeadm init (Kubernetes v1.31) as an offline, deterministic config compiler.
 #[derive(Debug, Parser)]
@@ -79,6 +83,24 @@ pub fn main() -> i32 {
         Ok(()) => EXIT_OK,
         Err(Exit(code)) => code,
     }
+}
+
+/// Writes `text` to standard output. Rust ignores SIGPIPE, so a closed pipe is an error
+/// here (never the panic of `print!`): it is reported on stderr, if that still works, and
+/// ends the command with [`EXIT_OUTPUT`].
+pub fn out(text: &str) -> Result<(), Exit> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(|e| {
+            let _ = writeln!(
+                std::io::stderr(),
+                "error: cannot write to standard output: {e}"
+            );
+            Exit(EXIT_OUTPUT)
+        })
 }
 
 /// Prints `error: <what>` with its cause chain and returns the "refused" exit.

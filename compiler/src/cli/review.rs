@@ -119,24 +119,25 @@ fn read(path: &str) -> Result<Vec<u8>, Exit> {
 fn verify(path: &str, digest: Option<&str>) -> Result<kbc_bundle::VerifiedBundle, Exit> {
     let bytes = read(path)?;
     kbc_bundle::verify(&bytes, digest).map_err(|e| {
-        println!("# kbc inspect\nverification: refused: {e}");
+        // The refusal wins over a closed stdout: exit 1 either way.
+        let _ = super::out(&format!("# kbc inspect\nverification: refused: {e}\n"));
         refuse(&e)
     })
 }
 
 pub fn render(a: RenderArgs) -> Result<(), Exit> {
-    print!("{}", render_config(&a.config, &a.options)?);
+    super::out(&render_config(&a.config, &a.options)?)?;
     Ok(())
 }
 
 pub fn inspect(a: InspectArgs) -> Result<(), Exit> {
     let path = a.bundle.display().to_string();
     let bundle = verify(&path, a.digest.as_deref())?;
-    print!(
+    super::out(&format!(
         "{}{}",
         review::inspect_header(&bundle),
         review::render(&ReviewInput::from_bundle(&bundle))
-    );
+    ))?;
     Ok(())
 }
 
@@ -165,12 +166,13 @@ pub fn diff(a: DiffArgs) -> Result<(), Exit> {
         return Ok(());
     }
     let diff = similar::TextDiff::from_lines(&old, &new);
-    print!(
-        "{}",
-        diff.unified_diff()
+    super::out(
+        &diff
+            .unified_diff()
             .context_radius(a.context)
             .header(&a.a, &a.b)
-    );
+            .to_string(),
+    )?;
     if a.exit_code {
         return Err(Exit(EXIT_DIFFERENT));
     }
