@@ -147,7 +147,7 @@ pub fn run(cmd: ConfigCommand) -> Result<(), Exit> {
 pub fn load(a: &InputArgs) -> Result<config::Loaded, Exit> {
     let src = read_source(&a.file)?;
     config::load(&src, &a.overrides.load_options()).map_err(|report| {
-        eprint!("{report}");
+        super::err_out(&report.to_string());
         Exit(EXIT_REFUSED)
     })
 }
@@ -238,7 +238,7 @@ fn migrate(a: MigrateArgs) -> Result<(), Exit> {
     let src = read_source(&a.old_config)?;
     let (cfg, _, report) = config::read_config(&src, &a.overrides.load_options());
     let Some(cfg) = cfg.filter(|_| !report.has_errors()) else {
-        eprint!("{report}");
+        super::err_out(&report.to_string());
         return Err(Exit(EXIT_REFUSED));
     };
     print_warnings(&report);
@@ -276,7 +276,7 @@ fn images(
                     c.cluster
                 }
                 None => {
-                    eprint!("{report}");
+                    super::err_out(&report.to_string());
                     return Err(Exit(EXIT_REFUSED));
                 }
             }
@@ -298,7 +298,7 @@ fn images(
         if let Some((src, docs)) = &located {
             report = config::finish(report, docs, src);
         }
-        eprint!("{report}");
+        super::err_out(&report.to_string());
         return Err(Exit(EXIT_REFUSED));
     };
     for image in release::images(&cluster::image_inputs(&cfg, &v)) {

@@ -103,6 +103,13 @@ pub fn out(text: &str) -> Result<(), Exit> {
         })
 }
 
+/// Writes `text` to standard error in one write (stderr is unbuffered, and a report may
+/// hold thousands of lines); a closed stderr is ignored, there is nowhere left to say it.
+pub fn err_out(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
 /// Prints `error: <what>` with its cause chain and returns the "refused" exit.
 pub fn refuse(err: &dyn std::error::Error) -> Exit {
     eprintln!("error: {err}");

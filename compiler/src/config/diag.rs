@@ -82,10 +82,11 @@ impl fmt::Display for Diagnostic {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
+        let message = clip(&self.message);
         if self.path.is_empty() {
-            write!(f, "{label}: {}", self.message)?;
+            write!(f, "{label}: {message}")?;
         } else {
-            write!(f, "{label}: {}: {}", self.path, self.message)?;
+            write!(f, "{label}: {}: {message}", self.path)?;
         }
         let kind = self
             .kind
@@ -102,6 +103,19 @@ impl fmt::Display for Diagnostic {
         }
         Ok(())
     }
+}
+
+/// Longest message shown whole: a 50 MB value quoted in a message must not become 50 MB
+/// of stderr; the position still says where it is.
+const MAX_MESSAGE_CHARS: usize = 400;
+
+fn clip(message: &str) -> std::borrow::Cow<'_, str> {
+    let count = message.chars().count();
+    if count <= MAX_MESSAGE_CHARS {
+        return message.into();
+    }
+    let head: String = message.chars().take(MAX_MESSAGE_CHARS - 80).collect();
+    format!("{head}… ({count} characters in all)").into()
 }
 
 /// Every problem of one run; an error report when at least one is an error.

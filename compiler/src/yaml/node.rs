@@ -8,6 +8,7 @@
 //! `file:line:column`.
 
 use granit_parser::{Event, Parser, ScalarStyle};
+use std::collections::HashMap;
 use std::fmt;
 
 /// A 1-based line and column in the source file.
@@ -260,14 +261,18 @@ pub fn parse_document(chunk: &Chunk) -> Result<(Option<Node>, Vec<DuplicateKey>)
                 });
             }
             Event::SequenceStart(..) => builder.stack.push(Open::Seq(pos, Vec::new())),
-            Event::MappingStart(..) => builder.stack.push(Open::Map(pos, Vec::new(), None)),
+            Event::MappingStart(..) => {
+                builder
+                    .stack
+                    .push(Open::Map(pos, Vec::new(), HashMap::new(), None))
+            }
             Event::SequenceEnd | Event::MappingEnd => {
                 let node = match builder.stack.pop() {
                     Some(Open::Seq(pos, items)) => Node {
                         value: Value::Seq(items),
                         pos,
                     },
-                    Some(Open::Map(pos, entries, _)) => Node {
+                    Some(Open::Map(pos, entries, _, _)) => Node {
                         value: Value::Map(entries),
                         pos,
                     },
@@ -289,8 +294,15 @@ pub fn parse_document(chunk: &Chunk) -> Result<(Option<Node>, Vec<DuplicateKey>)
 
 enum Open {
     Seq(Pos, Vec<Node>),
-    /// A mapping being built and the key waiting for its value.
-    Map(Pos, Vec<Entry>, Option<(String, Pos)>),
+    /// A mapping being built, the index of each key in it (so that a duplicate is found in
+    /// constant time: a mapping of 200k keys must not take minutes), and the key waiting
+    /// for its value.
+    Map(
+        Pos,
+        Vec<Entry>,
+        HashMap<String, usize>,
+        Option<(String, Pos)>,
+    ),
 }
 
 #[derive(Default)]
@@ -306,7 +318,7 @@ impl Builder {
         for open in &self.stack {
             match open {
                 Open::Seq(_, items) => out.push_str(&format!("[{}]", items.len())),
-                Open::Map(_, _, Some((k, _))) => {
+                Open::Map(_, _, _, Some((k, _))) => {
                     if !out.is_empty() {
                         out.push('.');
                     }
@@ -327,7 +339,7 @@ impl Builder {
                 }
             }
             Some(Open::Seq(_, items)) => items.push(node),
-            Some(Open::Map(_, entries, pending)) => match pending.take() {
+            Some(Open::Map(_, entries, index, pending)) => match pending.take() {
                 None => {
                     let key = match &node.value {
                         Value::Scalar(s, _) => s.clone(),
@@ -336,7 +348,7 @@ impl Builder {
                     *pending = Some((key, node.pos));
                 }
                 Some((key, key_pos)) => {
-                    if let Some(prev) = entries.iter_mut().find(|e| e.key == key) {
+                    if let Some(prev) = index.get(&key).map(|&i| &mut entries[i]) {
                         self.duplicates.push(DuplicateKey {
                             path: path.clone(),
                             key: key.clone(),
@@ -346,6 +358,7 @@ impl Builder {
                         prev.key_pos = key_pos;
                         prev.value = node;
                     } else {
+                        index.insert(key.clone(), entries.len());
                         entries.push(Entry {
                             key,
                             key_pos,
@@ -417,6 +430,32 @@ mod tests {
         assert_eq!(dups[0].path, "b.c");
         assert_eq!(dups[1].path, "a");
         assert_eq!(node.get("a").unwrap().value.as_str(), Some("3"));
+    }
+
+    /// Review A38: the duplicate check was a linear search, so 200k keys took 46 s. With
+    /// the index this is a fraction of a second even in a debug build.
+    #[test]
+    fn a_mapping_of_300k_keys_is_read_in_linear_time() {
+        let mut text: String = (0..300_000).map(|i| format!("k{i}: v\n")).collect();
+        text.push_str("k7: again\n");
+        let chunk = Chunk {
+            text,
+            first_line: 1,
+        };
+        let (node, dups) = parse_document(&chunk).unwrap();
+        let Value::Map(entries) = node.unwrap().value else {
+            panic!("not a mapping")
+        };
+        assert_eq!(entries.len(), 300_000);
+        assert_eq!(entries[7].value.as_str(), Some("again"));
+        assert_eq!(dups.len(), 1);
+        assert_eq!(
+            dups[0].again,
+            Pos {
+                line: 300_001,
+                column: 1
+            }
+        );
     }
 
     #[test]
