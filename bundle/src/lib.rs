@@ -131,6 +131,9 @@ pub enum VerifyError {
     /// The decompressed tar exceeds [`MAX_TAR_BYTES`].
     #[error("bundle decompresses to more than {limit} bytes")]
     TooLarge { limit: u64 },
+    /// Another limit of [`limits`] is exceeded.
+    #[error("bundle {what} exceeds the limit of {limit} (kbc_bundle::limits)")]
+    Limit { what: &'static str, limit: u64 },
     /// The tar layer is malformed (bad checksum, truncated entry, ...).
     #[error("bundle is not a valid tar archive{}", at(.path))]
     Tar {
@@ -348,6 +351,12 @@ pub fn check_path(path: &str) -> Result<(), &'static str> {
 /// safe path, listed in the manifest in the same order with the same size, sha256 and
 /// mode; nothing is missing or extra; the digest equals `expect_digest` when given.
 pub fn verify(bytes: &[u8], expect_digest: Option<&str>) -> Result<VerifiedBundle, VerifyError> {
+    if bytes.len() as u64 > limits::MAX_COMPRESSED_BYTES {
+        return Err(VerifyError::Limit {
+            what: "file size in bytes",
+            limit: limits::MAX_COMPRESSED_BYTES,
+        });
+    }
     let tar_bytes = gunzip(bytes)?;
     let mut archive = tar::Archive::new(tar_bytes.as_slice());
     // Entries are read lazily: each one's data must be read before the next header.
@@ -487,13 +496,15 @@ pub enum WriteError {
 /// (sorted byte-wise by path), the canonical manifest comes first, then the files; ustar
 /// headers with uid/gid 0, user and group `root`, mtime `mtime` (the issue time, seconds
 /// since the epoch) and the install mode; gzip with mtime 0, no name, level
-/// [`GZIP_LEVEL`]. Returns the `.tgz` bytes and the bundle digest. The result verifies.
+/// [`GZIP_LEVEL`]. Returns the `.tgz` bytes and the bundle digest. The result verifies:
+/// the same [`limits`] are checked, the size ones before any byte is packed.
 pub fn write(
     mut manifest: Manifest,
     mut files: Vec<NewFile>,
     mtime: u64,
 ) -> Result<(Vec<u8>, String), WriteError> {
     use std::io::Write as _;
+    check_unpacked_size(&files).map_err(WriteError::Invalid)?;
     files.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
     manifest.files = files
         .iter()
@@ -540,7 +551,34 @@ pub fn write(
         .write(Vec::new(), flate2::Compression::new(GZIP_LEVEL));
     gz.write_all(&tar_bytes).expect("gzip to memory");
     let tgz = gz.finish().expect("gzip to memory");
+    if tgz.len() as u64 > limits::MAX_COMPRESSED_BYTES {
+        return Err(WriteError::Invalid(VerifyError::Limit {
+            what: "file size in bytes",
+            limit: limits::MAX_COMPRESSED_BYTES,
+        }));
+    }
     Ok((tgz, digest_of(&manifest_bytes)))
+}
+
+/// The tar size of `files` (each entry a 512-byte header and its data in 512-byte blocks,
+/// plus the manifest's and the end-of-archive blocks) against [`limits::MAX_UNPACKED_BYTES`],
+/// before anything is packed.
+fn check_unpacked_size(files: &[NewFile]) -> Result<(), VerifyError> {
+    if files.len() > limits::MAX_ENTRIES {
+        return Err(VerifyError::Limit {
+            what: "number of files",
+            limit: limits::MAX_ENTRIES as u64,
+        });
+    }
+    let blocks = |len: u64| 512 + len.div_ceil(512) * 512;
+    let data: u64 = files.iter().map(|f| blocks(f.data.len() as u64)).sum();
+    let manifest_estimate = blocks(limits::MAX_MANIFEST_BYTES.min(200 * files.len() as u64));
+    if data + manifest_estimate + 1024 > MAX_TAR_BYTES {
+        return Err(VerifyError::TooLarge {
+            limit: MAX_TAR_BYTES,
+        });
+    }
+    Ok(())
 }
 
 fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, VerifyError> {
@@ -605,6 +643,12 @@ fn read_data<R: Read>(entry: &mut tar::Entry<'_, R>, path: &str) -> Result<Vec<u
 /// Parses and checks the manifest bytes: JSON, canonical, format, schema, and every file
 /// entry's path, mode, hash and order.
 pub fn parse_manifest(bytes: &[u8]) -> Result<Manifest, VerifyError> {
+    if bytes.len() as u64 > limits::MAX_MANIFEST_BYTES {
+        return Err(VerifyError::Limit {
+            what: "manifest size in bytes",
+            limit: limits::MAX_MANIFEST_BYTES,
+        });
+    }
     let value: serde_json::Value =
         serde_json::from_slice(bytes).map_err(VerifyError::ManifestJson)?;
     let format = value.get("format").and_then(|f| f.as_str());
@@ -617,6 +661,12 @@ pub fn parse_manifest(bytes: &[u8]) -> Result<Manifest, VerifyError> {
         return Err(VerifyError::ManifestNotCanonical);
     }
     let manifest: Manifest = serde_json::from_value(value).map_err(VerifyError::ManifestSchema)?;
+    if manifest.files.len() > limits::MAX_ENTRIES {
+        return Err(VerifyError::Limit {
+            what: "number of files",
+            limit: limits::MAX_ENTRIES as u64,
+        });
+    }
 
     let mut previous: Option<&str> = None;
     let mut paths = HashSet::new();
@@ -672,6 +722,7 @@ pub fn parse_manifest(bytes: &[u8]) -> Result<Manifest, VerifyError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::error::Error as _;
 
     #[test]
     fn canonical_json_sorts_and_ends_with_newline() {
@@ -727,6 +778,41 @@ mod tests {
             secret: mode == 0o600,
             data: data.to_vec(),
         }
+    }
+
+    /// Review A10: the writer refuses what the verifier would refuse, before packing.
+    #[test]
+    fn the_writer_refuses_a_bundle_over_the_verifiers_limits() {
+        // calloc'ed zeros: no page is touched unless something packs them.
+        let big = NewFile {
+            path: "rootfs/etc/kubernetes/big.conf".into(),
+            mode: 0o600,
+            secret: true,
+            data: vec![0u8; MAX_TAR_BYTES as usize],
+        };
+        let err = write(sample_manifest(), vec![big], 0).unwrap_err();
+        assert!(
+            matches!(err, WriteError::Invalid(VerifyError::TooLarge { .. })),
+            "{err:?}"
+        );
+        let many: Vec<NewFile> = (0..=limits::MAX_ENTRIES)
+            .map(|i| new_file(&format!("f{i:05}"), 0o644, b""))
+            .collect();
+        let err = write(sample_manifest(), many, 0).unwrap_err();
+        assert!(
+            err.source()
+                .unwrap()
+                .to_string()
+                .contains("number of files"),
+            "{err:?}"
+        );
+        let manifest = vec![b' '; limits::MAX_MANIFEST_BYTES as usize + 1];
+        assert!(matches!(
+            parse_manifest(&manifest),
+            Err(VerifyError::Limit { .. })
+        ));
+        let tgz = vec![0u8; limits::MAX_COMPRESSED_BYTES as usize + 1];
+        assert!(matches!(verify(&tgz, None), Err(VerifyError::Limit { .. })));
     }
 
     #[test]

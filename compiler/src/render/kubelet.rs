@@ -33,7 +33,7 @@
 //! [`KubeletHostInputs::host_name`] to get kubeadm's exact bytes.
 
 use super::args::{arg, last_value, to_command};
-use super::patches::{PatchError, PatchSet, KUBELET_CONFIGURATION};
+use super::patches::{PatchError, PatchSet};
 use crate::config::cluster::{image_inputs, Cluster};
 use crate::config::component::{KUBELET_API_VERSION, KUBELET_KIND};
 use crate::config::release;
@@ -68,11 +68,7 @@ pub fn kubelet_config_yaml(cluster: &Cluster, patches: &PatchSet) -> Result<Stri
         map.insert("apiVersion".into(), KUBELET_API_VERSION.into());
         map.insert("kind".into(), KUBELET_KIND.into());
     }
-    let doc = if patches.has_target(KUBELET_CONFIGURATION) {
-        patches.apply(KUBELET_CONFIGURATION, doc)?
-    } else {
-        doc
-    };
+    let doc = patches.apply_kubelet_configuration(doc, (KUBELET_API_VERSION, KUBELET_KIND))?;
     Ok(value_to_yaml(&doc))
 }
 

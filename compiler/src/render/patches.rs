@@ -41,6 +41,7 @@ use crate::config::cluster::Cluster;
 use crate::render::manifests::{self, Component, HostInputs};
 use crate::yaml::node::{self, Node, Resolved, Style, Value as YamlValue};
 use crate::yaml::ser::value_to_yaml;
+use kbc_bundle::limits::MAX_PATCH_DIR_BYTES;
 use serde_json::{Map, Value};
 use std::cmp::Ordering;
 use std::fmt;
@@ -231,6 +232,8 @@ pub struct IgnoredFile {
 pub struct PatchSet {
     files: Vec<PatchFile>,
     ignored: Vec<IgnoredFile>,
+    /// Bytes read so far, against [`MAX_PATCH_DIR_BYTES`].
+    bytes_read: u64,
 }
 
 /// Reads every patch in `dir` (the only function of this module that touches the file system).
@@ -292,6 +295,19 @@ fn walk(dir: &Path, set: &mut PatchSet) -> Result<(), PatchError> {
             path: path.clone(),
             source,
         })?;
+        set.bytes_read += data.len() as u64;
+        if set.bytes_read > MAX_PATCH_DIR_BYTES {
+            return Err(PatchError::Read {
+                path,
+                source: std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!(
+                        "the patch files add up to more than {} MiB, the limit for a patches directory",
+                        MAX_PATCH_DIR_BYTES >> 20
+                    ),
+                ),
+            });
+        }
         if data.is_empty() {
             set.ignored.push(IgnoredFile {
                 path,
@@ -417,11 +433,19 @@ fn parse_patches(path: &Path, patch_type: PatchType, text: &str) -> Result<Vec<P
         };
         let body = match patch_type {
             PatchType::Json => {
-                if !value.is_array() {
-                    return Err(bad(format!(
-                        "expected a list of operations, got {}",
-                        kind_of(&value)
-                    )));
+                match value.as_array().map(Vec::len) {
+                    None => {
+                        return Err(bad(format!(
+                            "expected a list of operations, got {}",
+                            kind_of(&value)
+                        )))
+                    }
+                    Some(n) if n > MAX_JSON_PATCH_OPERATIONS => {
+                        return Err(bad(format!(
+                            "{n} operations; kbc takes at most {MAX_JSON_PATCH_OPERATIONS} in one patch"
+                        )))
+                    }
+                    Some(_) => {}
                 }
                 Body::Json(serde_json::from_value(value).map_err(|e| bad(e.to_string()))?)
             }
@@ -539,7 +563,7 @@ impl PatchSet {
                 };
                 doc = match &patch.body {
                     Body::Json(p) => {
-                        json_patch::patch(&mut doc, p).map_err(|e| fail(e.to_string()))?;
+                        apply_json_patch(&mut doc, p).map_err(fail)?;
                         doc
                     }
                     Body::Merge(p) => {
@@ -571,6 +595,23 @@ impl PatchSet {
         }
         let out = self.apply(COREDNS_DEPLOYMENT, deployment)?;
         self.check_kind(COREDNS_DEPLOYMENT, &out, "apps/v1", "Deployment")?;
+        Ok(out)
+    }
+
+    /// Applies the `kubeletconfiguration` patches to the kubelet's `config.yaml` document; the
+    /// result must still be of `api_version` and `kind`. kubeadm writes whatever
+    /// the patch made (a Secret, `null`, a list) and the kubelet then cannot start; kbc
+    /// refuses it (review B28).
+    pub fn apply_kubelet_configuration(
+        &self,
+        config: Value,
+        (api_version, kind): (&str, &'static str),
+    ) -> Result<Value, PatchError> {
+        if !self.has_target(KUBELET_CONFIGURATION) {
+            return Ok(config);
+        }
+        let out = self.apply(KUBELET_CONFIGURATION, config)?;
+        self.check_kind(KUBELET_CONFIGURATION, &out, api_version, kind)?;
         Ok(out)
     }
 
@@ -608,6 +649,58 @@ impl PatchSet {
             expected: kind,
             message,
         })
+    }
+}
+
+/// Most operations in one JSON patch: a real one has a handful; the bound also bounds the
+/// nesting that `move` operations can build.
+pub const MAX_JSON_PATCH_OPERATIONS: usize = 1000;
+
+/// Largest patched document: kubeadm's targets are a few kilobytes; `copy` operations that
+/// double a subtree must not fill memory (review B21).
+pub const MAX_PATCHED_BYTES: u64 = 4 << 20;
+
+/// Applies a JSON patch one operation at a time, so that the growth a `copy` causes is
+/// checked before the next one: the document may not exceed [`MAX_PATCHED_BYTES`].
+fn apply_json_patch(doc: &mut Value, patch: &json_patch::Patch) -> Result<(), String> {
+    let mut size = json_size(doc);
+    for (i, op) in patch.0.iter().enumerate() {
+        size += match op {
+            json_patch::PatchOperation::Copy(c) => {
+                doc.pointer(c.from.as_str()).map_or(0, json_size)
+            }
+            json_patch::PatchOperation::Add(a) => json_size(&a.value),
+            json_patch::PatchOperation::Replace(r) => json_size(&r.value),
+            _ => 0,
+        };
+        if size > MAX_PATCHED_BYTES {
+            return Err(format!(
+                "operation '/{i}' would make the document larger than {} MiB (kbc's limit for a patched object)",
+                MAX_PATCHED_BYTES >> 20
+            ));
+        }
+        json_patch::patch_unsafe(doc, std::slice::from_ref(op)).map_err(|mut e| {
+            e.operation = i;
+            e.to_string()
+        })?;
+    }
+    Ok(())
+}
+
+/// The length of `v` as compact JSON, without writing it.
+fn json_size(v: &Value) -> u64 {
+    match v {
+        Value::Null => 4,
+        Value::Bool(_) => 5,
+        Value::Number(n) => n.to_string().len() as u64,
+        Value::String(s) => s.len() as u64 + 2,
+        Value::Array(items) => 2 + items.iter().map(|i| json_size(i) + 1).sum::<u64>(),
+        Value::Object(map) => {
+            2 + map
+                .iter()
+                .map(|(k, v)| k.len() as u64 + 4 + json_size(v))
+                .sum::<u64>()
+        }
     }
 }
 

@@ -1,0 +1,229 @@
+//! `kbc` against hostile input (the adversarial review's reproductions): every case ends
+//! with exit 1, a message naming the culprit, and nothing written — never a hang, a crash or
+//! unbounded memory.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn fixture(name: &str) -> String {
+    root().join("fixtures").join(name).display().to_string()
+}
+
+fn kbc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kbc"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Compiles the single-node fixture (or `config`) with `extra` flags into `dir/out.tgz`.
+fn compile(dir: &Path, config: &str, extra: &[&str]) -> (Output, PathBuf) {
+    let out = dir.join("out.tgz");
+    let mut args = vec![
+        "compile",
+        config,
+        "--issued-at",
+        "2026-11-25T12:00:00Z",
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    (kbc(&args), out)
+}
+
+#[track_caller]
+fn assert_refused(o: &Output, out: &Path, needle: &str) {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains(needle), "{needle:?} not in: {err}");
+    assert!(!out.exists(), "a bundle was written");
+}
+
+fn mkfifo(path: &Path) {
+    let ok = Command::new("mkfifo").arg(path).status().unwrap();
+    assert!(ok.success());
+}
+
+fn patch_dir(dir: &Path, files: &[(&str, String)]) -> String {
+    let p = dir.join("patches");
+    std::fs::create_dir_all(&p).unwrap();
+    for (name, text) in files {
+        std::fs::write(p.join(name), text).unwrap();
+    }
+    p.display().to_string()
+}
+
+/// A10: a configuration over the input limit is refused before any work.
+#[test]
+fn an_oversized_configuration_is_refused_before_compiling() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(fixture("single-node.yaml"))
+        .unwrap()
+        .replace(
+            "clusterName: kubernetes",
+            &format!("clusterName: \"{}\"", "a".repeat(2 << 20)),
+        );
+    let config = dir.path().join("big.yaml");
+    std::fs::write(&config, text).unwrap();
+    let (o, out) = compile(dir.path(), config.to_str().unwrap(), &[]);
+    assert_refused(&o, &out, "larger than 1 MiB");
+}
+
+/// C24/B24/B32: FIFOs (and devices) are not read: they would block or never end.
+#[test]
+fn fifos_and_devices_are_refused_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo.yaml");
+    mkfifo(&fifo);
+    let (o, out) = compile(dir.path(), fifo.to_str().unwrap(), &[]);
+    assert_refused(&o, &out, "not a regular file");
+
+    let secrets = ["--secrets", "/dev/zero"];
+    let (o, out) = compile(dir.path(), &fixture("single-node.yaml"), &secrets);
+    assert_refused(&o, &out, "not a regular file");
+
+    let pki = dir.path().join("pki");
+    std::fs::create_dir(&pki).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", pki.join("ca.key")).unwrap();
+    mkfifo(&pki.join("ca.crt"));
+    let (o, out) = compile(
+        dir.path(),
+        &fixture("single-node.yaml"),
+        &["--pki-dir", pki.to_str().unwrap()],
+    );
+    assert_refused(&o, &out, "not a regular file");
+
+    let patches = patch_dir(dir.path(), &[]);
+    mkfifo(&Path::new(&patches).join("kube-scheduler.yaml"));
+    let (o, out) = compile(
+        dir.path(),
+        &fixture("single-node.yaml"),
+        &["--patches", &patches],
+    );
+    assert_refused(&o, &out, "not a regular file");
+
+    let inspect = kbc(&["inspect", fifo.to_str().unwrap()]);
+    assert_eq!(inspect.status.code(), Some(1));
+}
+
+/// B21: a JSON-patch copy bomb stops at the size limit instead of filling memory.
+#[test]
+fn a_json_patch_copy_bomb_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ops = vec![
+        serde_json::json!({"op": "add", "path": "/metadata/annotations", "value": {"x": "y".repeat(1000)}}),
+    ];
+    for i in 0..40 {
+        ops.push(serde_json::json!({"op": "copy", "from": "/metadata/annotations", "path": format!("/metadata/annotations/a{i}")}));
+    }
+    let patches = patch_dir(
+        dir.path(),
+        &[(
+            "kube-scheduler+json.json",
+            serde_json::to_string(&ops).unwrap(),
+        )],
+    );
+    let secrets = fixture("secrets/test-secrets.yaml");
+    let (o, out) = compile(
+        dir.path(),
+        &fixture("single-node.yaml"),
+        &["--secrets", &secrets, "--patches", &patches],
+    );
+    assert_refused(&o, &out, "would make the document larger than 4 MiB");
+
+    let many: Vec<_> = (0..1001)
+        .map(|i| serde_json::json!({"op": "add", "path": format!("/metadata/labels/l{i}"), "value": "v"}))
+        .collect();
+    let patches = patch_dir(
+        dir.path(),
+        &[(
+            "kube-scheduler+json.json",
+            serde_json::to_string(&many).unwrap(),
+        )],
+    );
+    let (o, out) = compile(
+        dir.path(),
+        &fixture("single-node.yaml"),
+        &["--secrets", &secrets, "--patches", &patches],
+    );
+    assert_refused(&o, &out, "kbc takes at most 1000 in one patch");
+}
+
+/// The patch files of one directory are bounded in sum, not only one by one.
+#[test]
+fn a_patch_directory_over_its_limit_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = format!(
+        "metadata:\n  annotations:\n    a: \"{}\"\n",
+        "x".repeat(1000 << 10)
+    );
+    let files: Vec<(String, String)> = (0..9)
+        .map(|i| (format!("kube-scheduler{i}.yaml"), big.clone()))
+        .collect();
+    let files: Vec<(&str, String)> = files.iter().map(|(n, t)| (n.as_str(), t.clone())).collect();
+    let patches = patch_dir(dir.path(), &files);
+    let (o, out) = compile(
+        dir.path(),
+        &fixture("single-node.yaml"),
+        &["--patches", &patches],
+    );
+    assert_refused(&o, &out, "add up to more than 8 MiB");
+}
+
+/// B28: a kubelet patch cannot turn config.yaml into another kind, null or a list.
+#[test]
+fn a_kubelet_patch_cannot_change_the_kind() {
+    let cases = [
+        (
+            "kubeletconfiguration+merge.yaml",
+            "apiVersion: v1\nkind: Secret\n",
+        ),
+        (
+            "kubeletconfiguration+json.json",
+            r#"[{"op": "replace", "path": "", "value": null}]"#,
+        ),
+        (
+            "kubeletconfiguration+json.json",
+            r#"[{"op": "replace", "path": "", "value": [1]}]"#,
+        ),
+    ];
+    for (name, text) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let patches = patch_dir(dir.path(), &[(name, text.to_string())]);
+        let (o, out) = compile(
+            dir.path(),
+            &fixture("single-node.yaml"),
+            &["--patches", &patches],
+        );
+        assert_refused(&o, &out, "is not a valid KubeletConfiguration");
+    }
+}
+
+/// C28 for compile: the temporary file a killed compile left is removed by the next one.
+#[test]
+fn a_killed_compiles_temp_file_is_swept_by_the_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let stale = dir.path().join(".out.tgz.kbc-tmp-4242-0");
+    std::fs::write(&stale, b"a whole bundle, keys included").unwrap();
+    let secrets = fixture("secrets/test-secrets.yaml");
+    let (o, out) = compile(
+        dir.path(),
+        &fixture("feature-gates.yaml"),
+        &["--secrets", &secrets],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.exists());
+    assert!(!stale.exists(), "the stale temporary file is still there");
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("out.tgz")]);
+}
