@@ -107,14 +107,14 @@ impl fmt::Display for Diagnostic {
 
 /// Longest message shown whole: a 50 MB value quoted in a message must not become 50 MB
 /// of stderr; the position still says where it is.
-const MAX_MESSAGE_CHARS: usize = 400;
+const MAX_MESSAGE_CHARS: usize = 2000;
 
 fn clip(message: &str) -> std::borrow::Cow<'_, str> {
     let count = message.chars().count();
     if count <= MAX_MESSAGE_CHARS {
         return message.into();
     }
-    let head: String = message.chars().take(MAX_MESSAGE_CHARS - 80).collect();
+    let head: String = message.chars().take(MAX_MESSAGE_CHARS - 400).collect();
     format!("{head}… ({count} characters in all)").into()
 }
 

@@ -281,16 +281,10 @@ fn walk(dir: &Path, set: &mut PatchSet) -> Result<(), PatchError> {
             });
             continue;
         };
-        let (target, patch_type) = match parse_file_name(name) {
-            FileName::Patch(target, patch_type) => (target, patch_type),
-            FileName::Ignore(reason) => {
-                set.ignored.push(IgnoredFile { path, reason });
-                continue;
-            }
-            FileName::UnknownTarget => return Err(PatchError::UnknownTarget { path }),
-            FileName::UnknownPatchType => return Err(PatchError::UnknownPatchType { path }),
-            FileName::Yml => return Err(PatchError::YmlExtension { path }),
-        };
+        if let FileName::Ignore(reason) = parse_file_name(name) {
+            set.ignored.push(IgnoredFile { path, reason });
+            continue;
+        }
         let data = crate::fsutil::read_input_bytes(&path).map_err(|source| PatchError::Read {
             path: path.clone(),
             source,
@@ -315,8 +309,32 @@ fn walk(dir: &Path, set: &mut PatchSet) -> Result<(), PatchError> {
             });
             continue;
         }
-        let text = String::from_utf8(data).map_err(|e| {
-            let (line, column) = line_col(e.as_bytes(), e.utf8_error().valid_up_to());
+        set.add_file(path, &data)?;
+    }
+    Ok(())
+}
+
+impl PatchSet {
+    /// Adds one patch file from its bytes, named by `path` (whose file name says the target
+    /// and the patch type): the part of [`load_patches`] that touches no file system, and
+    /// the entry point of the patch fuzzer.
+    pub fn add_file(&mut self, path: PathBuf, data: &[u8]) -> Result<(), PatchError> {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        let (target, patch_type) = match parse_file_name(name) {
+            FileName::Patch(target, patch_type) => (target, patch_type),
+            FileName::Ignore(reason) => {
+                self.ignored.push(IgnoredFile { path, reason });
+                return Ok(());
+            }
+            FileName::UnknownTarget => return Err(PatchError::UnknownTarget { path }),
+            FileName::UnknownPatchType => return Err(PatchError::UnknownPatchType { path }),
+            FileName::Yml => return Err(PatchError::YmlExtension { path }),
+        };
+        let text = std::str::from_utf8(data).map_err(|e| {
+            let (line, column) = line_col(data, e.valid_up_to());
             PatchError::Yaml {
                 path: path.clone(),
                 line,
@@ -324,15 +342,15 @@ fn walk(dir: &Path, set: &mut PatchSet) -> Result<(), PatchError> {
                 message: "the file is not valid UTF-8".into(),
             }
         })?;
-        let patches = parse_patches(&path, patch_type, &text)?;
-        set.files.push(PatchFile {
+        let patches = parse_patches(&path, patch_type, text)?;
+        self.files.push(PatchFile {
             path,
             target,
             patch_type,
             patches,
         });
+        Ok(())
     }
-    Ok(())
 }
 
 fn line_col(bytes: &[u8], offset: usize) -> (usize, usize) {

@@ -241,27 +241,53 @@ pub fn parse_document(chunk: &Chunk) -> Result<(Option<Node>, Vec<DuplicateKey>)
         line: m.line() + offset,
         column: m.col() + 1,
     };
+    if let Some(pos) = lone_carriage_return(chunk) {
+        return Err(SyntaxError {
+            pos,
+            message: "a line ends with a carriage return alone: Kubernetes' YAML reader splits \
+                      documents only at line feeds, so kubeadm would silently drop what \
+                      follows; use LF (or CRLF) line ends"
+                .into(),
+        });
+    }
     let mut builder = Builder::default();
+    let mut documents = 0;
     for item in Parser::new_from_str(&chunk.text) {
         let (event, span) = item.map_err(|e| SyntaxError {
             pos: to_pos(e.marker()),
             message: e.info().to_string(),
         })?;
         let pos = to_pos(&span.start);
+        let error = |message: String| SyntaxError { pos, message };
         match event {
-            Event::Scalar(text, style, _, _) => {
+            Event::DocumentStart(..) => {
+                documents += 1;
+                if documents > 1 {
+                    return Err(error(
+                        "a second YAML document after a `...` line: kubeadm reads only the \
+                         first and silently ignores the rest; separate documents with `---`"
+                            .into(),
+                    ));
+                }
+            }
+            Event::Scalar(text, style, _, tag) => {
                 let style = match style {
                     ScalarStyle::Plain => Style::Plain,
                     ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => Style::Quoted,
                     _ => Style::Block,
                 };
+                let style = scalar_tag(tag.as_deref(), &text, style).map_err(error)?;
                 builder.value(Node {
                     value: Value::Scalar(text.into_owned(), style),
                     pos,
                 });
             }
-            Event::SequenceStart(..) => builder.stack.push(Open::Seq(pos, Vec::new())),
-            Event::MappingStart(..) => {
+            Event::SequenceStart(_, _, tag) => {
+                collection_tag(tag.as_deref(), "seq").map_err(error)?;
+                builder.stack.push(Open::Seq(pos, Vec::new()))
+            }
+            Event::MappingStart(_, _, tag) => {
+                collection_tag(tag.as_deref(), "map").map_err(error)?;
                 builder
                     .stack
                     .push(Open::Map(pos, Vec::new(), HashMap::new(), None))
@@ -290,6 +316,81 @@ pub fn parse_document(chunk: &Chunk) -> Result<(Option<Node>, Vec<DuplicateKey>)
         }
     }
     Ok((builder.root, builder.duplicates))
+}
+
+/// The position of the first carriage return that is not followed by a line feed.
+fn lone_carriage_return(chunk: &Chunk) -> Option<Pos> {
+    let bytes = chunk.text.as_bytes();
+    let at = (0..bytes.len()).find(|&i| bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n'))?;
+    let before = &chunk.text[..at];
+    let line = before.matches('\n').count();
+    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    Some(Pos {
+        line: chunk.first_line + line,
+        column,
+    })
+}
+
+/// What an explicit tag on a scalar means, as go-yaml v2 decodes it: `!!str` makes any
+/// scalar a string; `!!int`, `!!float`, `!!bool` and `!!null` are accepted where they agree
+/// with the plain value. Every other tag (`!!binary`, `!!map` on a scalar, local `!foo`
+/// tags) is refused rather than ignored.
+fn scalar_tag(tag: Option<&granit_parser::Tag>, text: &str, style: Style) -> Result<Style, String> {
+    let Some(tag) = tag else {
+        return Ok(style);
+    };
+    let agrees =
+        |want: fn(&Resolved<'_>) -> bool| style == Style::Plain && want(&resolve_plain(text));
+    let ok = match yaml_tag(tag).as_deref() {
+        Some("str") => return Ok(Style::Quoted),
+        Some("int") => agrees(|r| matches!(r, Resolved::Int(_))),
+        Some("float") => agrees(|r| matches!(r, Resolved::Float(_) | Resolved::Int(_))),
+        Some("bool") => agrees(|r| matches!(r, Resolved::Bool(_))),
+        Some("null") => agrees(|r| matches!(r, Resolved::Null)),
+        _ => {
+            return Err(format!(
+                "the YAML tag {} is not supported here (only !!str, and !!int, !!float, \
+                 !!bool, !!null where they agree with the value)",
+                shown(tag)
+            ))
+        }
+    };
+    if ok {
+        Ok(style)
+    } else {
+        Err(format!(
+            "the value does not match its YAML tag {}",
+            shown(tag)
+        ))
+    }
+}
+
+/// The name of a tag of the `tag:yaml.org,2002:` namespace (`!!x` or verbatim).
+fn yaml_tag(tag: &granit_parser::Tag) -> Option<String> {
+    format!("{}{}", tag.handle(), tag.suffix())
+        .strip_prefix("tag:yaml.org,2002:")
+        .map(str::to_string)
+}
+
+/// A tag as a message shows it: `!!int` for the YAML namespace, else as resolved.
+fn shown(tag: &granit_parser::Tag) -> String {
+    yaml_tag(tag).map_or_else(
+        || format!("{}{}", tag.handle(), tag.suffix()),
+        |name| format!("!!{name}"),
+    )
+}
+
+/// A tag on a list or mapping may only say what it is.
+fn collection_tag(tag: Option<&granit_parser::Tag>, kind: &str) -> Result<(), String> {
+    match tag {
+        None => Ok(()),
+        Some(t) if yaml_tag(t).as_deref() == Some(kind) => Ok(()),
+        Some(t) => Err(format!(
+            "the YAML tag {} is not supported on a {}",
+            shown(t),
+            if kind == "map" { "mapping" } else { "list" }
+        )),
+    }
 }
 
 enum Open {
@@ -456,6 +557,63 @@ mod tests {
                 column: 1
             }
         );
+    }
+
+    fn parse(text: &str) -> Result<Node, SyntaxError> {
+        let chunk = Chunk {
+            text: text.into(),
+            first_line: 1,
+        };
+        parse_document(&chunk).map(|(n, _)| n.unwrap())
+    }
+
+    /// Review A29/A31: explicit tags are applied as go-yaml applies them, or refused.
+    #[test]
+    fn yaml_tags_are_applied_or_refused() {
+        let n =
+            parse("a: !!str yes\nb: !!str 6443\nc: !!int 6443\nd: !!bool on\ne: !!map {x: 1}\n")
+                .unwrap();
+        let r = |k: &str| n.get(k).unwrap().value.resolve();
+        assert_eq!(r("a"), Some(Resolved::Str("yes")));
+        assert_eq!(r("b"), Some(Resolved::Str("6443")));
+        assert_eq!(r("c"), Some(Resolved::Int(6443)));
+        assert_eq!(r("d"), Some(Resolved::Bool(true)));
+        for (text, message) in [
+            (
+                "a: !!binary aGVsbG8=\n",
+                "the YAML tag !!binary is not supported",
+            ),
+            ("a: !!int kubernetes\n", "does not match its YAML tag !!int"),
+            ("a: !!map x\n", "the YAML tag !!map is not supported"),
+            (
+                "a: !<tag:yaml.org,2002:int> kubernetes\n",
+                "does not match its YAML tag !!int",
+            ),
+            ("a: !foo bar\n", "the YAML tag !foo is not supported"),
+            ("a: !!seq {x: 1}\n", "not supported on a mapping"),
+        ] {
+            let e = parse(text).unwrap_err();
+            assert!(e.message.contains(message), "{text}: {}", e.message);
+            assert_eq!(e.pos.line, 1, "{text}");
+        }
+    }
+
+    /// Review A27: what follows a `...` line is not silently dropped.
+    #[test]
+    fn content_after_a_document_end_is_an_error() {
+        let e = parse("a: 1\n...\nevil: field\n").unwrap_err();
+        assert!(e.message.contains("after a `...` line"), "{}", e.message);
+        assert_eq!(e.pos.line, 3);
+        assert!(parse("a: 1\n...\n# only a comment\n").is_ok());
+    }
+
+    /// Review A22: CR-only line ends would make kubeadm drop documents; CRLF is fine.
+    #[test]
+    fn lone_carriage_returns_are_an_error_and_crlf_is_not() {
+        let e = parse("a: 1\r\nb: 2\rc: 3\n").unwrap_err();
+        assert!(e.message.contains("carriage return alone"), "{}", e.message);
+        assert_eq!(e.pos, Pos { line: 2, column: 5 });
+        assert!(parse("a: 1\r\nb: 2\r\n").is_ok());
     }
 
     #[test]
