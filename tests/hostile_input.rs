@@ -227,3 +227,136 @@ fn a_killed_compiles_temp_file_is_swept_by_the_next() {
         .collect();
     assert_eq!(names, vec![std::ffi::OsString::from("out.tgz")]);
 }
+
+fn openssl(args: &[&str]) {
+    let o = Command::new("openssl")
+        .args(args)
+        .output()
+        .expect("openssl runs");
+    assert!(
+        o.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// A self-signed CA made by openssl in `dir` as `name.crt`/`name.key`.
+fn openssl_ca(dir: &Path, name: &str, bits: &str, ext: &[&str]) {
+    let (crt, key) = (
+        dir.join(format!("{name}.crt")),
+        dir.join(format!("{name}.key")),
+    );
+    let mut args = vec![
+        "req",
+        "-x509",
+        "-new",
+        "-newkey",
+        bits,
+        "-nodes",
+        "-days",
+        "3650",
+        "-subj",
+        "/CN=test-ca",
+    ];
+    args.extend_from_slice(&[
+        "-keyout",
+        key.to_str().unwrap(),
+        "-out",
+        crt.to_str().unwrap(),
+    ]);
+    for e in ext {
+        args.extend_from_slice(&["-addext", e]);
+    }
+    openssl(&args);
+}
+
+/// B13, B15, B16: CAs and keys that cannot work are refused, as the TLS clients would
+/// refuse what they sign (kubeadm accepts them).
+#[test]
+fn cas_and_keys_that_cannot_work_are_refused() {
+    let ca = "basicConstraints=critical,CA:TRUE";
+    let cases: [(&str, &[&str], &str); 2] = [
+        (
+            "rsa:1024",
+            &[
+                ca,
+                "keyUsage=critical,digitalSignature,keyEncipherment,keyCertSign",
+            ],
+            "the RSA key has 1024 bits",
+        ),
+        (
+            "rsa:2048",
+            &[ca, "keyUsage=critical,digitalSignature,keyEncipherment"],
+            "does not include keyCertSign",
+        ),
+    ];
+    for (bits, ext, needle) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let pki = dir.path().join("pki");
+        std::fs::create_dir(&pki).unwrap();
+        openssl_ca(&pki, "ca", bits, ext);
+        let (o, out) = compile(
+            dir.path(),
+            &fixture("feature-gates.yaml"),
+            &["--pki-dir", pki.to_str().unwrap()],
+        );
+        assert_refused(&o, &out, needle);
+    }
+
+    // An intermediate CA under a root with pathlen:0, given as the chain in ca.crt.
+    let dir = tempfile::tempdir().unwrap();
+    let pki = dir.path().join("pki");
+    std::fs::create_dir(&pki).unwrap();
+    let usage = "keyUsage=critical,digitalSignature,keyEncipherment,keyCertSign";
+    openssl_ca(
+        dir.path(),
+        "root",
+        "rsa:2048",
+        &["basicConstraints=critical,CA:TRUE,pathlen:0", usage],
+    );
+    let p = |n: &str| dir.path().join(n).display().to_string();
+    openssl(&[
+        "req",
+        "-new",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=intermediate",
+        "-keyout",
+        &p("pki/ca.key"),
+        "-out",
+        &p("ca.csr"),
+    ]);
+    std::fs::write(
+        dir.path().join("ext.cnf"),
+        format!("basicConstraints=critical,CA:TRUE\n{usage}\n"),
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        &p("ca.csr"),
+        "-CA",
+        &p("root.crt"),
+        "-CAkey",
+        &p("root.key"),
+        "-CAcreateserial",
+        "-days",
+        "365",
+        "-extfile",
+        &p("ext.cnf"),
+        "-out",
+        &p("int.crt"),
+    ]);
+    let chain = std::fs::read_to_string(p("int.crt")).unwrap()
+        + &std::fs::read_to_string(p("root.crt")).unwrap();
+    std::fs::write(pki.join("ca.crt"), chain).unwrap();
+    let (o, out) = compile(
+        dir.path(),
+        &fixture("feature-gates.yaml"),
+        &["--pki-dir", pki.to_str().unwrap()],
+    );
+    assert_refused(&o, &out, "the path length constraint is exceeded");
+}

@@ -321,6 +321,14 @@ pub enum InputFileError {
         /// The file.
         file: String,
     },
+    /// A CA that could sign nothing that verifies.
+    #[error("{file}: the certificate cannot be used as a CA: {reason}")]
+    CaUnusable {
+        /// The file.
+        file: String,
+        /// Why.
+        reason: String,
+    },
     /// A key that does not belong to the certificate.
     #[error("{key}: the private key does not match {cert}")]
     Mismatch {
@@ -356,6 +364,20 @@ pub fn load_ca_pair(cert: &Path, key: &Path) -> Result<CaPair, InputFileError> {
     })?;
     if !info.is_ca {
         return Err(InputFileError::NotCa { file: cname });
+    }
+    let infos = chain
+        .iter()
+        .map(x509::Cert::info)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|source| InputFileError::Cert {
+            file: cname.clone(),
+            source,
+        })?;
+    if let Some(reason) = x509::ca_unusable(&infos) {
+        return Err(InputFileError::CaUnusable {
+            file: cname,
+            reason,
+        });
     }
     let pk = PrivateKey::from_pem(key_text.as_bytes()).map_err(|source| InputFileError::Key {
         file: kname.clone(),

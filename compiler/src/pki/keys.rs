@@ -81,10 +81,16 @@ pub enum KeyError {
     /// The PEM block itself is malformed.
     #[error("malformed PEM: {0}")]
     Pem(String),
+    /// An RSA key below [`MIN_RSA_BITS`].
+    #[error("the RSA key has {0} bits; kbc requires at least {MIN_RSA_BITS} (kubeadm's smallest choice), a shorter key can be factored")]
+    Weak(usize),
     /// Signing failed (only for keys that are internally inconsistent).
     #[error("signing failed")]
     Sign,
 }
+
+/// The smallest RSA key kbc reads from the user: kubeadm's smallest `encryptionAlgorithm`.
+pub const MIN_RSA_BITS: usize = 2048;
 
 /// A private key of one of the types kubeadm handles.
 #[derive(Clone)]
@@ -208,9 +214,21 @@ impl PrivateKey {
         }
     }
 
+    /// Reads the first private key of a PEM file, refusing RSA keys below [`MIN_RSA_BITS`]
+    /// (kubeadm accepts them; everything signed with one could be forged).
+    pub fn from_pem(bytes: &[u8]) -> Result<PrivateKey, KeyError> {
+        let key = Self::from_pem_any_size(bytes)?;
+        match &key {
+            PrivateKey::Rsa { key: k, .. } if k.size() * 8 < MIN_RSA_BITS => {
+                Err(KeyError::Weak(k.size() * 8))
+            }
+            _ => Ok(key),
+        }
+    }
+
     /// Reads the first private key of a PEM file (PKCS#1, SEC 1 or PKCS#8; other blocks
     /// such as `EC PARAMETERS` are skipped, as client-go's `ParsePrivateKeyPEM` does).
-    pub fn from_pem(bytes: &[u8]) -> Result<PrivateKey, KeyError> {
+    fn from_pem_any_size(bytes: &[u8]) -> Result<PrivateKey, KeyError> {
         let blocks = pem::parse_many(bytes).map_err(|e| KeyError::Pem(e.to_string()))?;
         for block in &blocks {
             let der = block.contents();

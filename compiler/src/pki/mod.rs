@@ -271,6 +271,16 @@ pub enum PkiError {
         /// `ca`, `front-proxy-ca`, `etcd-ca`.
         name: String,
     },
+    /// A CA that could sign nothing that verifies (kubeadm accepts it; the cluster fails).
+    #[error("{file}: the {name} certificate cannot be used as a CA: {reason}")]
+    CaUnusable {
+        /// The file.
+        file: String,
+        /// `ca`, `front-proxy-ca`, `etcd-ca`.
+        name: String,
+        /// Why.
+        reason: String,
+    },
     /// A CA that has expired at the issue time.
     #[error("{file}: the {name} certificate expired at {not_after}, before the issue time {at}")]
     CaExpired {
@@ -564,18 +574,30 @@ pub fn render_with(
             file: crt.origin.clone(),
             source,
         })?;
+        let infos = chain
+            .iter()
+            .map(x509::Cert::info)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|source| PkiError::BadCert {
+                file: crt.origin.clone(),
+                source,
+            })?;
         let cert = chain
             .into_iter()
             .next()
             .expect("parse_pem_chain returns at least one");
-        let info = cert.info().map_err(|source| PkiError::BadCert {
-            file: crt.origin.clone(),
-            source,
-        })?;
+        let info = infos[0].clone();
         if !info.is_ca {
             return Err(PkiError::NotCa {
                 file: crt.origin.clone(),
                 name: id.name().into(),
+            });
+        }
+        if let Some(reason) = x509::ca_unusable(&infos) {
+            return Err(PkiError::CaUnusable {
+                file: crt.origin.clone(),
+                name: id.name().into(),
+                reason,
             });
         }
         if info.not_after < start {

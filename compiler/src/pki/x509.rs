@@ -44,6 +44,11 @@ pub struct CertInfo {
     pub ip_addresses: Vec<IpAddr>,
     /// Key usages, e.g. `digitalSignature`.
     pub key_usages: Vec<String>,
+    /// Whether the certificate has a keyUsage extension at all (without one, every usage
+    /// is allowed).
+    pub has_key_usage: bool,
+    /// BasicConstraints pathLenConstraint, if set.
+    pub path_len: Option<u32>,
     /// Extended key usages, e.g. `serverAuth`.
     pub ext_key_usages: Vec<String>,
     /// `RSA 2048`, `ECDSA P-256`, …
@@ -170,6 +175,31 @@ fn key_algorithm(cert: &X509Certificate<'_>) -> String {
     }
 }
 
+/// Why a CA certificate (with the chain above it in its file) cannot sign what kubeadm
+/// makes with it, as Go's and OpenSSL's verifiers would decide at run time; `None` if it
+/// can. Element 0 of `chain` is the CA itself.
+pub fn ca_unusable(chain: &[CertInfo]) -> Option<String> {
+    let ca = chain.first()?;
+    if ca.has_key_usage && !ca.key_usages.iter().any(|u| u == "keyCertSign") {
+        return Some(
+            "its keyUsage does not include keyCertSign, so no certificate it signs verifies".into(),
+        );
+    }
+    // The leaves kbc signs are not counted; the CAs below chain[k] are chain[..k].
+    for (k, above) in chain.iter().enumerate().skip(1) {
+        if let Some(limit) = above.path_len {
+            if (k as u32) > limit {
+                return Some(format!(
+                    "certificate {} of the file ({}) allows {limit} CA certificate(s) below it, and there are {k}: the path length constraint is exceeded",
+                    k + 1,
+                    above.subject
+                ));
+            }
+        }
+    }
+    None
+}
+
 impl Cert {
     fn parsed(&self) -> Result<X509Certificate<'_>, CertError> {
         let (rest, cert) =
@@ -199,13 +229,18 @@ impl Cert {
             dns_names: Vec::new(),
             ip_addresses: Vec::new(),
             key_usages: Vec::new(),
+            has_key_usage: false,
+            path_len: None,
             ext_key_usages: Vec::new(),
             key_algorithm: key_algorithm(&c),
             serial_hex: c.raw_serial().iter().map(|b| format!("{b:02x}")).collect(),
         };
         for ext in c.iter_extensions() {
             match ext.parsed_extension() {
-                ParsedExtension::BasicConstraints(bc) => info.is_ca = bc.ca,
+                ParsedExtension::BasicConstraints(bc) => {
+                    info.is_ca = bc.ca;
+                    info.path_len = bc.path_len_constraint;
+                }
                 ParsedExtension::SubjectKeyIdentifier(id) => {
                     info.subject_key_id = Some(id.0.to_vec())
                 }
@@ -225,6 +260,7 @@ impl Cert {
                     }
                 }
                 ParsedExtension::KeyUsage(ku) => {
+                    info.has_key_usage = true;
                     let names = [
                         (ku.digital_signature(), "digitalSignature"),
                         (ku.non_repudiation(), "nonRepudiation"),
