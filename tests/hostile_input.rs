@@ -360,3 +360,42 @@ fn cas_and_keys_that_cannot_work_are_refused() {
     );
     assert_refused(&o, &out, "the path length constraint is exceeded");
 }
+
+/// E8: `secrets generate --force` replaces a symbolic link at the output, never writes
+/// through it; without --force a link (even a dangling one) is an existing file.
+#[test]
+fn secrets_generate_never_writes_through_a_symlink() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("elsewhere.txt");
+    std::fs::write(&target, b"not yours").unwrap();
+    let link = dir.path().join("secrets.yaml");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let o = kbc(&["secrets", "generate", "-o", link.to_str().unwrap()]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = kbc(&[
+        "secrets",
+        "generate",
+        "--force",
+        "-o",
+        link.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(std::fs::read(&target).unwrap(), b"not yours");
+    let meta = std::fs::symlink_metadata(&link).unwrap();
+    assert!(
+        meta.file_type().is_file(),
+        "the link was not replaced by a file"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    let dangling = dir.path().join("dangling.yaml");
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), &dangling).unwrap();
+    let o = kbc(&["secrets", "generate", "-o", dangling.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!dir.path().join("nowhere").exists());
+}

@@ -20,7 +20,6 @@
 //!
 //! The file is written with mode 0600 and never overwritten without `--force`.
 
-use std::io::Write;
 use std::path::Path;
 
 use serde::Serialize;
@@ -250,37 +249,14 @@ impl Secrets {
     /// Writes the file with mode 0600; refuses to replace an existing file unless `force`.
     pub fn write(&self, path: &Path, force: bool) -> Result<(), SecretsError> {
         let name = path.display().to_string();
-        let io = |source| SecretsError::Io {
-            path: name.clone(),
-            source,
-        };
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
+        // symlink_metadata: a link, dangling or not, is something that exists.
+        if !force && std::fs::symlink_metadata(path).is_ok() {
+            return Err(SecretsError::Exists { path: name });
         }
-        if force {
-            opts.create(true).truncate(true);
-        } else {
-            opts.create_new(true);
-        }
-        let mut file = opts.open(path).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::AlreadyExists {
-                SecretsError::Exists { path: name.clone() }
-            } else {
-                io(e)
-            }
-        })?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            file.set_permissions(std::fs::Permissions::from_mode(0o600))
-                .map_err(io)?;
-        }
-        file.write_all(self.to_yaml().as_bytes()).map_err(io)?;
-        file.sync_all().map_err(io)
+        // Atomic and never through a symbolic link: with --force a link at `path` is
+        // replaced, its target left alone (review E8).
+        crate::fsutil::write_atomic(path, self.to_yaml().as_bytes(), 0o600)
+            .map_err(|source| SecretsError::Io { path: name, source })
     }
 }
 
