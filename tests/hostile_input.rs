@@ -399,3 +399,37 @@ fn secrets_generate_never_writes_through_a_symlink() {
     assert_eq!(o.status.code(), Some(1));
     assert!(!dir.path().join("nowhere").exists());
 }
+
+/// B14: a passphrase-protected key gets a message that says so.
+#[test]
+fn an_encrypted_key_is_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = dir.path().join("pki");
+    std::fs::create_dir(&pki).unwrap();
+    let usage = "keyUsage=critical,digitalSignature,keyEncipherment,keyCertSign";
+    openssl_ca(
+        &pki,
+        "plain",
+        "rsa:2048",
+        &["basicConstraints=critical,CA:TRUE", usage],
+    );
+    std::fs::rename(pki.join("plain.crt"), pki.join("ca.crt")).unwrap();
+    let p = |n: &str| pki.join(n).display().to_string();
+    openssl(&[
+        "pkey",
+        "-in",
+        &p("plain.key"),
+        "-aes256",
+        "-passout",
+        "pass:x",
+        "-out",
+        &p("ca.key"),
+    ]);
+    std::fs::remove_file(pki.join("plain.key")).unwrap();
+    let (o, out) = compile(
+        dir.path(),
+        &fixture("feature-gates.yaml"),
+        &["--pki-dir", pki.to_str().unwrap()],
+    );
+    assert_refused(&o, &out, "the private key is encrypted");
+}

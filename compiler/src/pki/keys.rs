@@ -81,6 +81,9 @@ pub enum KeyError {
     /// The PEM block itself is malformed.
     #[error("malformed PEM: {0}")]
     Pem(String),
+    /// A passphrase-protected key (kubeadm cannot read one either).
+    #[error("the private key is encrypted; give it without a passphrase (e.g. openssl pkey -in KEY -out PLAIN)")]
+    Encrypted,
     /// An RSA key below [`MIN_RSA_BITS`].
     #[error("the RSA key has {0} bits; kbc requires at least {MIN_RSA_BITS} (kubeadm's smallest choice), a shorter key can be factored")]
     Weak(usize),
@@ -232,6 +235,14 @@ impl PrivateKey {
         let blocks = pem::parse_many(bytes).map_err(|e| KeyError::Pem(e.to_string()))?;
         for block in &blocks {
             let der = block.contents();
+            let encrypted = block.tag() == "ENCRYPTED PRIVATE KEY"
+                || block
+                    .headers()
+                    .get("Proc-Type")
+                    .is_some_and(|v| v.contains("ENCRYPTED"));
+            if encrypted {
+                return Err(KeyError::Encrypted);
+            }
             match block.tag() {
                 "RSA PRIVATE KEY" => {
                     return rsa::PrivateKey::from_pkcs1_der(der)

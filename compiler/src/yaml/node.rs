@@ -147,12 +147,19 @@ pub fn resolve_plain(s: &str) -> Resolved<'_> {
         b'+' => (false, &plain[1..]),
         _ => (false, &plain[..]),
     };
+    // from_str_radix takes a sign of its own: `0-5` and `0x-5` are strings, not -5.
+    let radix = |text: &str, radix: u32| {
+        text.bytes()
+            .all(|b| b.is_ascii_alphanumeric())
+            .then(|| i128::from_str_radix(text, radix).ok())
+            .flatten()
+    };
     let int = if let Some(hex) = digits.strip_prefix("0x") {
-        i128::from_str_radix(hex, 16).ok()
+        radix(hex, 16)
     } else if let Some(bin) = digits.strip_prefix("0b") {
-        i128::from_str_radix(bin, 2).ok()
+        radix(bin, 2)
     } else if digits.len() > 1 && digits.starts_with('0') {
-        i128::from_str_radix(&digits[1..], 8).ok()
+        radix(&digits[1..], 8)
     } else if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
         digits.parse().ok()
     } else {
@@ -628,6 +635,10 @@ mod tests {
         assert_eq!(r("f"), Resolved::Null);
         assert_eq!(r("g"), Resolved::Str("10.96.0.0/12"));
         assert_eq!(r("h"), Resolved::Bool(false));
+        // Review A15: a sign after the radix prefix makes a string, as in go-yaml.
+        assert_eq!(resolve_plain("0-5"), Resolved::Str("0-5"));
+        assert_eq!(resolve_plain("0x-5"), Resolved::Str("0x-5"));
+        assert_eq!(resolve_plain("-0x1f"), Resolved::Int(-31));
     }
 
     #[test]
