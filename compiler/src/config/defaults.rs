@@ -157,7 +157,21 @@ pub fn dynamic_defaults(
     if let Some(s) = &o.cri_socket {
         nr.cri_socket = s.clone();
     }
-    if !nr.cri_socket.is_empty() && !nr.cri_socket.contains("://") {
+    if nr.cri_socket.is_empty() {
+        // kubeadm's DetectCRISocket probes the host and falls back to this default; kbc never
+        // probes, so the default is what an empty criSocket means.
+        nr.cri_socket = DEFAULT_CRI_SOCKET.to_string();
+        warnings.push(
+            Diagnostic::warning(
+                "nodeRegistration.criSocket",
+                format!(
+                    "empty: using kubeadm's default {DEFAULT_CRI_SOCKET} (kbc does not probe the host for a container runtime; set it or pass --cri-socket for another)"
+                ),
+            )
+            .kind("InitConfiguration"),
+        );
+    }
+    if !nr.cri_socket.contains("://") {
         warnings.push(
             Diagnostic::warning(
                 "nodeRegistration.criSocket",

@@ -137,13 +137,6 @@ fn hex_decode(s: &str) -> Option<Vec<u8>> {
 
 fn cri_socket(s: &str, out: &mut Vec<Diagnostic>) {
     let path = "nodeRegistration.criSocket";
-    if s.is_empty() {
-        out.push(
-            err(INIT, path, "empty CRI socket")
-                .hint("kbc never probes for a container runtime: set nodeRegistration.criSocket or pass --cri-socket (kubeadm's default is unix:///var/run/containerd/containerd.sock)"),
-        );
-        return;
-    }
     if let Some((scheme, _)) = s.split_once("://") {
         if scheme != "unix" {
             out.push(
