@@ -272,3 +272,71 @@ fn closed_stdout_is_exit_3_not_a_panic() {
     }
     assert!(bundle.exists(), "compile wrote its bundle before printing");
 }
+
+/// Issue 8: one set of node-fact flags on every command that reads a configuration.
+#[test]
+fn every_command_that_reads_a_configuration_takes_the_node_facts() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = |n: &str| dir.path().join(n).display().to_string();
+    let (bundle, certs) = (out("b.tgz"), out("certs"));
+    let facts = [
+        "--node-name",
+        "CP-9",
+        "--advertise-address",
+        "10.0.0.9",
+        "--cri-socket",
+        "unix:///run/crio/crio.sock",
+        "--kubernetes-version",
+        "v1.31.1",
+        "--host-name",
+        "cp-9",
+        "--systemd-resolved",
+        "--ca-cert-dirs",
+        "/etc/ssl/certs",
+        "--allow-unknown-fields",
+    ];
+    let f = "fixtures/feature-gates.yaml";
+    let secrets = [
+        "--secrets",
+        "fixtures/secrets/test-secrets.yaml",
+        "--issued-at",
+        "2026-11-25T12:00:00Z",
+    ];
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["config", "validate", f],
+        vec!["config", "view", f],
+        vec!["config", "migrate", "--old-config", f],
+        vec!["config", "images", "list", "--config", f],
+        [&["certs", "render", f, "-o", &certs][..], &secrets[..]].concat(),
+        vec!["render", f],
+        [&["compile", f, "-o", &bundle][..], &secrets[..]].concat(),
+        vec!["diff", f, f],
+    ];
+    for mut args in commands {
+        args.extend_from_slice(&facts);
+        let o = kbc(&args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", text(&o.stderr));
+        let stdout = text(&o.stdout);
+        match args[..2] {
+            ["config", "view"] => {
+                assert!(stdout.contains("name: cp-9"), "{stdout}");
+                assert!(stdout.contains("advertiseAddress: 10.0.0.9"), "{stdout}");
+                assert!(
+                    stdout.contains("criSocket: unix:///run/crio/crio.sock"),
+                    "{stdout}"
+                );
+                assert!(stdout.contains("kubernetesVersion: v1.31.1"), "{stdout}");
+                assert!(
+                    stdout.contains("resolvConf: /run/systemd/resolve/resolv.conf"),
+                    "{stdout}"
+                );
+            }
+            ["config", "images"] => assert!(stdout.contains("kube-apiserver:v1.31.1"), "{stdout}"),
+            ["render", _] => {
+                assert!(stdout.contains("--advertise-address=10.0.0.9"), "{stdout}");
+                assert!(stdout.contains("/etc/ssl/certs"), "{stdout}");
+            }
+            _ => {}
+        }
+    }
+}

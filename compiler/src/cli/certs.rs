@@ -42,6 +42,8 @@ pub struct RenderArgs {
     /// Output directory (must not already hold any of the files).
     #[arg(short = 'o', long = "output", value_name = "DIR")]
     pub output: PathBuf,
+    #[command(flatten)]
+    pub node: super::node::NodeArgs,
 }
 
 /// Arguments of `kbc certs check-expiration`.
@@ -211,11 +213,11 @@ pub fn provided_from_bundle(file: &Path) -> Result<Provided, Exit> {
 /// [`PkiInput`] (the configuration front end's job).
 pub fn run(
     cmd: PkiCertsCommand,
-    to_input: &dyn Fn(&Path) -> Result<PkiInput, Exit>,
+    to_input: &dyn Fn(&Path, &super::node::NodeArgs) -> Result<PkiInput, Exit>,
 ) -> Result<(), Exit> {
     match cmd {
         PkiCertsCommand::Render(args) => {
-            let input = to_input(&args.config)?;
+            let input = to_input(&args.config, &args.node)?;
             render(&args, &input)
         }
         PkiCertsCommand::CheckExpiration(args) => check_expiration(&args),

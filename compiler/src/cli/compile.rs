@@ -2,7 +2,8 @@
 //! print its digest and a short summary.
 
 use super::certs::{load_secrets, resolve_issue_time};
-use super::config::{load, InputArgs, OverrideArgs};
+use super::config::{load, InputArgs};
+use super::node::NodeArgs;
 use super::{refuse, Exit, EXIT_REFUSED};
 use crate::compile::{self, CompileOptions};
 use crate::pki::Provided;
@@ -39,51 +40,21 @@ pub struct CompileArgs {
     #[arg(long)]
     pub show_secrets: bool,
     #[command(flatten)]
-    pub host: HostArgs,
-    #[command(flatten)]
-    pub overrides: OverrideArgs,
-}
-
-/// What kubeadm reads from the node's file system, given explicitly (kbc never looks).
-#[derive(Debug, Args, Clone, Default)]
-pub struct HostArgs {
-    /// The node's host name: `--hostname-override` is then written only when it differs from
-    /// the node name, as kubeadm does. Unknown (the default): always written.
-    #[arg(long)]
-    pub host_name: Option<String>,
-    /// The CA certificate directories that exist on the node and are mounted into the API
-    /// server and controller manager (kubeadm mounts those it finds). Default: all five of
-    /// /etc/pki/ca-trust, /etc/pki/tls/certs, /etc/ca-certificates,
-    /// /usr/share/ca-certificates, /usr/local/share/ca-certificates.
-    #[arg(long, value_delimiter = ',')]
-    pub ca_cert_dirs: Option<Vec<String>>,
-}
-
-impl HostArgs {
-    /// The compile options these flags set.
-    pub fn apply(&self, opts: &mut CompileOptions) {
-        opts.host_name = self.host_name.clone();
-        if let Some(dirs) = &self.ca_cert_dirs {
-            opts.host.ca_cert_extra_dirs = dirs.clone();
-        }
-    }
+    pub node: NodeArgs,
 }
 
 /// Loads and validates CONFIG with the overrides (`--skip-phases` replacing the file's
 /// skipPhases) and the patches (`--patches DIR`, else `patches.directory`); prints warnings.
 pub fn load_cluster(
     config: &str,
-    overrides: &OverrideArgs,
+    node: &NodeArgs,
     skip_phases: Option<&Vec<String>>,
     patches: Option<&std::path::Path>,
 ) -> Result<(crate::config::Cluster, crate::render::patches::PatchSet), Exit> {
-    let mut overrides = overrides.clone();
-    if let Some(skip) = skip_phases {
-        overrides.skip_phases = Some(skip.clone());
-    }
     let loaded = load(&InputArgs {
         file: config.to_string(),
-        overrides,
+        node: node.clone(),
+        skip_phases: skip_phases.cloned(),
     })?;
     for w in loaded.warnings.warnings() {
         eprintln!("{w}");
@@ -114,7 +85,7 @@ pub fn load_cluster(
 pub fn run(a: CompileArgs) -> Result<(), Exit> {
     let (cluster, patches) = load_cluster(
         &a.config,
-        &a.overrides,
+        &a.node,
         a.skip_phases.as_ref(),
         a.patches.as_deref(),
     )?;
@@ -130,7 +101,7 @@ pub fn run(a: CompileArgs) -> Result<(), Exit> {
         patches,
         ..CompileOptions::default()
     };
-    a.host.apply(&mut opts);
+    a.node.apply_host(&mut opts);
     let compiled = compile::compile(&cluster, &secrets, at, &opts).map_err(|e| refuse(&e))?;
     for w in &compiled.warnings {
         eprintln!("warning: {w}");

@@ -1,10 +1,9 @@
 //! `kbc config ...`: validate, view, print init-defaults, migrate, images list.
 
+use super::node::NodeArgs;
 use super::{Exit, EXIT_REFUSED};
 use crate::config::wire::v1beta4::{BootstrapToken, ClusterConfiguration, InitConfiguration};
-use crate::config::{
-    self, cluster, component, defaults, release, LoadOptions, Overrides, Report, Source,
-};
+use crate::config::{self, cluster, component, defaults, release, Report, Source};
 use crate::yaml::ser::{join_documents, to_yaml};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
@@ -41,10 +40,8 @@ pub enum ImagesCommand {
     List {
         #[arg(long)]
         config: Option<String>,
-        #[arg(long)]
-        kubernetes_version: Option<String>,
-        #[arg(long)]
-        allow_unknown_fields: bool,
+        #[command(flatten)]
+        node: NodeArgs,
     },
 }
 
@@ -54,50 +51,10 @@ pub struct InputArgs {
     /// The kubeadm configuration file (`-` for standard input).
     pub file: String,
     #[command(flatten)]
-    pub overrides: OverrideArgs,
-}
-
-/// Flags shared by every command that reads a configuration.
-#[derive(Debug, Args, Clone, Default)]
-pub struct OverrideArgs {
-    /// Node name (instead of kubeadm's host name look-up); overrides nodeRegistration.name.
-    #[arg(long)]
-    pub node_name: Option<String>,
-    /// API server advertise address (instead of kubeadm's interface look-up).
-    #[arg(long)]
-    pub advertise_address: Option<String>,
-    /// CRI socket (instead of kubeadm's runtime detection).
-    #[arg(long)]
-    pub cri_socket: Option<String>,
-    /// Kubernetes version, e.g. v1.31.2; required when the file has none or a label.
-    #[arg(long)]
-    pub kubernetes_version: Option<String>,
-    /// Phases to skip (replaces skipPhases of the file), set by commands that take --skip-phases.
+    pub node: NodeArgs,
+    /// Phases to skip, set by commands that take --skip-phases (replaces skipPhases).
     #[arg(skip)]
     pub skip_phases: Option<Vec<String>>,
-    /// Report unknown and duplicate fields as warnings, as kubeadm does.
-    #[arg(long)]
-    pub allow_unknown_fields: bool,
-    /// The node runs systemd-resolved: the kubelet gets resolvConf /run/systemd/resolve/resolv.conf
-    /// (kubeadm decides this by probing the host).
-    #[arg(long)]
-    pub systemd_resolved: bool,
-}
-
-impl OverrideArgs {
-    pub fn load_options(&self) -> LoadOptions {
-        LoadOptions {
-            overrides: Overrides {
-                node_name: self.node_name.clone(),
-                advertise_address: self.advertise_address.clone(),
-                cri_socket: self.cri_socket.clone(),
-                kubernetes_version: self.kubernetes_version.clone(),
-                skip_phases: self.skip_phases.clone(),
-            },
-            allow_unknown_fields: self.allow_unknown_fields,
-            systemd_resolved: self.systemd_resolved,
-        }
-    }
 }
 
 #[derive(Debug, Args)]
@@ -108,7 +65,7 @@ pub struct MigrateArgs {
     #[arg(long)]
     pub new_config: Option<PathBuf>,
     #[command(flatten)]
-    pub overrides: OverrideArgs,
+    pub node: NodeArgs,
 }
 
 pub fn run(cmd: ConfigCommand) -> Result<(), Exit> {
@@ -135,18 +92,14 @@ pub fn run(cmd: ConfigCommand) -> Result<(), Exit> {
             Ok(())
         }
         ConfigCommand::Migrate(a) => migrate(a),
-        ConfigCommand::Images(ImagesCommand::List {
-            config,
-            kubernetes_version,
-            allow_unknown_fields,
-        }) => images(config, kubernetes_version, allow_unknown_fields),
+        ConfigCommand::Images(ImagesCommand::List { config, node }) => images(config, &node),
     }
 }
 
 /// Reads and validates a file, printing the report and refusing on errors.
 pub fn load(a: &InputArgs) -> Result<config::Loaded, Exit> {
     let src = read_source(&a.file)?;
-    config::load(&src, &a.overrides.load_options()).map_err(|report| {
+    config::load(&src, &a.node.load_options(a.skip_phases.clone())).map_err(|report| {
         super::err_out(&report.to_string());
         Exit(EXIT_REFUSED)
     })
@@ -236,7 +189,7 @@ pub fn init_defaults(component_configs: &[String]) -> Result<String, Exit> {
 
 fn migrate(a: MigrateArgs) -> Result<(), Exit> {
     let src = read_source(&a.old_config)?;
-    let (cfg, _, report) = config::read_config(&src, &a.overrides.load_options());
+    let (cfg, _, report) = config::read_config(&src, &a.node.load_options(None));
     let Some(cfg) = cfg.filter(|_| !report.has_errors()) else {
         super::err_out(&report.to_string());
         return Err(Exit(EXIT_REFUSED));
@@ -253,17 +206,8 @@ fn migrate(a: MigrateArgs) -> Result<(), Exit> {
     Ok(())
 }
 
-fn images(
-    config_path: Option<String>,
-    version: Option<String>,
-    allow_unknown_fields: bool,
-) -> Result<(), Exit> {
-    let opts = OverrideArgs {
-        kubernetes_version: version,
-        allow_unknown_fields,
-        ..OverrideArgs::default()
-    }
-    .load_options();
+fn images(config_path: Option<String>, node: &NodeArgs) -> Result<(), Exit> {
+    let opts = node.load_options(None);
     // The file's documents, to locate a version problem in it.
     let mut located = None;
     let mut cfg = match &config_path {

@@ -55,10 +55,11 @@ pub fn token(cmd: TokenCommand) -> Result<(), Exit> {
 
 pub fn certs(cmd: CertsCommand) -> Result<(), Exit> {
     match cmd {
-        CertsCommand::Pki(c) => super::certs::run(c, &|path| {
+        CertsCommand::Pki(c) => super::certs::run(c, &|path, node| {
             let args = super::config::InputArgs {
                 file: path.display().to_string(),
-                overrides: super::config::OverrideArgs::default(),
+                node: node.clone(),
+                skip_phases: None,
             };
             let loaded = super::config::load(&args)?;
             for w in loaded.warnings.warnings() {

@@ -8,6 +8,7 @@ pub mod certs;
 pub mod compile;
 pub mod config;
 pub mod misc;
+pub mod node;
 pub mod review;
 pub mod secrets;
 

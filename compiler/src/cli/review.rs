@@ -2,7 +2,7 @@
 //! ([`crate::review`]) of a configuration (planned without keys) or of a bundle.
 
 use super::compile::load_cluster;
-use super::config::OverrideArgs;
+use super::node::NodeArgs;
 use super::{refuse, Exit, EXIT_REFUSED};
 use crate::compile::{self, CompileOptions};
 use crate::pki::Provided;
@@ -30,9 +30,7 @@ pub struct RenderOptions {
     #[arg(long)]
     pub pki_dir: Option<PathBuf>,
     #[command(flatten)]
-    pub host: super::compile::HostArgs,
-    #[command(flatten)]
-    pub overrides: OverrideArgs,
+    pub node: NodeArgs,
 }
 
 #[derive(Debug, Args)]
@@ -87,7 +85,7 @@ pub struct DiffArgs {
 pub fn render_config(config: &str, o: &RenderOptions) -> Result<String, Exit> {
     let (cluster, patches) = load_cluster(
         config,
-        &o.overrides,
+        &o.node,
         o.skip_phases.as_ref(),
         o.patches.as_deref(),
     )?;
@@ -101,7 +99,7 @@ pub fn render_config(config: &str, o: &RenderOptions) -> Result<String, Exit> {
         patches,
         ..CompileOptions::default()
     };
-    o.host.apply(&mut opts);
+    o.node.apply_host(&mut opts);
     let planned = compile::plan_bundle(&cluster, &opts).map_err(|e| refuse(&e))?;
     for w in &planned.warnings {
         eprintln!("warning: {w}");
