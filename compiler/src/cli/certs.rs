@@ -16,7 +16,7 @@ use crate::secrets::Secrets;
 #[derive(Debug, Subcommand)]
 pub enum PkiCertsCommand {
     /// Write the PKI and kubeconfig files in kubeadm's layout (DIR/pki/..., DIR/*.conf).
-    Render(RenderArgs),
+    Render(Box<RenderArgs>),
     /// Show the expiry of every certificate and CA, as `kubeadm certs check-expiration`.
     CheckExpiration(CheckExpirationArgs),
 }
