@@ -143,3 +143,49 @@ fn yaml11_strings_round_trip_through_config_view() {
     assert_eq!(c2.init.node_registration.kubelet_extra_args[0].value, "yes");
     assert_eq!(c2.config.api_server.extra_envs[0].value, "on");
 }
+
+/// Issue 8 item 5: everything kubeadm 1.31 `init` only warns about is an error by default
+/// and kubeadm's warning with --allow-unknown-fields. Each case is the single-node fixture
+/// with one change; `needle` must be in the error (strict) and in a warning (lenient).
+#[test]
+fn lenient_mode_warns_where_kubeadm_warns() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let base = std::fs::read_to_string(root.join("fixtures/single-node.yaml")).unwrap();
+    let cases: [(&str, String, &str); 6] = [
+        ("unknown field", base.replace("clusterName: kubernetes", "clusterName: kubernetes\nclusterNmae: x"), "unknown field \"clusterNmae\""),
+        ("duplicate field", base.replace("clusterName: kubernetes", "clusterName: kubernetes\nclusterName: kubernetes"), "duplicate field \"clusterName\""),
+        ("misplaced field", base.replace("clusterName: kubernetes", "clusterName: kubernetes\npodSubnet: 10.244.0.0/16"), "unknown field \"podSubnet\""),
+        ("unknown kind", format!("{base}---\napiVersion: example.com/v1\nkind: Widget\nsize: 3\n"), "GroupVersionKind example.com/v1, Kind=Widget"),
+        ("known kind in a foreign group", format!("{base}---\napiVersion: kubeadm.k8s.io/v1beta3\nkind: KubeProxyConfiguration\nmode: ipvs\n"), "GroupVersionKind kubeadm.k8s.io/v1beta3, Kind=KubeProxyConfiguration"),
+        ("unknown kind of the kubeadm group", format!("{base}---\napiVersion: kubeadm.k8s.io/v1beta4\nkind: NodeConfiguration\n"), "Kind=NodeConfiguration"),
+    ];
+    for (case, text, needle) in cases {
+        let src = config::Source {
+            name: format!("{case}.yaml"),
+            text,
+        };
+        let strict = config::load(&src, &LoadOptions::default()).expect_err(case);
+        let errors: Vec<String> = strict.errors().map(|d| d.to_string()).collect();
+        assert!(
+            errors.iter().any(|e| e.contains(needle)),
+            "{case}: strict: {errors:?}"
+        );
+        let lenient = LoadOptions {
+            allow_unknown_fields: true,
+            ..LoadOptions::default()
+        };
+        let loaded =
+            config::load(&src, &lenient).unwrap_or_else(|r| panic!("{case}: lenient: {r}"));
+        let warnings: Vec<String> = loaded.warnings.warnings().map(|d| d.to_string()).collect();
+        assert!(
+            warnings.iter().any(|w| w.contains(needle)),
+            "{case}: lenient: {warnings:?}"
+        );
+        // The ignored document changes nothing: kube-proxy keeps kubeadm's default mode.
+        assert_eq!(
+            loaded.cluster.kube_proxy.mode,
+            "",
+            "{case}"
+        );
+    }
+}

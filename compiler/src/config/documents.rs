@@ -209,16 +209,45 @@ pub fn read(text: &str, allow_unknown: bool, report: &mut Report) -> Documents {
                         .at(apiv_pos),
                 )
             }
+            _ if allow_unknown => unknown_document_warnings(group, version, &kind, kind_pos, report),
             _ => report.push(
-                Diagnostic::error("kind", format!("unknown document {api_version}, Kind={kind}: kubeadm would ignore it with a warning"))
+                Diagnostic::error("kind", format!("unknown document with GroupVersionKind {api_version}, Kind={kind}: kubeadm would ignore it with a warning"))
                     .kind(kind.clone())
                     .at(kind_pos)
-                    .hint("kbc reads InitConfiguration, ClusterConfiguration (kubeadm.k8s.io/v1beta4 or v1beta3), KubeletConfiguration (kubelet.config.k8s.io/v1beta1) and KubeProxyConfiguration (kubeproxy.config.k8s.io/v1alpha1); remove other documents"),
+                    .hint("kbc reads InitConfiguration, ClusterConfiguration (kubeadm.k8s.io/v1beta4 or v1beta3), KubeletConfiguration (kubelet.config.k8s.io/v1beta1) and KubeProxyConfiguration (kubeproxy.config.k8s.io/v1alpha1); remove other documents (--allow-unknown-fields ignores them as kubeadm does)"),
             ),
         }
         docs.nodes.insert(kind, root);
     }
     docs
+}
+
+/// kubeadm's two warnings for a document of a kind it does not know, here or in another
+/// group (a `KubeProxyConfiguration` under `kubeadm.k8s.io/v1beta3`): `VerifyUnmarshalStrict`
+/// finds no type for it (an error that `init` only logs), then `documentMapToInitConfiguration`
+/// ignores it (`cmd/kubeadm/app/util/config/strict/strict.go`, `common.go`).
+fn unknown_document_warnings(
+    group: &str,
+    version: &str,
+    kind: &str,
+    pos: Pos,
+    report: &mut Report,
+) {
+    let gvk = format!("{group}/{version}, Kind={kind}");
+    report.push(
+        Diagnostic::warning("", format!("unknown configuration schema.GroupVersionKind{{Group:{group:?}, Version:{version:?}, Kind:{kind:?}}}"))
+            .kind(kind)
+            .at(pos),
+    );
+    report.push(
+        Diagnostic::warning(
+            "",
+            format!("[config] WARNING: Ignored YAML document with GroupVersionKind {gvk}"),
+        )
+        .kind(kind)
+        .at(pos)
+        .hint("kubeadm and kbc ignore this document (--allow-unknown-fields)"),
+    );
 }
 
 fn missing_type_meta(pos: Pos, api_version: &str, kind: &str) -> Diagnostic {
