@@ -29,6 +29,24 @@ fn kbc(args: &[&str], envs: &[(&str, &str)]) -> Output {
         .unwrap()
 }
 
+/// `fixtures/single-node.yaml` with `patches.directory` set to `patches` (relative to the
+/// repository), written into `dir`: kubeadm refuses `--patches` beside `--config`, so a file
+/// names its patches itself.
+fn with_patches(dir: &Path, patches: &str) -> String {
+    let text = std::fs::read_to_string(root().join("fixtures/single-node.yaml")).unwrap();
+    let text = text.replacen(
+        "kind: InitConfiguration\n",
+        &format!(
+            "kind: InitConfiguration\npatches:\n  directory: {}\n",
+            root().join(patches).display()
+        ),
+        1,
+    );
+    let path = dir.join(format!("{}.yaml", patches.replace('/', "-")));
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
 fn compile(fixture: &str, out: &Path, extra: &[&str], envs: &[(&str, &str)]) -> Output {
     let mut args = vec![
         "compile",
@@ -288,9 +306,9 @@ fn patches_reach_the_bundle_and_bad_patches_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("p.tgz");
     compile(
-        "fixtures/single-node.yaml",
+        &with_patches(dir.path(), "fixtures/patches/strategic"),
         &out,
-        &["--patches", "fixtures/patches/strategic"],
+        &[],
         &[],
     );
     let bundle = kbc_bundle::verify(&std::fs::read(&out).unwrap(), None).unwrap();
@@ -306,11 +324,9 @@ fn patches_reach_the_bundle_and_bad_patches_are_refused() {
     let o = kbc(
         &[
             "compile",
-            "fixtures/single-node.yaml",
+            &with_patches(dir.path(), "fixtures/patches/bad-yaml"),
             "--secrets",
             SECRETS,
-            "--patches",
-            "fixtures/patches/bad-yaml",
             "-o",
             bad.to_str().unwrap(),
         ],
@@ -336,6 +352,8 @@ fn bad_inputs_are_refused_without_partial_output() {
     std::fs::write(&damaged, "version: kbc.secrets/v1\nseed: 0011\n").unwrap();
     let unknown = dir.path().join("unknown-secrets.yaml");
     std::fs::write(&unknown, "version: kbc.secrets/v9\nseed: 00\n").unwrap();
+    let apply_fails = with_patches(dir.path(), "fixtures/patches/apply-fails");
+    let no_such_dir = with_patches(dir.path(), "fixtures/patches/no-such-dir");
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
             vec!["--secrets", "fixtures/secrets/no-such-file.yaml"],
@@ -350,26 +368,21 @@ fn bad_inputs_are_refused_without_partial_output() {
             "unknown-secrets.yaml",
         ),
         (
-            vec![
-                "--secrets",
-                SECRETS,
-                "--patches",
-                "fixtures/patches/apply-fails",
-            ],
+            vec!["--secrets", SECRETS, "--config", &apply_fails],
             "fixtures/patches/apply-fails/",
         ),
         (
-            vec![
-                "--secrets",
-                SECRETS,
-                "--patches",
-                "fixtures/patches/no-such-dir",
-            ],
+            vec!["--secrets", SECRETS, "--config", &no_such_dir],
             "no-such-dir",
         ),
     ];
     for (extra, culprit) in cases {
-        let mut args = vec!["compile", "fixtures/single-node.yaml", "-o", out_s];
+        // The configuration is a case's `--config` (a file naming its patches), else the
+        // single-node fixture.
+        let mut args = vec!["compile", "-o", out_s];
+        if !extra.contains(&"--config") {
+            args.push("fixtures/single-node.yaml");
+        }
         args.extend(extra.iter().copied());
         let o = kbc(&args, &[]);
         assert_eq!(o.status.code(), Some(1), "{extra:?}: {}", text(&o.stderr));
@@ -405,7 +418,7 @@ fn bad_inputs_are_refused_without_partial_output() {
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|n| !n.ends_with("secrets.yaml"))
+        .filter(|n| !n.ends_with("secrets.yaml") && !n.starts_with("fixtures-patches-"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }

@@ -182,10 +182,6 @@ fn lenient_mode_warns_where_kubeadm_warns() {
             "{case}: lenient: {warnings:?}"
         );
         // The ignored document changes nothing: kube-proxy keeps kubeadm's default mode.
-        assert_eq!(
-            loaded.cluster.kube_proxy.mode,
-            "",
-            "{case}"
-        );
+        assert_eq!(loaded.cluster.kube_proxy.mode, "", "{case}");
     }
 }

@@ -51,13 +51,27 @@ fn mkfifo(path: &Path) {
     assert!(ok.success());
 }
 
+/// A patches directory in `dir` holding `files`, and a copy of the single-node fixture that
+/// names it in `patches.directory` (kubeadm refuses `--patches` beside a file).
 fn patch_dir(dir: &Path, files: &[(&str, String)]) -> String {
     let p = dir.join("patches");
     std::fs::create_dir_all(&p).unwrap();
     for (name, text) in files {
         std::fs::write(p.join(name), text).unwrap();
     }
-    p.display().to_string()
+    let config = std::fs::read_to_string(fixture("single-node.yaml"))
+        .unwrap()
+        .replacen(
+            "kind: InitConfiguration\n",
+            &format!(
+                "kind: InitConfiguration\npatches:\n  directory: {}\n",
+                p.display()
+            ),
+            1,
+        );
+    let path = dir.join("with-patches.yaml");
+    std::fs::write(&path, config).unwrap();
+    path.display().to_string()
 }
 
 /// A10: a configuration over the input limit is refused before any work.
@@ -101,12 +115,8 @@ fn fifos_and_devices_are_refused_not_read() {
     assert_refused(&o, &out, "not a regular file");
 
     let patches = patch_dir(dir.path(), &[]);
-    mkfifo(&Path::new(&patches).join("kube-scheduler.yaml"));
-    let (o, out) = compile(
-        dir.path(),
-        &fixture("single-node.yaml"),
-        &["--patches", &patches],
-    );
+    mkfifo(&dir.path().join("patches/kube-scheduler.yaml"));
+    let (o, out) = compile(dir.path(), &patches, &[]);
     assert_refused(&o, &out, "not a regular file");
 
     let inspect = kbc(&["inspect", fifo.to_str().unwrap()]);
@@ -131,11 +141,7 @@ fn a_json_patch_copy_bomb_is_refused() {
         )],
     );
     let secrets = fixture("secrets/test-secrets.yaml");
-    let (o, out) = compile(
-        dir.path(),
-        &fixture("single-node.yaml"),
-        &["--secrets", &secrets, "--patches", &patches],
-    );
+    let (o, out) = compile(dir.path(), &patches, &["--secrets", &secrets]);
     assert_refused(&o, &out, "would make the document larger than 4 MiB");
 
     let many: Vec<_> = (0..1001)
@@ -148,11 +154,7 @@ fn a_json_patch_copy_bomb_is_refused() {
             serde_json::to_string(&many).unwrap(),
         )],
     );
-    let (o, out) = compile(
-        dir.path(),
-        &fixture("single-node.yaml"),
-        &["--secrets", &secrets, "--patches", &patches],
-    );
+    let (o, out) = compile(dir.path(), &patches, &["--secrets", &secrets]);
     assert_refused(&o, &out, "kbc takes at most 1000 in one patch");
 }
 
@@ -169,11 +171,7 @@ fn a_patch_directory_over_its_limit_is_refused() {
         .collect();
     let files: Vec<(&str, String)> = files.iter().map(|(n, t)| (n.as_str(), t.clone())).collect();
     let patches = patch_dir(dir.path(), &files);
-    let (o, out) = compile(
-        dir.path(),
-        &fixture("single-node.yaml"),
-        &["--patches", &patches],
-    );
+    let (o, out) = compile(dir.path(), &patches, &[]);
     assert_refused(&o, &out, "add up to more than 8 MiB");
 }
 
@@ -197,11 +195,7 @@ fn a_kubelet_patch_cannot_change_the_kind() {
     for (name, text) in cases {
         let dir = tempfile::tempdir().unwrap();
         let patches = patch_dir(dir.path(), &[(name, text.to_string())]);
-        let (o, out) = compile(
-            dir.path(),
-            &fixture("single-node.yaml"),
-            &["--patches", &patches],
-        );
+        let (o, out) = compile(dir.path(), &patches, &[]);
         assert_refused(&o, &out, "is not a valid KubeletConfiguration");
     }
 }

@@ -42,6 +42,10 @@ pub struct CompileOptions {
     pub threads: usize,
     /// kubeadm's patches (`--patches DIR` / `patches.directory`), loaded by the caller.
     pub patches: PatchSet,
+    /// `--skip-token-print`: `join/commands.txt` shows `<value withheld>` for the token.
+    pub skip_token_print: bool,
+    /// `--skip-certificate-key-print`: the same for the certificate key.
+    pub skip_certificate_key_print: bool,
 }
 
 /// `abcdef.****************`: a token for output that may be shared.
@@ -466,12 +470,21 @@ pub fn assemble(
     // The apply order is the file order (api/NN-...), whatever order they were made in.
     api_refs.sort_by(|a, b| a.path.cmp(&b.path));
     if let Some(first) = tokens.first() {
-        let key_hex = opts
-            .upload_certs
-            .then(|| upload_certs::certificate_key_hex(&e.certificate_key));
+        let key_hex = opts.upload_certs.then(|| {
+            if opts.skip_certificate_key_print {
+                join::VALUE_WITHHELD.to_string()
+            } else {
+                upload_certs::certificate_key_hex(&e.certificate_key)
+            }
+        });
+        let token = if opts.skip_token_print {
+            join::VALUE_WITHHELD.to_string()
+        } else {
+            format!("{}.{}", first.id, first.secret)
+        };
         let commands = join::render_join_commands(&join::JoinCommandsInput {
             endpoint: &endpoint,
-            token: &format!("{}.{}", first.id, first.secret),
+            token: &token,
             ca_hashes: &[e.discovery_hash.as_str()],
             certificate_key: key_hex.as_deref(),
             control_plane_endpoint: cluster.control_plane_endpoint.is_some(),

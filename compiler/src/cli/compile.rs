@@ -2,7 +2,8 @@
 //! print its digest and a short summary.
 
 use super::certs::{load_secrets, resolve_issue_time};
-use super::config::{load, InputArgs};
+use super::config::load_source;
+use super::init_flags::InitFlags;
 use super::node::NodeArgs;
 use super::{refuse, Exit, EXIT_REFUSED};
 use crate::compile::{self, CompileOptions};
@@ -12,8 +13,10 @@ use std::path::PathBuf;
 
 #[derive(Debug, Args)]
 pub struct CompileArgs {
-    /// The kubeadm configuration file (`-` for standard input).
-    pub config: String,
+    /// The kubeadm configuration file (`-` for standard input); without one, the kubeadm init
+    /// flags below describe the cluster, as with `kubeadm init` without `--config`.
+    #[arg(id = "config_file", value_name = "CONFIG")]
+    pub config: Option<String>,
     /// Where to write the bundle (written to a temporary file, then renamed; mode 0600).
     #[arg(short = 'o', long = "output")]
     pub output: PathBuf,
@@ -26,41 +29,30 @@ pub struct CompileArgs {
     /// Issue time (RFC 3339); default SOURCE_DATE_EPOCH, else now.
     #[arg(long)]
     pub issued_at: Option<String>,
-    /// Phases to skip (kubeadm's names); replaces the file's skipPhases.
-    #[arg(long, value_delimiter = ',')]
-    pub skip_phases: Option<Vec<String>>,
-    /// kubeadm patches for the static Pods, the kubelet configuration and the CoreDNS
-    /// Deployment (`target[suffix][+patchtype].(json|yaml)`); replaces `patches.directory`.
-    #[arg(long)]
-    pub patches: Option<PathBuf>,
-    /// Upload the control-plane certificates (kubeadm's upload-certs phase).
-    #[arg(long)]
-    pub upload_certs: bool,
     /// Print the join commands with the token secret instead of masking it.
     #[arg(long)]
     pub show_secrets: bool,
     #[command(flatten)]
+    pub init: InitFlags,
+    #[command(flatten)]
     pub node: NodeArgs,
 }
 
-/// Loads and validates CONFIG with the overrides (`--skip-phases` replacing the file's
-/// skipPhases) and the patches (`--patches DIR`, else `patches.directory`); prints warnings.
+/// Loads and validates the configuration (CONFIG, `--config`, or the kubeadm init flags)
+/// with the node facts, and the patches (`--patches DIR`, else `patches.directory`); prints
+/// warnings.
 pub fn load_cluster(
-    config: &str,
+    config: Option<&str>,
+    init: &InitFlags,
     node: &NodeArgs,
-    skip_phases: Option<&Vec<String>>,
-    patches: Option<&std::path::Path>,
 ) -> Result<(crate::config::Cluster, crate::render::patches::PatchSet), Exit> {
-    let loaded = load(&InputArgs {
-        file: config.to_string(),
-        node: node.clone(),
-        skip_phases: skip_phases.cloned(),
-    })?;
+    let src = init.source(config)?;
+    let loaded = load_source(&src, node, init.skip_phases.clone())?;
     for w in loaded.warnings.warnings() {
         eprintln!("{w}");
     }
     let cluster = loaded.cluster;
-    let patch_dir = patches.map(PathBuf::from).or_else(|| {
+    let patch_dir = init.patches.clone().or_else(|| {
         cluster
             .init
             .patches
@@ -82,13 +74,15 @@ pub fn load_cluster(
     Ok((cluster, patches))
 }
 
+/// The compile options the kubeadm init flags set (besides the configuration).
+pub fn init_options(init: &InitFlags, opts: &mut CompileOptions) {
+    opts.upload_certs = init.upload_certs;
+    opts.skip_token_print = init.skip_token_print;
+    opts.skip_certificate_key_print = init.skip_certificate_key_print;
+}
+
 pub fn run(a: CompileArgs) -> Result<(), Exit> {
-    let (cluster, patches) = load_cluster(
-        &a.config,
-        &a.node,
-        a.skip_phases.as_ref(),
-        a.patches.as_deref(),
-    )?;
+    let (cluster, patches) = load_cluster(a.config.as_deref(), &a.init, &a.node)?;
     let secrets = load_secrets(a.secrets.as_deref())?;
     let at = resolve_issue_time(a.issued_at.as_deref()).map_err(|e| refuse(&e))?;
     let provided = match &a.pki_dir {
@@ -96,12 +90,12 @@ pub fn run(a: CompileArgs) -> Result<(), Exit> {
         None => Provided::default(),
     };
     let mut opts = CompileOptions {
-        upload_certs: a.upload_certs,
         provided,
         patches,
         ..CompileOptions::default()
     };
     a.node.apply_host(&mut opts);
+    init_options(&a.init, &mut opts);
     let compiled = compile::compile(&cluster, &secrets, at, &opts).map_err(|e| refuse(&e))?;
     for w in &compiled.warnings {
         eprintln!("warning: {w}");
@@ -205,7 +199,7 @@ fn summary(
         out.push_str(&format!("join (worker)       {join}\n"));
         // kubeadm offers the control-plane join only with a controlPlaneEndpoint.
         if cluster.control_plane_endpoint.is_some() {
-            let key = match (a.upload_certs, a.show_secrets) {
+            let key = match (a.init.upload_certs, a.show_secrets) {
                 (false, _) => String::new(),
                 (true, true) => format!(" --certificate-key {}", certificate_key_hex),
                 (true, false) => format!(" --certificate-key {}", "*".repeat(64)),

@@ -98,8 +98,16 @@ pub fn run(cmd: ConfigCommand) -> Result<(), Exit> {
 
 /// Reads and validates a file, printing the report and refusing on errors.
 pub fn load(a: &InputArgs) -> Result<config::Loaded, Exit> {
-    let src = read_source(&a.file)?;
-    config::load(&src, &a.node.load_options(a.skip_phases.clone())).map_err(|report| {
+    load_source(&read_source(&a.file)?, &a.node, a.skip_phases.clone())
+}
+
+/// Validates a configuration with the node facts, printing the report and refusing on errors.
+pub fn load_source(
+    src: &Source,
+    node: &NodeArgs,
+    skip_phases: Option<Vec<String>>,
+) -> Result<config::Loaded, Exit> {
+    config::load(src, &node.load_options(skip_phases)).map_err(|report| {
         super::err_out(&report.to_string());
         Exit(EXIT_REFUSED)
     })

@@ -7,6 +7,7 @@
 pub mod certs;
 pub mod compile;
 pub mod config;
+pub mod init_flags;
 pub mod misc;
 pub mod node;
 pub mod review;
@@ -120,4 +121,14 @@ pub fn refuse(err: &dyn std::error::Error) -> Exit {
         source = s.source();
     }
     Exit(EXIT_REFUSED)
+}
+
+#[cfg(test)]
+mod tests {
+    /// clap's own consistency checks (unique ids, valid defaults) over every subcommand.
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
 }

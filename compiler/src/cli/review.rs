@@ -2,6 +2,7 @@
 //! ([`crate::review`]) of a configuration (planned without keys) or of a bundle.
 
 use super::compile::load_cluster;
+use super::init_flags::InitFlags;
 use super::node::NodeArgs;
 use super::{refuse, Exit, EXIT_REFUSED};
 use crate::compile::{self, CompileOptions};
@@ -16,27 +17,22 @@ pub const EXIT_DIFFERENT: i32 = 3;
 /// The flags of `kbc compile` that change the bundle's content, minus secrets and time.
 #[derive(Debug, Clone, Args)]
 pub struct RenderOptions {
-    /// Phases to skip (kubeadm's names); replaces the file's skipPhases.
-    #[arg(long, value_delimiter = ',')]
-    pub skip_phases: Option<Vec<String>>,
-    /// kubeadm patches directory; replaces `patches.directory`.
-    #[arg(long)]
-    pub patches: Option<PathBuf>,
-    /// Include the upload-certs phase (as `kbc compile --upload-certs`).
-    #[arg(long)]
-    pub upload_certs: bool,
     /// Reuse the certificates and kubeconfigs of an existing kubeadm certificates dir (as
     /// `kbc compile --pki-dir`; they are shown, not checked).
     #[arg(long)]
     pub pki_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub init: InitFlags,
     #[command(flatten)]
     pub node: NodeArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct RenderArgs {
-    /// The kubeadm configuration file (`-` for standard input).
-    pub config: String,
+    /// The kubeadm configuration file (`-` for standard input); without one, the kubeadm init
+    /// flags describe the cluster.
+    #[arg(id = "config_file", value_name = "CONFIG")]
+    pub config: Option<String>,
     #[command(flatten)]
     pub options: RenderOptions,
 }
@@ -82,24 +78,19 @@ pub struct DiffArgs {
 }
 
 /// The rendering of a configuration, planned without keys.
-pub fn render_config(config: &str, o: &RenderOptions) -> Result<String, Exit> {
-    let (cluster, patches) = load_cluster(
-        config,
-        &o.node,
-        o.skip_phases.as_ref(),
-        o.patches.as_deref(),
-    )?;
+pub fn render_config(config: Option<&str>, o: &RenderOptions) -> Result<String, Exit> {
+    let (cluster, patches) = load_cluster(config, &o.init, &o.node)?;
     let provided = match &o.pki_dir {
         Some(d) => Provided::read_pki_dir(d, &cluster.pki_input()).map_err(|e| refuse(&e))?,
         None => Provided::default(),
     };
     let mut opts = CompileOptions {
-        upload_certs: o.upload_certs,
         provided,
         patches,
         ..CompileOptions::default()
     };
     o.node.apply_host(&mut opts);
+    super::compile::init_options(&o.init, &mut opts);
     let planned = compile::plan_bundle(&cluster, &opts).map_err(|e| refuse(&e))?;
     for w in &planned.warnings {
         eprintln!("warning: {w}");
@@ -124,7 +115,7 @@ fn verify(path: &str, digest: Option<&str>) -> Result<kbc_bundle::VerifiedBundle
 }
 
 pub fn render(a: RenderArgs) -> Result<(), Exit> {
-    super::out(&render_config(&a.config, &a.options)?)?;
+    super::out(&render_config(a.config.as_deref(), &a.options)?)?;
     Ok(())
 }
 
@@ -153,7 +144,7 @@ fn rendering(path: &str, o: &RenderOptions) -> Result<String, Exit> {
             path, None,
         )?)))
     } else {
-        render_config(path, o)
+        render_config(Some(path), o)
     }
 }
 
