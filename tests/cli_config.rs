@@ -187,9 +187,18 @@ fn images_list_follows_kubeadm_rules() {
         .stdout,
     );
     assert!(!external.contains("etcd"), "{external}");
+    // No version: kubeadm's default label stable-1, which offline falls back to kubeadm's
+    // own release (kbc's KUBEADM_VERSION) with kubeadm's two warnings.
     let no_version = kbc(&["config", "images", "list"]);
-    assert_eq!(no_version.status.code(), Some(1));
-    assert!(text(&no_version.stderr).contains("--kubernetes-version"));
+    assert_eq!(no_version.status.code(), Some(0));
+    let stderr = text(&no_version.stderr);
+    assert!(stderr.contains("could not fetch a Kubernetes version from the internet: unable to get URL \"https://dl.k8s.io/release/stable-1.txt\""), "{stderr}");
+    let v = kbc::config::release::KUBEADM_VERSION;
+    assert!(
+        stderr.contains(&format!("falling back to the local client version: {v}")),
+        "{stderr}"
+    );
+    assert!(text(&no_version.stdout).starts_with(&format!("registry.k8s.io/kube-apiserver:{v}\n")));
 }
 
 #[test]
@@ -339,4 +348,27 @@ fn every_command_that_reads_a_configuration_takes_the_node_facts() {
             _ => {}
         }
     }
+}
+
+/// Issue 8: a file without criSocket and kubernetesVersion validates, with kubeadm's warnings.
+#[test]
+fn a_file_without_cri_socket_and_version_validates_with_warnings() {
+    let o = kbc(&["config", "validate", "fixtures/minimal.yaml"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), "ok\n");
+    let stderr = text(&o.stderr);
+    assert!(
+        stderr.contains(
+            "criSocket: empty: using kubeadm's default unix:///var/run/containerd/containerd.sock"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("could not fetch a Kubernetes version from the internet"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("falling back to the local client version"),
+        "{stderr}"
+    );
 }

@@ -242,6 +242,9 @@ fn images(config_path: Option<String>, node: &NodeArgs) -> Result<(), Exit> {
     if let Some(v) = &opts.overrides.kubernetes_version {
         cfg.kubernetes_version = v.clone();
     }
+    for w in defaults::normalize_kubernetes_version(&mut cfg) {
+        eprintln!("{w}");
+    }
     let mut problems = Vec::new();
     let Some(v) = cluster::resolve_version(&cfg.kubernetes_version, &mut problems) else {
         let mut report = Report {

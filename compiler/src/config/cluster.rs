@@ -109,15 +109,20 @@ pub fn image_inputs<'a>(
 pub fn resolve_version(v: &str, out: &mut Vec<Diagnostic>) -> Option<KubeVersion> {
     let path = "kubernetesVersion";
     let kind = "ClusterConfiguration";
-    if v.is_empty() || release::is_version_label(v) {
-        out.push(
-            Diagnostic::error(path, format!("{v:?} is a version label that kubeadm resolves over the internet"))
-                .kind(kind)
-                .hint("kbc is offline by design: set kubernetesVersion to a release such as v1.31.2, or pass --kubernetes-version"),
-        );
-        return None;
-    }
-    let Some(parsed) = KubeVersion::parse(v) else {
+    // A label was resolved by the dynamic defaults; here it can only be a version or wrong.
+    let resolved = match release::release_version(v) {
+        Ok(release::ReleaseVersion::Given(v)) => v,
+        Ok(release::ReleaseVersion::Label { .. }) => release::KUBEADM_VERSION.to_string(),
+        Err(message) => {
+            out.push(
+                Diagnostic::error(path, message)
+                    .kind(kind)
+                    .hint("expected a release such as v1.31.2 or a label such as stable-1"),
+            );
+            return None;
+        }
+    };
+    let Some(parsed) = KubeVersion::parse(&resolved) else {
         out.push(
             Diagnostic::error(path, format!("version {v:?} doesn't match patterns for neither semantic version nor labels (stable, latest, ...)"))
                 .kind(kind)

@@ -190,9 +190,7 @@ pub fn dynamic_defaults(
     if let Some(v) = &o.kubernetes_version {
         cluster.kubernetes_version = v.clone();
     }
-    if let Some(v) = super::release::KubeVersion::parse(&cluster.kubernetes_version) {
-        cluster.kubernetes_version = v.to_string();
-    }
+    warnings.extend(normalize_kubernetes_version(cluster));
     if let Some(skip) = &o.skip_phases {
         init.skip_phases = skip.clone();
     }
@@ -215,5 +213,32 @@ pub fn dynamic_defaults(
         .iter()
         .map(|s| s.to_lowercase())
         .collect();
+    warnings
+}
+
+/// kubeadm's `NormalizeKubernetesVersion`: a version gets its `v`; a label is fetched from
+/// the internet, which kbc never uses, so kubeadm's offline fallback to its own version
+/// applies, with its two warnings (`cmd/kubeadm/app/util/version.go`). Errors are left to
+/// validation. Returns the warnings.
+pub fn normalize_kubernetes_version(cluster: &mut ClusterConfiguration) -> Vec<Diagnostic> {
+    use super::release::{release_version, ReleaseVersion, KUBEADM_VERSION};
+    let mut warnings = Vec::new();
+    match release_version(&cluster.kubernetes_version) {
+        Ok(ReleaseVersion::Given(v)) => cluster.kubernetes_version = v,
+        Ok(ReleaseVersion::Label { url }) => {
+            let warn = |m: String| {
+                Diagnostic::warning("kubernetesVersion", m).kind("ClusterConfiguration")
+            };
+            warnings.push(
+                warn(format!("could not fetch a Kubernetes version from the internet: unable to get URL {url:?}: kbc never uses the network"))
+                    .hint("set kubernetesVersion (or pass --kubernetes-version) to choose the release"),
+            );
+            warnings.push(warn(format!(
+                "falling back to the local client version: {KUBEADM_VERSION}"
+            )));
+            cluster.kubernetes_version = KUBEADM_VERSION.to_string();
+        }
+        Err(_) => {}
+    }
     warnings
 }

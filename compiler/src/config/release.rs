@@ -4,8 +4,14 @@
 //! the kubeadm v1.31 line. The pins belong to the kubeadm release, not to `kubernetesVersion`:
 //! kubeadm 1.31 deploys control planes from v1.30.0 up to its own minor.
 
+use regex::Regex;
 use std::fmt;
+use std::sync::LazyLock;
 
+/// The kubeadm release kbc behaves as: the newest v1.31 patch release kbc knows. A version
+/// label (`stable-1`, the default) resolves to it, as kubeadm's falls back to its own
+/// version when it cannot reach the internet.
+pub const KUBEADM_VERSION: &str = "v1.31.14";
 /// The kubeadm minor kbc behaves as.
 pub const KUBEADM_MINOR: u32 = 31;
 /// The oldest control plane kubeadm 1.31 deploys (`MinimumControlPlaneVersion`).
@@ -86,24 +92,62 @@ impl fmt::Display for KubeVersion {
     }
 }
 
-/// Whether `s` is one of the version labels kubeadm resolves over the network
-/// (`stable`, `stable-1`, `latest-1.31`, `release/stable`, `ci/latest`, ...).
-pub fn is_version_label(s: &str) -> bool {
-    let s = s
-        .strip_prefix("release/")
-        .or_else(|| s.strip_prefix("ci/"))
-        .or_else(|| s.strip_prefix("ci-cross/"))
-        .unwrap_or(s);
-    let Some(rest) = s
-        .strip_prefix("stable")
-        .or_else(|| s.strip_prefix("latest"))
-    else {
-        return false;
+/// kubeadm's `kubeReleaseRegex` (`cmd/kubeadm/app/util/version.go`): a semantic version,
+/// with or without the `v`.
+static RELEASE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^v?(0|[1-9](?-u:\d)*)\.(0|[1-9](?-u:\d)*)\.(0|[1-9](?-u:\d)*)([-(?-u:\w).+]*)?$")
+        .expect("static regex")
+});
+/// `kubeReleaseLabelRegex`: the labels kubeadm fetches from the release bucket.
+static LABEL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^((latest|stable)+(-[1-9](\.[1-9]((?-u:\d))?)?)?)$").expect("static regex")
+});
+/// `kubeBucketPrefixes`: an optional `release/` or `ci/` bucket before the label.
+static BUCKET: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^((release|ci)/)?([-(?-u:\w).+]+)$").expect("static regex"));
+
+/// How kubeadm turned a `kubernetesVersion` into a release.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReleaseVersion {
+    /// Already a version (normalized to the `v` form).
+    Given(String),
+    /// A label that kubeadm would fetch from `url`; offline it falls back to its own version,
+    /// [`KUBEADM_VERSION`].
+    Label { url: String },
+}
+
+/// kubeadm's `kubernetesReleaseVersion` without the network: a version is normalized; a label
+/// (`stable`, `stable-1`, `latest-1.29`, `ci/latest`, …) is what kubeadm cannot fetch in an
+/// air gap, so it falls back to the client version, whatever minor the label names; anything
+/// else is kubeadm's error text.
+pub fn release_version(version: &str) -> Result<ReleaseVersion, String> {
+    let normalized = |v: &str| {
+        RELEASE
+            .is_match(v)
+            .then(|| format!("v{}", v.strip_prefix('v').unwrap_or(v)))
     };
-    rest.is_empty()
-        || rest
-            .strip_prefix('-')
-            .is_some_and(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
+    if let Some(v) = normalized(version) {
+        return Ok(ReleaseVersion::Given(v));
+    }
+    let Some(parts) = BUCKET.captures(version) else {
+        return Err(format!("invalid version {version:?}"));
+    };
+    let label = parts.get(3).map_or("", |m| m.as_str());
+    if let Some(v) = normalized(label) {
+        return Ok(ReleaseVersion::Given(v));
+    }
+    if LABEL.is_match(label) {
+        let bucket = match parts.get(2).map(|m| m.as_str()) {
+            Some(ci @ "ci") => format!("https://storage.googleapis.com/k8s-release-dev/{ci}"),
+            _ => "https://dl.k8s.io/release".to_string(),
+        };
+        return Ok(ReleaseVersion::Label {
+            url: format!("{bucket}/{label}.txt"),
+        });
+    }
+    Err(format!(
+        "version {version:?} doesn't match patterns for neither semantic version nor labels (stable, latest, ...)"
+    ))
 }
 
 /// The etcd image tag kubeadm pins for a Kubernetes minor.
@@ -209,15 +253,33 @@ mod tests {
         );
     }
 
-    #[test_case("stable", true)]
-    #[test_case("stable-1", true)]
-    #[test_case("latest-1.31", true)]
-    #[test_case("release/stable-1.31", true)]
-    #[test_case("ci/latest", true)]
-    #[test_case("stablex", false)]
-    #[test_case("v1.31.0", false)]
-    fn recognises_labels(s: &str, want: bool) {
-        assert_eq!(is_version_label(s), want);
+    // The cases of kubeadm's TestKubernetesReleaseVersion, offline (every label falls back).
+    #[test_case("v1.31.2", Ok("v1.31.2"); "version")]
+    #[test_case("1.31.2", Ok("v1.31.2"); "version without v")]
+    #[test_case("v1.31.0-rc.1", Ok("v1.31.0-rc.1"); "pre-release")]
+    #[test_case("release/v1.30.3", Ok("v1.30.3"); "version in a bucket")]
+    #[test_case("stable", Err("https://dl.k8s.io/release/stable.txt"); "stable")]
+    #[test_case("stable-1", Err("https://dl.k8s.io/release/stable-1.txt"); "stable-1")]
+    #[test_case("stable-1.31", Err("https://dl.k8s.io/release/stable-1.31.txt"); "stable-1.31")]
+    #[test_case("latest-1.29", Err("https://dl.k8s.io/release/latest-1.29.txt"); "another minor")]
+    #[test_case("release/stable-1.31", Err("https://dl.k8s.io/release/stable-1.31.txt"); "release bucket")]
+    #[test_case("ci/latest", Err("https://storage.googleapis.com/k8s-release-dev/ci/latest.txt"); "ci bucket")]
+    fn resolves_versions_and_labels(s: &str, want: Result<&str, &str>) {
+        let got = release_version(s).unwrap();
+        match want {
+            Ok(v) => assert_eq!(got, ReleaseVersion::Given(v.into())),
+            Err(url) => assert_eq!(got, ReleaseVersion::Label { url: url.into() }),
+        }
+    }
+
+    #[test_case("stablex"; "unknown word")]
+    #[test_case("stable-1.0"; "minor zero")]
+    #[test_case("stable-0"; "major zero")]
+    #[test_case("foo/stable"; "unknown bucket")]
+    #[test_case("v1.31"; "no patch")]
+    #[test_case(""; "empty")]
+    fn refuses_what_kubeadm_refuses(s: &str) {
+        assert!(release_version(s).is_err(), "{s}");
     }
 
     #[test]
