@@ -106,9 +106,9 @@ fn cases() -> Vec<Case> {
             &[],
         ),
         case(
-            &["--image-repository", "registry.example.com:5000/k8s"],
+            &["--image-repository", "nexus.local:8122"],
             "",
-            "imageRepository: registry.example.com:5000/k8s\n",
+            "imageRepository: nexus.local:8122\n",
             &[],
         ),
         case(

@@ -21,10 +21,17 @@ static BOOTSTRAP_GROUP: LazyLock<Regex> = LazyLock::new(|| {
 static DNS1123_LABEL: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$").expect("static regex"));
 /// The Docker reference grammar's repository part (`domain[:port]/path`), as kubeadm checks it.
-static IMAGE_REPOSITORY: LazyLock<Regex> = LazyLock::new(|| {
-    let component = r"[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*";
-    let domain = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*(?::[0-9]+)?";
-    Regex::new(&format!(r"^(?:{domain}/)?{component}(?:/{component})*$")).expect("static regex")
+/// distribution/reference's `ReferenceRegexp` (v0.6, vendored by kubeadm 1.31): kubeadm's
+/// `ValidateImageRepository` checks `<imageRepository>/name:tag` against it, so a registry
+/// with a port and no path (`nexus.local:8122`) is valid.
+static REFERENCE: LazyLock<Regex> = LazyLock::new(|| {
+    let path = r"[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*";
+    let domain_part = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
+    let host = format!(r"(?:{domain_part}(?:\.{domain_part})*|\[(?:[a-fA-F0-9:]+)\])");
+    let name = format!(r"(?:{host}(?::[0-9]+)?/)?{path}(?:/{path})*");
+    let tag = r"[\w][\w.-]{0,127}";
+    let digest = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*[:][[:xdigit:]]{32,}";
+    Regex::new(&format!(r"^(?-u:({name})(?::({tag}))?(?:@({digest}))?)$")).expect("static regex")
 });
 
 pub const TOKEN_USAGES: [&str; 2] = ["signing", "authentication"];
@@ -414,7 +421,7 @@ fn cert_sans(kind: &str, path: &str, sans: &[String], out: &mut Vec<Diagnostic>)
 }
 
 fn image_repository(path: &str, repo: &str, out: &mut Vec<Diagnostic>) {
-    if !IMAGE_REPOSITORY.is_match(repo) {
+    if !REFERENCE.is_match(&format!("{repo}/name:tag")) {
         out.push(
             err(CLUSTER, path, format!("Invalid value: {repo:?}: invalid image repository format"))
                 .hint("expected a registry path such as registry.example.com:5000/k8s, without tag or scheme"),
@@ -742,6 +749,8 @@ mod tests {
     #[test_case("registry.k8s.io", true)]
     #[test_case("my.registry:5000/k8s/mirror", true)]
     #[test_case("localhost/k8s", true)]
+    #[test_case("nexus.local:8122", true)]
+    #[test_case("[fd00::1]:5000/k8s", true)]
     #[test_case("https://registry.k8s.io", false)]
     #[test_case("Registry.k8s.io/UPPER", false)]
     #[test_case("registry.k8s.io/pause:3.10", false)]
