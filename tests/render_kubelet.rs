@@ -56,6 +56,8 @@ fn flags_for_every_fixture() {
         ("external-etcd.yaml", "--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock --pod-infra-container-image=registry.k8s.io/pause:3.10"),
         // No --register-with-taints on init, whatever the taints.
         ("feature-gates.yaml", "--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock --pod-infra-container-image=registry.k8s.io/pause:3.10"),
+        // No criSocket: kubeadm's default containerd socket.
+        ("minimal.yaml", "--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock --pod-infra-container-image=registry.k8s.io/pause:3.10"),
         // v1beta3: the socket gets unix://, the map of extra args becomes a list.
         ("v1beta3.yaml", "--container-runtime-endpoint=unix:///run/containerd/containerd.sock --node-labels=tier=control --pod-infra-container-image=registry.k8s.io/pause:3.10 --v=2"),
     ];
@@ -86,6 +88,7 @@ fn every_valid_fixture_is_covered_above() {
             "dual-stack.yaml",
             "external-etcd.yaml",
             "feature-gates.yaml",
+            "minimal.yaml",
             "single-node.yaml",
             "v1beta3.yaml"
         ]

@@ -182,7 +182,6 @@ pub fn init_defaults(component_configs: &[String]) -> Result<String, Exit> {
         service_subnet: &cluster.networking.service_subnet,
         pod_subnet: None,
         advertise_address_is_ipv6: false,
-        systemd_resolved: false,
     };
     for kind in KNOWN {
         if component_configs.iter().any(|c| c == kind) {

@@ -44,6 +44,9 @@ pub struct Cluster {
     /// `IsUserSupplied`, which decides the ConfigMaps' hash annotation).
     pub kubelet_user_supplied: bool,
     pub kube_proxy_user_supplied: bool,
+    /// The node runs systemd-resolved (`--systemd-resolved`): its `config.yaml` gets
+    /// `resolvConf` ([`crate::config::component::mutate_kubelet`]).
+    pub systemd_resolved: bool,
 }
 
 impl Cluster {
@@ -166,7 +169,6 @@ pub fn resolve(
     opts: &LoadOptions,
     out: &mut Vec<Diagnostic>,
 ) -> Option<Cluster> {
-    let _ = opts;
     validate::init(&config.init, out);
     let (service_subnets, pod_subnets) = validate::cluster(&config.cluster, out);
     let version = resolve_version(&config.cluster.kubernetes_version, out);
@@ -222,5 +224,6 @@ pub fn resolve(
         external_etcd: config.cluster.etcd.external.is_some(),
         kubelet_user_supplied: config.kubelet_user_supplied,
         kube_proxy_user_supplied: config.kube_proxy_user_supplied,
+        systemd_resolved: opts.systemd_resolved,
     })
 }

@@ -10,8 +10,11 @@
 //! `componentconfigs/utils.go`. kubeadm's componentconfigs `Default` reads no feature gate in
 //! v1.31 (the `IPv6DualStack` copy to kube-proxy was removed with that gate).
 //!
+//! `resolvConf` is not part of the overlay since 1.31 (PR #124038): kubeadm's Linux-only
+//! `Mutate` (`componentconfigs/kubelet_unix.go`) adds it per node when `config.yaml` is
+//! written, so the `kubelet-config` ConfigMap never holds it ([`mutate_kubelet`]).
 //! Deliberate difference: kubeadm asks the host's init system whether `systemd-resolved` is
-//! active to decide `resolvConf`; kbc takes that answer as [`OverlayInput::systemd_resolved`].
+//! active; kbc takes that answer as an input (`--systemd-resolved`).
 //!
 //! Not applied here: kubelet/kube-proxy's own defaulting. kubeadm never runs it (it registers
 //! only the external types), so every other field stays at its Go zero value.
@@ -69,14 +72,11 @@ pub struct OverlayInput<'a> {
     /// Whether the local advertise address is IPv6 (kube-proxy `bindAddress`). kubeadm treats an
     /// address it cannot parse as IPv6, so an unparsable address should be passed as `true`.
     pub advertise_address_is_ipv6: bool,
-    /// Replaces kubeadm's host probe: whether `systemd-resolved` is active (kubelet `resolvConf`).
-    pub systemd_resolved: bool,
 }
 
 impl Default for OverlayInput<'_> {
     /// The inputs `kubeadm config print init-defaults` runs with: `/etc/kubernetes/pki`,
-    /// `cluster.local`, `10.96.0.0/12`, no pod subnet, advertise address `1.2.3.4`, and (as on a
-    /// typical systemd host) systemd-resolved active.
+    /// `cluster.local`, `10.96.0.0/12`, no pod subnet, advertise address `1.2.3.4`.
     fn default() -> Self {
         OverlayInput {
             certificates_dir: "/etc/kubernetes/pki",
@@ -84,7 +84,6 @@ impl Default for OverlayInput<'_> {
             service_subnet: "10.96.0.0/12",
             pod_subnet: None,
             advertise_address_is_ipv6: false,
-            systemd_resolved: true,
         }
     }
 }
@@ -313,23 +312,33 @@ pub fn default_kubelet(
         c.cgroup_driver = Some(CGROUP_DRIVER_SYSTEMD.to_owned());
     }
 
-    if input.systemd_resolved {
-        match &c.resolv_conf {
-            None => c.resolv_conf = Some(SYSTEMD_RESOLV_CONF.to_owned()),
-            // A pointer in Go: an explicit "" is a provided value and is reported.
-            Some(r) if r != SYSTEMD_RESOLV_CONF => {
-                warnings.push(Recommendation::new(
-                    KIND,
-                    "resolvConf",
-                    SYSTEMD_RESOLV_CONF,
-                    r.clone(),
-                ));
-            }
-            Some(_) => {}
-        }
-    }
-
     (c, warnings)
+}
+
+/// kubeadm's per-node `Mutate` of the kubelet configuration before `config.yaml` is written
+/// (`componentconfigs/kubelet_unix.go`): on a node running systemd-resolved an unset
+/// `resolvConf` becomes systemd-resolved's file; another value is kept with a warning.
+pub fn mutate_kubelet(
+    c: &mut KubeletConfiguration,
+    systemd_resolved: bool,
+) -> Option<Recommendation> {
+    if !systemd_resolved {
+        return None;
+    }
+    match &c.resolv_conf {
+        None => {
+            c.resolv_conf = Some(SYSTEMD_RESOLV_CONF.to_owned());
+            None
+        }
+        // A pointer in Go: an explicit "" is a provided value and is reported.
+        Some(r) if r != SYSTEMD_RESOLV_CONF => Some(Recommendation::new(
+            KUBELET_KIND,
+            "resolvConf",
+            SYSTEMD_RESOLV_CONF,
+            r.clone(),
+        )),
+        Some(_) => None,
+    }
 }
 
 /// Applies kubeadm's kube-proxy overlay to the user's document (or to an empty one).
@@ -466,10 +475,9 @@ mod tests {
         OverlayInput::default()
     }
 
-    /// `kubeadm config print init-defaults --component-configs KubeletConfiguration` (v1.31) on
-    /// a host where systemd-resolved is active, as JSON: the overlay applied to an empty
-    /// document, every other field at its Go zero value. Without systemd-resolved the
-    /// `resolvConf` line is absent.
+    /// `kubeadm config print init-defaults --component-configs KubeletConfiguration` (v1.31),
+    /// as JSON: the overlay applied to an empty document, every other field at its Go zero
+    /// value (no `resolvConf`: since 1.31 only a node's `config.yaml` gets it).
     ///
     /// ```yaml
     /// apiVersion: kubelet.config.k8s.io/v1beta1
@@ -511,7 +519,6 @@ mod tests {
     /// memorySwap: {}
     /// nodeStatusReportFrequency: 0s
     /// nodeStatusUpdateFrequency: 0s
-    /// resolvConf: /run/systemd/resolve/resolv.conf
     /// rotateCertificates: true
     /// runtimeRequestTimeout: 0s
     /// shutdownGracePeriod: 0s
@@ -554,7 +561,6 @@ mod tests {
             "memorySwap": {},
             "nodeStatusReportFrequency": "0s",
             "nodeStatusUpdateFrequency": "0s",
-            "resolvConf": "/run/systemd/resolve/resolv.conf",
             "rotateCertificates": true,
             "runtimeRequestTimeout": "0s",
             "shutdownGracePeriod": "0s",
@@ -733,32 +739,30 @@ mod tests {
         assert_eq!(c.read_only_port, None);
         assert_eq!(c.rotate_certificates, Some(true));
         assert_eq!(c.cgroup_driver.as_deref(), Some("systemd"));
-        assert_eq!(
-            c.resolv_conf.as_deref(),
-            Some("/run/systemd/resolve/resolv.conf")
-        );
+        assert_eq!(c.resolv_conf, None, "resolvConf is per node since 1.31");
         assert_eq!(c.feature_gates, Some(BTreeMap::new()));
         assert_eq!(serde_json::to_value(&c).unwrap(), print_defaults_kubelet());
     }
 
     #[test]
-    fn resolv_conf_only_with_systemd_resolved() {
-        let no_resolved = OverlayInput {
-            systemd_resolved: false,
-            ..input()
-        };
-        let (c, _) = default_kubelet(None, &no_resolved);
+    fn resolv_conf_is_set_per_node_with_systemd_resolved() {
+        let (mut c, _) = default_kubelet(None, &input());
+        assert_eq!(mutate_kubelet(&mut c, false), None);
         assert_eq!(c.resolv_conf, None);
-        let user = KubeletConfiguration {
+        assert_eq!(mutate_kubelet(&mut c, true), None);
+        assert_eq!(
+            c.resolv_conf.as_deref(),
+            Some("/run/systemd/resolve/resolv.conf")
+        );
+        let mut user = KubeletConfiguration {
             resolv_conf: Some("/etc/resolv.conf".into()),
             ..Default::default()
         };
-        let (c, warnings) = default_kubelet(Some(user.clone()), &no_resolved);
-        assert!(warnings.is_empty());
-        assert_eq!(c.resolv_conf.as_deref(), Some("/etc/resolv.conf"));
-        let (_, warnings) = default_kubelet(Some(user), &input());
+        assert_eq!(mutate_kubelet(&mut user.clone(), false), None);
+        let warning = mutate_kubelet(&mut user, true).unwrap();
+        assert_eq!(user.resolv_conf.as_deref(), Some("/etc/resolv.conf"));
         assert_eq!(
-            warnings[0].to_string(),
+            warning.to_string(),
             "The recommended value for \"resolvConf\" in \"KubeletConfiguration\" is: \
              /run/systemd/resolve/resolv.conf; the provided value is: /etc/resolv.conf"
         );
@@ -816,8 +820,13 @@ mod tests {
                 format!("The recommended value for \"healthzBindAddress\" {k} 127.0.0.1; the provided value is: 0.0.0.0"),
                 format!("The recommended value for \"healthzPort\" {k} 10248; the provided value is: 0"),
                 format!("The recommended value for \"readOnlyPort\" {k} 0; the provided value is: 10255"),
-                format!("The recommended value for \"resolvConf\" {k} /run/systemd/resolve/resolv.conf; the provided value is: "),
             ]
+        );
+        // resolvConf is the node's mutation now; an explicit "" is a provided value.
+        let mut node = c.clone();
+        assert_eq!(
+            mutate_kubelet(&mut node, true).map(|w| w.to_string()),
+            Some(format!("The recommended value for \"resolvConf\" {k} /run/systemd/resolve/resolv.conf; the provided value is: "))
         );
         assert_eq!(warnings[0].kind, "KubeletConfiguration");
         assert_eq!(warnings[0].field, "staticPodPath");
@@ -1039,7 +1048,6 @@ mod tests {
             "maxPods": 110,
             "podCIDR": "10.244.0.0/24",
             "podPidsLimit": -1,
-            "resolvConf": "/run/systemd/resolve/resolv.conf",
             "runOnce": true,
             "cpuCFSQuota": true,
             "cpuCFSQuotaPeriod": "100ms",

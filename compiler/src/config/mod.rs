@@ -170,13 +170,15 @@ fn read_unfinished(src: &Source, opts: &LoadOptions) -> (Option<Config>, Documen
         service_subnet: &cluster.networking.service_subnet,
         pod_subnet: Some(cluster.networking.pod_subnet.as_str()).filter(|s| !s.is_empty()),
         advertise_address_is_ipv6: init.local_api_endpoint.advertise_address.contains(':'),
-        systemd_resolved: opts.systemd_resolved,
     };
     let kubelet_user_supplied = kubelet.is_some();
     let kube_proxy_user_supplied = kube_proxy.is_some();
     let (kubelet, kubelet_notes) = component::default_kubelet(kubelet, &overlay);
     let (kube_proxy, proxy_notes) = component::default_kube_proxy(kube_proxy, &overlay);
-    for note in kubelet_notes.iter().chain(&proxy_notes) {
+    // kubeadm warns about a resolvConf it would not write when it writes config.yaml; kbc
+    // says it while reading, where the position is known.
+    let resolv_note = component::mutate_kubelet(&mut kubelet.clone(), opts.systemd_resolved);
+    for note in kubelet_notes.iter().chain(&proxy_notes).chain(&resolv_note) {
         report.push(Diagnostic::warning(note.field.clone(), note.to_string()).kind(note.kind));
     }
     (

@@ -60,7 +60,10 @@ pub struct KubeletHostInputs {
 
 /// `/var/lib/kubelet/config.yaml`, with the `kubeletconfiguration` patches of `patches`.
 pub fn kubelet_config_yaml(cluster: &Cluster, patches: &PatchSet) -> Result<String, PatchError> {
-    let mut doc = serde_json::to_value(&cluster.kubelet).expect(
+    // The node's own mutation (resolvConf), which the kubelet-config ConfigMap does not get.
+    let mut kubelet = cluster.kubelet.clone();
+    crate::config::component::mutate_kubelet(&mut kubelet, cluster.systemd_resolved);
+    let mut doc = serde_json::to_value(&kubelet).expect(
         "the kubelet configuration always serializes to JSON (string keys, finite numbers)",
     );
     if let Value::Object(map) = &mut doc {

@@ -65,7 +65,7 @@ fn unknown_version(version: &str) -> String {
         && version.starts_with("kbc.secrets/")
         && version[12..].bytes().all(|b| b.is_ascii_alphanumeric());
     let what = if version.is_empty() {
-        "no `version`".to_string()
+        "no secrets version: the field `version` is missing".to_string()
     } else if shown {
         format!("unknown secrets version {version:?}")
     } else {
