@@ -39,7 +39,7 @@ pub fn config(data: &[u8]) {
     };
     match load(&src, &options(mode & 1 == 1)) {
         Ok(loaded) => {
-            if let Ok(planned) = plan_bundle(&loaded.cluster, &CompileOptions::default()) {
+            if let Ok(planned) = plan_bundle(&loaded.cluster, &CompileOptions::default(), None) {
                 let _ = kbc::review::render(&kbc::review::ReviewInput::from_plan(&planned));
             }
         }
@@ -132,7 +132,7 @@ pub fn patches(data: &[u8]) {
         patches: set,
         ..CompileOptions::default()
     };
-    let _ = plan_bundle(cluster(), &opts);
+    let _ = plan_bundle(cluster(), &opts, None);
 }
 
 /// PEM and kubeconfig readers, then the bytes as `--pki-dir` files: split at the first NUL

@@ -427,3 +427,66 @@ fn an_encrypted_key_is_named_as_such() {
     );
     assert_refused(&o, &out, "the private key is encrypted");
 }
+
+/// Issue 8: with external etcd, upload-certs uploads the files etcd.external names; they come
+/// from the secrets file, are installed at those paths, and their absence is a clear error.
+#[test]
+fn external_etcd_client_files_come_from_the_secrets_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = fixture("external-etcd.yaml");
+    let bare = dir.path().join("seed-only.yaml");
+    std::fs::write(&bare, "version: kbc.secrets/v1\nseed: 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n").unwrap();
+    let (o, out) = compile(
+        dir.path(),
+        &config,
+        &["--secrets", bare.to_str().unwrap(), "--upload-certs"],
+    );
+    assert_refused(&o, &out, "upload-certs with external etcd uploads the files etcd.external names (/etc/etcd/pki/ca.crt, /etc/etcd/pki/apiserver-etcd-client.crt, /etc/etcd/pki/apiserver-etcd-client.key)");
+    // Without upload-certs the node has the files itself: nothing to ship.
+    let (o, out) = compile(dir.path(), &config, &["--secrets", bare.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let bundle = kbc_bundle::verify(&std::fs::read(&out).unwrap(), None).unwrap();
+    assert!(!bundle
+        .files
+        .iter()
+        .any(|f| f.path.starts_with("rootfs/etc/etcd/")));
+    std::fs::remove_file(&out).unwrap();
+
+    let secrets = fixture("secrets/test-secrets.yaml");
+    let (o, out) = compile(
+        dir.path(),
+        &config,
+        &["--secrets", &secrets, "--upload-certs"],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let bundle = kbc_bundle::verify(&std::fs::read(&out).unwrap(), None).unwrap();
+    let file = |p: &str| {
+        bundle
+            .files
+            .iter()
+            .find(|f| f.path == p)
+            .unwrap_or_else(|| panic!("{p} missing"))
+    };
+    assert_eq!(file("rootfs/etc/etcd/pki/ca.crt").mode, 0o644);
+    assert_eq!(
+        file("rootfs/etc/etcd/pki/apiserver-etcd-client.crt").mode,
+        0o644
+    );
+    let key = file("rootfs/etc/etcd/pki/apiserver-etcd-client.key");
+    assert_eq!((key.mode, key.secret), (0o600, true));
+    let upload = String::from_utf8(file("api/30-upload-certs.yaml").data.clone()).unwrap();
+    for k in [
+        "external-etcd-ca.crt",
+        "external-etcd.crt",
+        "external-etcd.key",
+    ] {
+        let line = upload
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{k}:")))
+            .unwrap();
+        assert!(
+            line.trim_end().len() > k.len() + 10,
+            "{k} uploaded empty: {line}"
+        );
+    }
+}

@@ -113,7 +113,9 @@ fn render_equals_inspect_of_the_compiled_bundle_for_every_fixture() {
             compile(&fixture, &out, SECRETS, AT, extra);
             let inspect = ok(&["inspect", out.to_str().unwrap()]);
             assert!(inspect.contains("\nverification: ok\n"), "{fixture}");
-            let mut args = vec!["render", fixture.as_str()];
+            // --secrets: what the secrets file holds besides the seed (the external etcd
+            // client files) is shown as the bundle holds it.
+            let mut args = vec!["render", fixture.as_str(), "--secrets", SECRETS];
             args.extend_from_slice(extra);
             let render = ok(&args);
             if body(&inspect) != render {
@@ -186,6 +188,12 @@ fn inspect_rendering_is_the_same_for_other_seeds_and_issue_times() {
     let dir = tempfile::tempdir().unwrap();
     let other = dir.path().join("other-secrets.yaml");
     ok(&["secrets", "generate", "-o", other.to_str().unwrap()]);
+    // The same external etcd client files as the test secrets (they are the cluster's).
+    let shared = std::fs::read_to_string(root().join(SECRETS)).unwrap();
+    let external = &shared[shared.find("externalEtcd:").unwrap()..];
+    let mut text = std::fs::read_to_string(&other).unwrap();
+    text.push_str(external);
+    std::fs::write(&other, text).unwrap();
     for fixture in [
         "fixtures/single-node.yaml",
         "fixtures/v1beta3.yaml",

@@ -133,6 +133,62 @@ pub enum CompileError {
     Patch(#[source] PatchError),
     #[error("cannot build the upload-certs objects")]
     UploadCerts(#[source] upload_certs::UploadCertsError),
+    /// upload-certs with external etcd uploads the client files, which only the secrets
+    /// file can give kbc.
+    #[error("upload-certs with external etcd uploads the files etcd.external names ({files}); give them in the secrets file (kbc secrets generate --external-etcd-ca F --external-etcd-cert F --external-etcd-key F)")]
+    ExternalEtcdFilesMissing { files: String },
+}
+
+/// The bundle files of [`external_etcd_files`].
+fn external_etcd_bundle_files(external: &[(String, &'static str, Vec<u8>, u32)]) -> Vec<NewFile> {
+    external
+        .iter()
+        .map(|(path, _, data, mode)| NewFile {
+            path: rootfs(path),
+            mode: *mode,
+            secret: *mode == 0o600,
+            data: data.clone(),
+        })
+        .collect()
+}
+
+/// External etcd's client files as `(host path, upload-certs data key, bytes, mode)`, from the
+/// secrets file: installed at the paths `etcd.external` names (the key 0600) and uploaded by
+/// upload-certs. A path left empty (etcd without TLS) has no file. Without the files in the
+/// secrets file nothing is installed (the node has them), and upload-certs is refused.
+pub fn external_etcd_files(
+    cluster: &Cluster,
+    secrets: &Secrets,
+    upload_certs: bool,
+) -> Result<Vec<(String, &'static str, Vec<u8>, u32)>, CompileError> {
+    let Some(external) = cluster.config.etcd.external.as_ref() else {
+        return Ok(Vec::new());
+    };
+    let named = [
+        (&external.ca_file, "external-etcd-ca.crt", 0o644),
+        (&external.cert_file, "external-etcd.crt", 0o644),
+        (&external.key_file, "external-etcd.key", 0o600),
+    ];
+    let Some(given) = &secrets.external_etcd else {
+        let paths: Vec<&str> = named
+            .iter()
+            .map(|(p, ..)| p.as_str())
+            .filter(|p| !p.is_empty())
+            .collect();
+        if upload_certs && !paths.is_empty() {
+            return Err(CompileError::ExternalEtcdFilesMissing {
+                files: paths.join(", "),
+            });
+        }
+        return Ok(Vec::new());
+    };
+    let bytes = [&given.ca, &given.certificate, &given.key];
+    Ok(named
+        .iter()
+        .zip(bytes)
+        .filter(|((path, ..), _)| !path.is_empty())
+        .map(|((path, key, mode), data)| (path.to_string(), *key, data.as_bytes().to_vec(), *mode))
+        .collect())
 }
 
 /// The local API endpoint `adv:port`.
@@ -190,16 +246,22 @@ pub fn upload_token(secrets: &Secrets) -> upload_certs::UploadToken {
     }
 }
 
-/// The `(data key, bytes)` pairs of the upload-certs phase, each read through `get` by its
-/// kubeadm path. External etcd's client files live on the nodes, not in the bundle: kbc
-/// uploads them empty (as kubeadm uploads a file it cannot find).
+/// The `(data key, bytes)` pairs of the upload-certs phase: PKI files read through `get` by
+/// their kubeadm path, external etcd's client files from `external` ([`external_etcd_files`]).
 pub fn upload_files(
     cluster: &Cluster,
     get: impl Fn(&str) -> Option<Vec<u8>>,
+    external: &[(String, &'static str, Vec<u8>, u32)],
 ) -> Vec<(String, Vec<u8>)> {
     upload_certs::transfer_keys(cluster.external_etcd)
         .iter()
         .filter_map(|k| {
+            if let Some((_, _, bytes, _)) = external.iter().find(|(_, key, ..)| key == k) {
+                return Some((k.to_string(), bytes.clone()));
+            }
+            if k.starts_with("external-") {
+                return None;
+            }
             let kubeadm_path = format!("pki/{}", k.replacen("etcd-", "etcd/", 1));
             get(&kubeadm_path).map(|bytes| (k.to_string(), bytes))
         })
@@ -221,6 +283,7 @@ pub fn compile(
     let pki_out = pki::render_with(&cluster.pki_input(), secrets, at, &opts.provided, threads)
         .map_err(CompileError::Pki)?;
     let tokens = resolve_tokens(cluster, secrets);
+    let external = external_etcd_files(cluster, secrets, opts.upload_certs)?;
     let mut files = Vec::new();
     for a in &pki_out.artifacts {
         files.push(NewFile {
@@ -230,6 +293,7 @@ pub fn compile(
             data: a.bytes.clone(),
         });
     }
+    files.extend(external_etcd_bundle_files(&external));
     let ca_pem = pki_out
         .get("pki/ca.crt")
         .map(|a| String::from_utf8_lossy(&a.bytes).into_owned())
@@ -241,7 +305,11 @@ pub fn compile(
         certificate_key: certificate_key(cluster, secrets),
         upload_token: upload_token(secrets),
         upload_files: if opts.upload_certs {
-            upload_files(cluster, |p| pki_out.get(p).map(|a| a.bytes.clone()))
+            upload_files(
+                cluster,
+                |p| pki_out.get(p).map(|a| a.bytes.clone()),
+                &external,
+            )
         } else {
             Vec::new()
         },
@@ -302,10 +370,22 @@ pub struct Planned {
 /// token derived from an all-zero seed, and a placeholder CA (unless one is provided) and
 /// discovery hash: the review rendering redacts all of them. CA pairs from a secrets file
 /// are not seen here.
-pub fn plan_bundle(cluster: &Cluster, opts: &CompileOptions) -> Result<Planned, CompileError> {
+pub fn plan_bundle(
+    cluster: &Cluster,
+    opts: &CompileOptions,
+    secrets: Option<&Secrets>,
+) -> Result<Planned, CompileError> {
     use pki::plan::PlannedBody;
     let input = cluster.pki_input();
-    let plan = pki::plan::plan_with(&input, &opts.provided).map_err(CompileError::Pki)?;
+    let provided = match secrets {
+        Some(s) => opts.provided.with_secrets(s).map_err(CompileError::Pki)?,
+        None => opts.provided.clone(),
+    };
+    let plan = pki::plan::plan_with(&input, &provided).map_err(CompileError::Pki)?;
+    let external = match secrets {
+        Some(s) => external_etcd_files(cluster, s, opts.upload_certs)?,
+        None => Vec::new(),
+    };
     let dummy = Secrets::from_seed([0; 32]);
     let ca_pem = match plan.get("pki/ca.crt").map(|f| &f.body) {
         Some(PlannedBody::Provided(bytes)) => String::from_utf8_lossy(bytes).into_owned(),
@@ -314,8 +394,8 @@ pub fn plan_bundle(cluster: &Cluster, opts: &CompileOptions) -> Result<Planned, 
     // kubeadm's external CA mode: a CA certificate provided without its key.
     let external_ca = pki::CaId::ALL.iter().any(|id| {
         let base = id.base();
-        opts.provided.get(&format!("{base}.crt")).is_some()
-            && opts.provided.get(&format!("{base}.key")).is_none()
+        provided.get(&format!("{base}.crt")).is_some()
+            && provided.get(&format!("{base}.key")).is_none()
             && !(input.external_etcd && *id == pki::CaId::EtcdCa)
     });
     let embedded = Embedded {
@@ -325,13 +405,25 @@ pub fn plan_bundle(cluster: &Cluster, opts: &CompileOptions) -> Result<Planned, 
         certificate_key: certificate_key(cluster, &dummy),
         upload_token: upload_token(&dummy),
         upload_files: if opts.upload_certs {
-            upload_files(cluster, |p| plan.get(p).map(|_| Vec::new()))
+            // Without the secrets file the external etcd files are shown as uploaded.
+            let uploaded = match secrets {
+                Some(_) => external.clone(),
+                None => upload_certs::transfer_keys(true)
+                    .iter()
+                    .filter(|k| k.starts_with("external-") && cluster.external_etcd)
+                    .map(|k| (String::new(), *k, Vec::new(), 0o600))
+                    .collect(),
+            };
+            upload_files(cluster, |p| plan.get(p).map(|_| Vec::new()), &uploaded)
         } else {
             Vec::new()
         },
         external_ca,
     };
-    let assembled = assemble(cluster, opts, &embedded)?;
+    let mut assembled = assemble(cluster, opts, &embedded)?;
+    assembled
+        .files
+        .extend(external_etcd_bundle_files(&external));
     let at = IssueTime::from_unix(0).map_err(CompileError::Pki)?;
     let manifest = manifest(cluster, &assembled.endpoint, at, &assembled.plan);
     let pki = plan

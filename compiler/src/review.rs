@@ -72,15 +72,20 @@ pub struct ReviewInput {
 impl ReviewInput {
     /// From a verified bundle. The cluster CA is the bundle's `.../ca.crt` outside `etcd/`.
     pub fn from_bundle(b: &VerifiedBundle) -> ReviewInput {
-        let ca_pem = b
-            .files
-            .iter()
-            .find(|f| {
-                f.path.starts_with(kbc_bundle::ROOTFS_PREFIX)
-                    && f.path.ends_with("/ca.crt")
-                    && !f.path.ends_with("/etcd/ca.crt")
-            })
-            .map(|f| f.data.clone());
+        // The certificates dir is the one holding front-proxy-ca.crt (other ca.crt files, such
+        // as an external etcd's, live elsewhere).
+        let cert_dir = b.files.iter().find_map(|f| {
+            f.path
+                .strip_suffix("/front-proxy-ca.crt")
+                .filter(|d| d.starts_with(kbc_bundle::ROOTFS_PREFIX))
+        });
+        let ca_pem = cert_dir.and_then(|dir| {
+            let ca = format!("{dir}/ca.crt");
+            b.files
+                .iter()
+                .find(|f| f.path == ca)
+                .map(|f| f.data.clone())
+        });
         ReviewInput {
             manifest: b.manifest.clone(),
             files: b

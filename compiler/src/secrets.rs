@@ -16,6 +16,10 @@
 //! serviceAccount:     # optional, like sa.key/sa.pub
 //!   key: |
 //!   publicKey: |      # optional; derived from key when absent, must match when given
+//! externalEtcd:       # optional: etcd.external's caFile, certFile, keyFile (PEM)
+//!   ca: |
+//!   certificate: |
+//!   key: |
 //! ```
 //!
 //! The file is written with mode 0600 and never overwritten without `--force`.
@@ -71,6 +75,29 @@ impl std::fmt::Debug for SaPair {
     }
 }
 
+/// The client files of an external etcd cluster (`etcd.external.caFile`, `certFile`,
+/// `keyFile`): kbc installs them at those paths and uploads them with `--upload-certs`, as
+/// kubeadm uploads the files it finds there.
+#[derive(Clone, PartialEq, Eq, Serialize)]
+pub struct ExternalEtcdFiles {
+    /// PEM of the etcd CA certificate.
+    pub ca: String,
+    /// PEM of the client certificate.
+    pub certificate: String,
+    /// PEM of the client key.
+    pub key: String,
+}
+
+impl std::fmt::Debug for ExternalEtcdFiles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExternalEtcdFiles")
+            .field("ca", &self.ca)
+            .field("certificate", &self.certificate)
+            .field("key", &"<redacted>")
+            .finish()
+    }
+}
+
 #[derive(Serialize)]
 struct File {
     version: String,
@@ -91,6 +118,12 @@ struct File {
         skip_serializing_if = "Option::is_none"
     )]
     service_account: Option<SaPair>,
+    #[serde(
+        rename = "externalEtcd",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    external_etcd: Option<ExternalEtcdFiles>,
 }
 
 /// The cluster secrets.
@@ -106,6 +139,8 @@ pub struct Secrets {
     pub etcd_ca: Option<CaPair>,
     /// User-supplied `sa.key` (and `sa.pub`).
     pub service_account: Option<SaPair>,
+    /// The external etcd client files, when the cluster uses one.
+    pub external_etcd: Option<ExternalEtcdFiles>,
     /// Where these secrets came from (a file name), for error messages.
     pub origin: String,
 }
@@ -181,6 +216,7 @@ impl Secrets {
             front_proxy_ca: None,
             etcd_ca: None,
             service_account: None,
+            external_etcd: None,
             origin: "<memory>".into(),
         }
     }
@@ -210,6 +246,7 @@ impl Secrets {
             front_proxy_ca: f.front_proxy_ca,
             etcd_ca: f.etcd_ca,
             service_account: f.service_account,
+            external_etcd: f.external_etcd,
             origin: origin.into(),
         })
     }
@@ -234,6 +271,7 @@ impl Secrets {
             front_proxy_ca: self.front_proxy_ca.clone(),
             etcd_ca: self.etcd_ca.clone(),
             service_account: self.service_account.clone(),
+            external_etcd: self.external_etcd.clone(),
         };
         let opts = serde_saphyr::ser_options! {
             folded_wrap_chars: usize::MAX,
@@ -366,6 +404,41 @@ pub fn load_ca_pair(cert: &Path, key: &Path) -> Result<CaPair, InputFileError> {
         });
     }
     Ok(CaPair {
+        certificate: cert_text,
+        key: key_text,
+    })
+}
+
+/// Reads and checks external etcd's client files: the CA and the client certificate parse,
+/// and the key belongs to the client certificate.
+pub fn load_external_etcd(
+    ca: &Path,
+    cert: &Path,
+    key: &Path,
+) -> Result<ExternalEtcdFiles, InputFileError> {
+    let cert_error = |path: &Path| {
+        let file = path.display().to_string();
+        move |source| InputFileError::Cert { file, source }
+    };
+    let ca_text = read(ca)?;
+    x509::parse_pem_chain(ca_text.as_bytes()).map_err(cert_error(ca))?;
+    let cert_text = read(cert)?;
+    let chain = x509::parse_pem_chain(cert_text.as_bytes()).map_err(cert_error(cert))?;
+    let info = chain[0].info().map_err(cert_error(cert))?;
+    let key_text = read(key)?;
+    let kname = key.display().to_string();
+    let pk = PrivateKey::from_pem(key_text.as_bytes()).map_err(|source| InputFileError::Key {
+        file: kname.clone(),
+        source,
+    })?;
+    if pk.spki_der() != info.spki {
+        return Err(InputFileError::Mismatch {
+            key: kname,
+            cert: cert.display().to_string(),
+        });
+    }
+    Ok(ExternalEtcdFiles {
+        ca: ca_text,
         certificate: cert_text,
         key: key_text,
     })

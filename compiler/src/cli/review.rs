@@ -21,6 +21,11 @@ pub struct RenderOptions {
     /// `kbc compile --pki-dir`; they are shown, not checked).
     #[arg(long)]
     pub pki_dir: Option<PathBuf>,
+    /// The cluster secrets file, read only for what it holds besides the seed (CA pairs, the
+    /// external etcd client files), shown as the bundle shows them; the seed never changes
+    /// the rendering.
+    #[arg(long)]
+    pub secrets: Option<PathBuf>,
     #[command(flatten)]
     pub init: InitFlags,
     #[command(flatten)]
@@ -91,7 +96,12 @@ pub fn render_config(config: Option<&str>, o: &RenderOptions) -> Result<String, 
     };
     o.node.apply_host(&mut opts);
     super::compile::init_options(&o.init, &mut opts);
-    let planned = compile::plan_bundle(&cluster, &opts).map_err(|e| refuse(&e))?;
+    let secrets = match &o.secrets {
+        Some(path) => Some(crate::secrets::Secrets::load(path).map_err(|e| refuse(&e))?),
+        None => None,
+    };
+    let planned =
+        compile::plan_bundle(&cluster, &opts, secrets.as_ref()).map_err(|e| refuse(&e))?;
     for w in &planned.warnings {
         eprintln!("warning: {w}");
     }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Subcommand;
 
 use super::{refuse, Exit};
-use crate::secrets::{load_ca_pair, load_sa_pair, InputFileError, Secrets};
+use crate::secrets::{load_ca_pair, load_external_etcd, load_sa_pair, InputFileError, Secrets};
 
 /// `kbc secrets …`
 #[derive(Debug, Subcommand)]
@@ -53,6 +53,15 @@ pub struct GenerateArgs {
     /// Service-account public key (PEM), like kubeadm's sa.pub; must match --sa-key.
     #[arg(long, value_name = "FILE", requires = "sa_key")]
     pub sa_pub: Option<PathBuf>,
+    /// External etcd's CA certificate (PEM), the file etcd.external.caFile names.
+    #[arg(long, value_name = "FILE", requires_all = ["external_etcd_cert", "external_etcd_key"])]
+    pub external_etcd_ca: Option<PathBuf>,
+    /// External etcd client certificate (PEM), the file etcd.external.certFile names.
+    #[arg(long, value_name = "FILE", requires_all = ["external_etcd_ca", "external_etcd_key"])]
+    pub external_etcd_cert: Option<PathBuf>,
+    /// External etcd client key (PEM), the file etcd.external.keyFile names.
+    #[arg(long, value_name = "FILE", requires_all = ["external_etcd_ca", "external_etcd_cert"])]
+    pub external_etcd_key: Option<PathBuf>,
 }
 
 fn build(args: &GenerateArgs) -> Result<Secrets, InputFileError> {
@@ -71,6 +80,13 @@ fn build(args: &GenerateArgs) -> Result<Secrets, InputFileError> {
     }
     if let Some(k) = &args.sa_key {
         s.service_account = Some(load_sa_pair(k, args.sa_pub.as_deref())?);
+    }
+    if let (Some(ca), Some(c), Some(k)) = (
+        &args.external_etcd_ca,
+        &args.external_etcd_cert,
+        &args.external_etcd_key,
+    ) {
+        s.external_etcd = Some(load_external_etcd(ca, c, k)?);
     }
     Ok(s)
 }

@@ -6,7 +6,7 @@
 //! never the value. `tests/secrets_never_printed.rs` feeds broken files holding a known seed
 //! and key and checks that no run of 8 of their characters reaches stdout or stderr.
 
-use super::{CaPair, File, SaPair, VERSION};
+use super::{CaPair, ExternalEtcdFiles, File, SaPair, VERSION};
 use crate::yaml::node::{self, Node, Pos, Resolved, Value};
 
 /// What is wrong, and where.
@@ -29,9 +29,11 @@ const TOP: &[&str] = &[
     "frontProxyCA",
     "etcdCA",
     "serviceAccount",
+    "externalEtcd",
 ];
 const CA_PAIR: &[&str] = &["certificate", "key"];
 const SA_PAIR: &[&str] = &["key", "publicKey"];
+const EXTERNAL_ETCD: &[&str] = &["ca", "certificate", "key"];
 
 pub(super) fn file(text: &str) -> Result<File, Problem> {
     let root = single_document(text)?;
@@ -56,6 +58,7 @@ pub(super) fn file(text: &str) -> Result<File, Problem> {
         front_proxy_ca: optional(&fields, "frontProxyCA", ca_pair)?,
         etcd_ca: optional(&fields, "etcdCA", ca_pair)?,
         service_account: optional(&fields, "serviceAccount", sa_pair)?,
+        external_etcd: optional(&fields, "externalEtcd", external_etcd)?,
     })
 }
 
@@ -101,7 +104,7 @@ fn single_document(text: &str) -> Result<Node, Problem> {
         .map_err(|e| problem(e.pos, format!("YAML syntax error: {}", e.message)))?;
     if let Some(d) = duplicates.first() {
         // Only a name of the format is shown: any other key is the user's text.
-        let name = [TOP, CA_PAIR, SA_PAIR]
+        let name = [TOP, CA_PAIR, SA_PAIR, EXTERNAL_ETCD]
             .concat()
             .into_iter()
             .find(|n| *n == d.key)
@@ -225,5 +228,17 @@ fn sa_pair(node: &Node, path: &str) -> Result<SaPair, Problem> {
     Ok(SaPair {
         key: string(key, &format!("{path}.key"))?,
         public_key,
+    })
+}
+
+fn external_etcd(node: &Node, path: &str) -> Result<ExternalEtcdFiles, Problem> {
+    let f = fields(node, path, EXTERNAL_ETCD)?;
+    let field = |name: &str| -> Result<String, Problem> {
+        string(required(&f, node, path, name)?, &format!("{path}.{name}"))
+    };
+    Ok(ExternalEtcdFiles {
+        ca: field("ca")?,
+        certificate: field("certificate")?,
+        key: field("key")?,
     })
 }
