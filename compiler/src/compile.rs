@@ -139,20 +139,31 @@ pub enum CompileError {
     ExternalEtcdFilesMissing { files: String },
 }
 
+/// One client file of an external etcd ([`external_etcd_files`]).
+#[derive(Debug, Clone)]
+pub struct ExternalFile {
+    /// The host path `etcd.external` names.
+    pub path: String,
+    /// Its upload-certs data key (`external-etcd.key`, ...).
+    pub key: &'static str,
+    pub data: Vec<u8>,
+    pub mode: u32,
+}
+
 /// The bundle files of [`external_etcd_files`].
-fn external_etcd_bundle_files(external: &[(String, &'static str, Vec<u8>, u32)]) -> Vec<NewFile> {
+fn external_etcd_bundle_files(external: &[ExternalFile]) -> Vec<NewFile> {
     external
         .iter()
-        .map(|(path, _, data, mode)| NewFile {
-            path: rootfs(path),
-            mode: *mode,
-            secret: *mode == 0o600,
-            data: data.clone(),
+        .map(|f| NewFile {
+            path: rootfs(&f.path),
+            mode: f.mode,
+            secret: f.mode == 0o600,
+            data: f.data.clone(),
         })
         .collect()
 }
 
-/// External etcd's client files as `(host path, upload-certs data key, bytes, mode)`, from the
+/// External etcd's client files, from the
 /// secrets file: installed at the paths `etcd.external` names (the key 0600) and uploaded by
 /// upload-certs. A path left empty (etcd without TLS) has no file. Without the files in the
 /// secrets file nothing is installed (the node has them), and upload-certs is refused.
@@ -160,7 +171,7 @@ pub fn external_etcd_files(
     cluster: &Cluster,
     secrets: &Secrets,
     upload_certs: bool,
-) -> Result<Vec<(String, &'static str, Vec<u8>, u32)>, CompileError> {
+) -> Result<Vec<ExternalFile>, CompileError> {
     let Some(external) = cluster.config.etcd.external.as_ref() else {
         return Ok(Vec::new());
     };
@@ -187,7 +198,12 @@ pub fn external_etcd_files(
         .iter()
         .zip(bytes)
         .filter(|((path, ..), _)| !path.is_empty())
-        .map(|((path, key, mode), data)| (path.to_string(), *key, data.as_bytes().to_vec(), *mode))
+        .map(|((path, key, mode), data)| ExternalFile {
+            path: path.to_string(),
+            key,
+            data: data.as_bytes().to_vec(),
+            mode: *mode,
+        })
         .collect())
 }
 
@@ -251,13 +267,13 @@ pub fn upload_token(secrets: &Secrets) -> upload_certs::UploadToken {
 pub fn upload_files(
     cluster: &Cluster,
     get: impl Fn(&str) -> Option<Vec<u8>>,
-    external: &[(String, &'static str, Vec<u8>, u32)],
+    external: &[ExternalFile],
 ) -> Vec<(String, Vec<u8>)> {
     upload_certs::transfer_keys(cluster.external_etcd)
         .iter()
         .filter_map(|k| {
-            if let Some((_, _, bytes, _)) = external.iter().find(|(_, key, ..)| key == k) {
-                return Some((k.to_string(), bytes.clone()));
+            if let Some(f) = external.iter().find(|f| f.key == *k) {
+                return Some((k.to_string(), f.data.clone()));
             }
             if k.starts_with("external-") {
                 return None;
@@ -411,7 +427,12 @@ pub fn plan_bundle(
                 None => upload_certs::transfer_keys(true)
                     .iter()
                     .filter(|k| k.starts_with("external-") && cluster.external_etcd)
-                    .map(|k| (String::new(), *k, Vec::new(), 0o600))
+                    .map(|k| ExternalFile {
+                        path: String::new(),
+                        key: k,
+                        data: Vec::new(),
+                        mode: 0o600,
+                    })
                     .collect(),
             };
             upload_files(cluster, |p| plan.get(p).map(|_| Vec::new()), &uploaded)
