@@ -989,15 +989,37 @@ fn usage_errors_exit_2_and_a_missing_root_exits_1() {
     assert!(help.stdout.contains("Exit codes:"), "{help:#?}");
 }
 
+/// Unmounts on drop, also when the test fails.
+struct BindMount(PathBuf);
+
+impl BindMount {
+    fn new(source: &str, target: PathBuf) -> BindMount {
+        fs::create_dir_all(&target).expect("mount point");
+        let ok = std::process::Command::new("mount")
+            .args(["--bind", source])
+            .arg(&target)
+            .status()
+            .expect("mount runs (the tests run as root)");
+        assert!(ok.success(), "mount --bind {source} {}", target.display());
+        BindMount(target)
+    }
+}
+
+impl Drop for BindMount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
 /// A failure after some files were written exits 2 and lists what was done. Running as
-/// root, permissions cannot make a write fail, so `var` is a symlink to `/proc`, where
-/// nobody can create directories: the `etc/` files are written first, then `var/lib`
-/// fails.
+/// root, permissions cannot make a write fail, so `/proc` is bind-mounted on `var` (a
+/// symlink would be refused before anything is written: `--root` is a boundary), where
+/// nobody can create directories: the `etc/` files are written first, then `var/lib` fails.
 #[test]
 fn a_failure_while_acting_exits_2_and_lists_what_was_done() {
     let env = Env::new();
     let bundle = env.write_bundle("b.tgz", &valid_fixture().tgz());
-    symlink("/proc", env.root().join("var")).expect("symlink");
+    let mount = BindMount::new("/proc", env.root().join("var"));
     let run = env.install(&bundle, &[]);
     assert_eq!(run.code, 2, "{run:#?}");
     let admin = env.root().join("etc/kubernetes/admin.conf");
@@ -1023,7 +1045,8 @@ fn a_failure_while_acting_exits_2_and_lists_what_was_done() {
     );
     assert!(!run.stdout.contains("install:"), "{run:#?}");
     // Running again after the cause is gone completes.
-    fs::remove_file(env.root().join("var")).expect("rm symlink");
+    drop(mount);
+    fs::remove_dir(env.root().join("var")).expect("rm mount point");
     let run = env.install(&bundle, &[]);
     run.ok();
     assert!(run.stdout.contains("unchanged "), "{run:#?}");

@@ -18,6 +18,7 @@ Exit codes:
   1  refused before changing anything (bad bundle, wrong digest, differing files,
      preflight errors)
   2  failed while acting (the error lists what was done), or a usage error
+  3  standard output could not be written (e.g. a closed pipe); the work itself was done
 
 Without a subcommand, `kbc-apply BUNDLE [OPTIONS]` is `kbc-apply apply BUNDLE [OPTIONS]`.";
 
@@ -157,17 +158,57 @@ fn main() -> ExitCode {
 
 type Failure = (u8, Box<dyn std::error::Error>);
 
+/// Standard output that remembers a failed write: the phases print progress and go on, and
+/// the command then ends with exit 3 instead of losing its log silently.
+struct TrackedOut<W: Write> {
+    inner: W,
+    failed: Option<std::io::Error>,
+}
+
+impl<W: Write> Write for TrackedOut<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.inner.write(buf).inspect_err(|e| {
+            self.failed
+                .get_or_insert_with(|| std::io::Error::new(e.kind(), e.to_string()));
+        })
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush().inspect_err(|e| {
+            self.failed
+                .get_or_insert_with(|| std::io::Error::new(e.kind(), e.to_string()));
+        })
+    }
+}
+
+/// Why the output could not be written (exit 3).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write to standard output")]
+struct OutputError(#[source] std::io::Error);
+
 fn run(cli: Cli) -> Result<(), Failure> {
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    let mut out = TrackedOut {
+        inner: std::io::stdout().lock(),
+        failed: None,
+    };
+    let result = run_command(cli, &mut out);
+    let _ = out.flush();
+    match (result, out.failed) {
+        (Err(e), _) => Err(e),
+        (Ok(()), Some(e)) => Err((3, Box::new(OutputError(e)))),
+        (Ok(()), None) => Ok(()),
+    }
+}
+
+fn run_command(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
     match cli.command {
         Command::Apply {
             bundle,
             target,
             run,
         } => {
-            let ctx = context(&bundle, &target, run.dry_run)?;
-            verified_line(&mut out, &ctx.bundle);
+            let (ctx, _lock) = context(&bundle, &target, run.dry_run)?;
+            verified_line(&mut *out, &ctx.bundle);
             let systemctl = run
                 .systemctl
                 .or_else(|| std::env::var_os("KBC_SYSTEMCTL").map(PathBuf::from))
@@ -181,25 +222,25 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 kubelet_healthz: run.kubelet_healthz,
                 now: std::time::SystemTime::now(),
             };
-            phases::run::run(&ctx, &opts, &mut out).map_err(|e| (e.code, Box::new(e) as _))?;
+            phases::run::run(&ctx, &opts, &mut *out).map_err(|e| (e.code, Box::new(e) as _))?;
         }
         Command::Verify { bundle } => {
             let verified = load(&bundle)?;
-            verified_line(&mut out, &verified);
+            verified_line(&mut *out, &verified);
         }
         Command::Install {
             bundle,
             target,
             dry_run,
         } => {
-            let ctx = context(&bundle, &target, dry_run)?;
-            verified_line(&mut out, &ctx.bundle);
-            phases::install::run(&ctx, &mut out).map_err(phase_failure)?;
+            let (ctx, _lock) = context(&bundle, &target, dry_run)?;
+            verified_line(&mut *out, &ctx.bundle);
+            phases::install::run(&ctx, &mut *out).map_err(phase_failure)?;
         }
         Command::Reset { bundle, target } => {
-            let ctx = context(&bundle, &target, false)?;
-            verified_line(&mut out, &ctx.bundle);
-            phases::reset::run(&ctx, &mut out).map_err(phase_failure)?;
+            let (ctx, _lock) = context(&bundle, &target, false)?;
+            verified_line(&mut *out, &ctx.bundle);
+            phases::reset::run(&ctx, &mut *out).map_err(phase_failure)?;
         }
     }
     Ok(())
@@ -234,11 +275,16 @@ enum InputError {
     },
     #[error("root \"{}\" is not a directory; create it first", .0.display())]
     Root(PathBuf),
+    #[error("another kbc-apply is working on root \"{}\" (it holds the lock on that directory); run again when it has finished", .0.display())]
+    Locked(PathBuf),
+    #[error("cannot lock root \"{}\"", .0.display())]
+    Lock(PathBuf, #[source] std::io::Error),
 }
 
 /// Reads the whole bundle into memory and verifies it.
 fn load(args: &BundleArgs) -> Result<bundle::VerifiedBundle, Failure> {
-    let bytes = std::fs::read(&args.bundle)
+    // A regular file of bounded size: a FIFO or /dev/zero is refused, not read.
+    let bytes = bundle::file::read_bundle(&args.bundle)
         .map_err(|e| boxed(InputError::ReadBundle(args.bundle.clone(), e)))?;
     bundle::verify(&bytes, args.expect_digest.as_deref()).map_err(|source| {
         boxed(InputError::Refused {
@@ -248,17 +294,36 @@ fn load(args: &BundleArgs) -> Result<bundle::VerifiedBundle, Failure> {
     })
 }
 
-fn context(args: &BundleArgs, target: &TargetArgs, dry_run: bool) -> Result<ApplyContext, Failure> {
+/// The verified bundle and the target, with the lock on the root held for as long as the
+/// returned file lives: one kbc-apply per `--root` at a time (an exclusive `flock` on the
+/// root directory itself, so no lock file is left anywhere).
+fn context(
+    args: &BundleArgs,
+    target: &TargetArgs,
+    dry_run: bool,
+) -> Result<(ApplyContext, std::fs::File), Failure> {
     let bundle = load(args)?;
     if !Path::new(&target.root).is_dir() {
         return Err(boxed(InputError::Root(target.root.clone())));
     }
-    Ok(ApplyContext {
+    let lock = std::fs::File::open(&target.root)
+        .map_err(|e| boxed(InputError::Lock(target.root.clone(), e)))?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            return Err(boxed(InputError::Locked(target.root.clone())))
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(boxed(InputError::Lock(target.root.clone(), e)))
+        }
+    }
+    let ctx = ApplyContext {
         root: target.root.clone(),
         bundle,
         force: target.force,
         dry_run,
-    })
+    };
+    Ok((ctx, lock))
 }
 
 fn boxed(e: InputError) -> Failure {

@@ -31,6 +31,40 @@ pub struct ApplyPlan {
     pub kubelet_kubeconfig: String,
 }
 
+impl ApplyPlan {
+    /// The node paths the plan names (kubeconfigs, the manifests and etcd data directories)
+    /// must be absolute and clean, as `rootfs/` paths are: `--root` is a boundary that no
+    /// `..` may cross. Returns the first that is not, with why.
+    pub fn check_paths(&self) -> Result<(), String> {
+        let named = [
+            ("adminKubeconfig", Some(&self.admin_kubeconfig)),
+            ("superAdminKubeconfig", Some(&self.super_admin_kubeconfig)),
+            ("kubeletKubeconfig", Some(&self.kubelet_kubeconfig)),
+            (
+                "preflight.manifestsDir",
+                Some(&self.preflight.manifests_dir),
+            ),
+            (
+                "preflight.etcdDataDir",
+                self.preflight.etcd_data_dir.as_ref(),
+            ),
+        ];
+        for (field, path) in named {
+            let Some(path) = path.filter(|p| !p.is_empty()) else {
+                continue;
+            };
+            let reason = match path.strip_prefix('/') {
+                None => Some("the path is not absolute"),
+                Some(rel) => crate::check_path(rel).err(),
+            };
+            if let Some(reason) = reason {
+                return Err(format!("apply.{field} {path:?}: {reason}"));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// One `api/NN-<phase>.yaml` file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -86,6 +86,12 @@ pub fn load(path: &Path, root: &Path) -> Result<Credentials, KubeconfigError> {
                 .map_err(|e| invalid(format!("{data} is not base64: {e}")));
         }
         if let Some(f) = node.get(file).and_then(Value::as_str) {
+            // --root is a boundary: a kubeconfig may not name a file outside it.
+            if kbc_bundle::check_path(f.trim_start_matches('/')).is_err() {
+                return Err(invalid(format!(
+                    "{file} {f:?} is not a clean path under the root"
+                )));
+            }
             let host = root.join(f.trim_start_matches('/'));
             return std::fs::read(&host).map_err(|e| KubeconfigError::Read(host, e));
         }

@@ -5,8 +5,8 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use super::{
-    backup, create_dirs, host_state, write_atomic, ApplyContext, HostState, Outcome, PhaseError,
-    Refusal,
+    backup, create_dirs, host_state, sweep_temp_files, write_atomic, ApplyContext, HostState,
+    Outcome, PhaseError, Refusal,
 };
 use crate::bundle::BundleFile;
 
@@ -57,6 +57,7 @@ pub fn run(ctx: &ApplyContext, out: &mut dyn Write) -> Result<Outcome, PhaseErro
     }
 
     let mut done = Vec::new();
+    sweep(ctx, "install", out, &mut done)?;
     for step in &steps {
         let path = ctx.host_path(step.rel);
         let fail = |action, done: &Vec<String>, source| PhaseError::Failed {
@@ -93,6 +94,27 @@ pub fn run(ctx: &ApplyContext, out: &mut dyn Write) -> Result<Outcome, PhaseErro
     };
     let _ = writeln!(out, "install: {outcome}");
     Ok(outcome)
+}
+
+/// Removes what a killed run left behind, printing a line for each file.
+pub(super) fn sweep(
+    ctx: &ApplyContext,
+    phase: &'static str,
+    out: &mut dyn Write,
+    done: &mut Vec<String>,
+) -> Result<(), PhaseError> {
+    let before = done.len();
+    sweep_temp_files(ctx, done).map_err(|source| PhaseError::Failed {
+        phase,
+        action: "remove stale temporary files in",
+        path: ctx.root.clone(),
+        done: done.clone(),
+        source,
+    })?;
+    for line in &done[before..] {
+        let _ = writeln!(out, "{line}");
+    }
+    Ok(())
 }
 
 fn line(out: &mut dyn Write, verb: &str, ctx: &ApplyContext, step: &Step<'_>) {

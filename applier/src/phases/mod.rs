@@ -22,7 +22,7 @@ pub mod wait_control_plane;
 
 use std::fmt;
 use std::fs::{self, File, OpenOptions, Permissions};
-use std::io::{self, Write};
+use std::io;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -165,8 +165,42 @@ pub enum HostState {
     Blocked(String),
 }
 
+/// The first directory between `root` and `path` that is a symbolic link: `--root` is a
+/// boundary, and a link under it (even a relative one) could lead a write outside.
+pub fn linked_ancestor(root: &Path, path: &Path) -> io::Result<Option<PathBuf>> {
+    let Ok(rel) = path.strip_prefix(root) else {
+        return Ok(None);
+    };
+    let mut dir = root.to_path_buf();
+    let mut parts = rel.components().peekable();
+    while let Some(part) = parts.next() {
+        if parts.peek().is_none() {
+            break;
+        }
+        dir.push(part);
+        match fs::symlink_metadata(&dir) {
+            Ok(meta) if meta.file_type().is_symlink() => return Ok(Some(dir)),
+            Ok(_) => {}
+            Err(e)
+                if e.kind() == io::ErrorKind::NotFound
+                    || e.kind() == io::ErrorKind::NotADirectory =>
+            {
+                return Ok(None)
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(None)
+}
+
 /// Compares `path` on the host with `file`. Reads, never writes.
 pub fn host_state(root: &Path, path: &Path, file: &BundleFile) -> io::Result<HostState> {
+    if let Some(link) = linked_ancestor(root, path)? {
+        return Ok(HostState::Blocked(format!(
+            "\"{}\" on the way is a symbolic link; kbc-apply writes nothing through links under --root",
+            link.display()
+        )));
+    }
     let meta = match fs::symlink_metadata(path) {
         Ok(meta) => meta,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return absent_or_blocked(root, path),
@@ -255,8 +289,12 @@ pub fn create_dirs(root: &Path, rel_dir: &str, done: &mut Vec<String>) -> io::Re
         }
         rel.push_str(component);
         let path = root.join(&rel);
-        match fs::metadata(&path) {
+        match fs::symlink_metadata(&path) {
             Ok(meta) if meta.is_dir() => continue,
+            Ok(meta) if meta.file_type().is_symlink() => return Err(io::Error::other(format!(
+                "\"{}\" is a symbolic link; kbc-apply writes nothing through links under --root",
+                path.display()
+            ))),
             Ok(_) => {
                 return Err(io::Error::new(
                     io::ErrorKind::AlreadyExists,
@@ -267,7 +305,13 @@ pub fn create_dirs(root: &Path, rel_dir: &str, done: &mut Vec<String>) -> io::Re
             Err(e) => return Err(e),
         }
         let mode = dir_mode(&rel);
-        fs::create_dir(&path)?;
+        match fs::create_dir(&path) {
+            Ok(()) => {}
+            // Another writer made it in between (kbc-apply holds a lock per root, but the
+            // directory may be made by anything else): a directory is what was wanted.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && path.is_dir() => continue,
+            Err(e) => return Err(e),
+        }
         // Set explicitly: create_dir's mode is subject to the umask.
         fs::set_permissions(&path, Permissions::from_mode(mode))?;
         done.push(format!("created directory {} {mode:04o}", path.display()));
@@ -275,40 +319,56 @@ pub fn create_dirs(root: &Path, rel_dir: &str, done: &mut Vec<String>) -> io::Re
     Ok(())
 }
 
-/// Writes `data` to `path` atomically: a temporary file in the same directory, written,
-/// chmod-ed to `mode`, fsync-ed, renamed over `path`, then the directory fsync-ed.
+/// Writes `data` to `path` atomically with `mode` ([`kbc_bundle::atomic::write`]: a
+/// locked temporary file that a killed run leaves for [`sweep_temp_files`], never a partial
+/// file at `path`; the directory fsync-ed after the rename).
 pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.kbc-tmp-{}", std::process::id()));
-    let _ = fs::remove_file(&tmp);
-    let result = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(data)?;
-        f.set_permissions(Permissions::from_mode(mode))?;
-        f.sync_all()?;
-        drop(f);
-        fs::rename(&tmp, path)?;
-        File::open(dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+    kbc_bundle::atomic::write(path, data, mode)
+}
+
+/// Removes the temporary files that a killed run left in the directories the bundle writes
+/// to (whatever process made them; a live writer's are kept), recording each in `done`.
+pub fn sweep_temp_files(ctx: &ApplyContext, done: &mut Vec<String>) -> io::Result<()> {
+    let mut dirs: Vec<PathBuf> = ctx
+        .rootfs_files()
+        .filter_map(|(rel, _)| ctx.host_path(rel).parent().map(Path::to_path_buf))
+        .collect();
+    dirs.push(ctx.host_path(BACKUP_PARENT));
+    dirs.sort();
+    dirs.dedup();
+    for dir in dirs {
+        // A directory behind a link is refused elsewhere; never sweep through one.
+        if linked_ancestor(&ctx.root, &dir.join("x"))?.is_some() {
+            continue;
+        }
+        for removed in kbc_bundle::atomic::sweep(&dir)? {
+            done.push(format!(
+                "removed stale temporary file {}",
+                removed.display()
+            ));
+        }
     }
-    result
+    Ok(())
+}
+
+/// Copies `source` to the new file `target` with `mode`, streaming (a large file is never
+/// read into memory), then fsyncs it.
+fn copy_new(source: &Path, target: &Path, mode: u32) -> io::Result<()> {
+    let mut from = File::open(source)?;
+    let mut to = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(target)?;
+    io::copy(&mut from, &mut to)?;
+    to.set_permissions(Permissions::from_mode(mode))?;
+    to.sync_all()
 }
 
 /// Keeps the current content and mode of `path` under the bundle's backup directory and
 /// returns where. An existing backup is never overwritten: `.1`, `.2`, ... are tried.
 pub fn backup(ctx: &ApplyContext, rel: &str, done: &mut Vec<String>) -> io::Result<PathBuf> {
     let source = ctx.host_path(rel);
-    let data = fs::read(&source)?;
     let mode = fs::metadata(&source)?.permissions().mode() & 0o7777;
     let base = ctx.backup_path(rel);
     let mut target = base.clone();
@@ -323,7 +383,7 @@ pub fn backup(ctx: &ApplyContext, rel: &str, done: &mut Vec<String>) -> io::Resu
         .map(|p| p.to_string_lossy().into_owned())
         .unwrap_or_default();
     create_dirs(&ctx.root, &rel_dir, done)?;
-    write_atomic(&target, &data, mode)?;
+    copy_new(&source, &target, mode)?;
     done.push(format!(
         "backed up {} to {}",
         source.display(),

@@ -58,6 +58,7 @@ pub fn run(ctx: &ApplyContext, out: &mut dyn Write) -> Result<Outcome, PhaseErro
     }
 
     let mut done = Vec::new();
+    super::install::sweep(ctx, "reset", out, &mut done)?;
     for rel in &absent {
         let _ = writeln!(out, "absent {}", ctx.host_path(rel).display());
     }

@@ -249,6 +249,12 @@ pub fn run(ctx: &ApplyContext, opts: &RunOptions, out: &mut dyn Write) -> Result
         code: 1,
         source: Box::new(e),
     })?;
+    plan.check_paths().map_err(|reason| RunError {
+        phase: "verify".into(),
+        done: Vec::new(),
+        code: 1,
+        source: reason.into(),
+    })?;
     let phases = sequence(&plan, &opts.skip_phases);
     let mut session = Session {
         ctx,
