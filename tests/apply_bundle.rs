@@ -1052,3 +1052,153 @@ fn a_failure_while_acting_exits_2_and_lists_what_was_done() {
     assert!(run.stdout.contains("unchanged "), "{run:#?}");
     assert!(run.stdout.ends_with("install: changed\n"), "{run:#?}");
 }
+
+/// Review C19-C21: `--root` is a boundary. A directory symlink under it, absolute or
+/// relative, is refused before anything is written, and nothing outside changes.
+#[test]
+fn symlinks_under_the_root_are_never_written_through() {
+    for (link, target) in [
+        ("etc/kubernetes", "ABS"),
+        ("etc/kubernetes/pki", "ABS"),
+        ("var", "../escape"),
+    ] {
+        let env = Env::new();
+        let bundle = env.write_bundle("b.tgz", &valid_fixture().tgz());
+        let outside = env.dir.path().join("escape");
+        fs::create_dir_all(&outside).unwrap();
+        let link_path = env.root().join(link);
+        fs::create_dir_all(link_path.parent().unwrap()).unwrap();
+        let target = if target == "ABS" {
+            outside.clone()
+        } else {
+            PathBuf::from(target)
+        };
+        symlink(&target, &link_path).unwrap();
+        let before = env.tree();
+        env.install(&bundle, &["--force"]).refused("symbolic link");
+        assert_eq!(env.tree(), before, "{link}: the root changed");
+        assert_eq!(
+            fs::read_dir(&outside).unwrap().count(),
+            0,
+            "{link}: wrote outside the root"
+        );
+    }
+}
+
+/// Review C22: paths the apply plan names are checked like rootfs paths.
+#[test]
+fn plan_paths_that_leave_the_root_are_refused() {
+    let env = Env::new();
+    let mut f = valid_fixture();
+    let mut plan = serde_json::to_value(kbc_apply::bundle::apply::ApplyPlan::default()).unwrap();
+    plan["phases"] = json!(["kubelet-finalize/enable-client-cert-rotation"]);
+    plan["kubeletKubeconfig"] = json!("/../escape/kubelet.conf");
+    f.manifest["apply"] = plan;
+    let bundle = env.write_bundle("b.tgz", &f.tgz());
+    let before = env.tree();
+    let run = env.run(&[
+        "apply",
+        bundle.to_str().unwrap(),
+        "--root",
+        env.root_str(),
+        "--systemctl",
+        "/bin/true",
+    ]);
+    run.refused("apply.kubeletKubeconfig \"/../escape/kubelet.conf\"");
+    assert_eq!(env.tree(), before);
+}
+
+/// Review D1: one kbc-apply per root; a second one says so and changes nothing.
+#[test]
+fn a_second_kbc_apply_on_the_same_root_is_refused_while_the_first_holds_the_lock() {
+    let env = Env::new();
+    let bundle = env.write_bundle("b.tgz", &valid_fixture().tgz());
+    let held = fs::File::open(env.root()).unwrap();
+    held.lock().unwrap();
+    env.install(&bundle, &[])
+        .refused("another kbc-apply is working on root");
+    env.reset(&bundle, &[])
+        .refused("another kbc-apply is working on root");
+    assert!(env.tree().is_empty());
+    drop(held);
+    env.install(&bundle, &[]).ok();
+}
+
+/// Review C28: temporary files of a killed run (any pid) are removed by the next install
+/// and by reset; a live writer's (locked) file is left alone.
+#[test]
+fn stale_temporary_files_are_swept_by_install_and_reset() {
+    let env = Env::new();
+    let bundle = env.write_bundle("b.tgz", &valid_fixture().tgz());
+    env.install(&bundle, &[]).ok();
+    let kube = env.root().join("etc/kubernetes");
+    let stale = kube.join(".admin.conf.kbc-tmp-424242-7");
+    fs::write(&stale, b"cluster-admin credentials").unwrap();
+    let run = env.install(&bundle, &[]);
+    run.ok();
+    assert!(!stale.exists(), "{run:#?}");
+    assert!(
+        run.stdout.contains("removed stale temporary file"),
+        "{run:#?}"
+    );
+    let live = kube.join("pki/.ca.key.kbc-tmp-1-0");
+    let held = fs::File::create(&live).unwrap();
+    held.lock().unwrap();
+    fs::write(&stale, b"again").unwrap();
+    env.install(&bundle, &[]).ok();
+    assert!(live.exists() && !stale.exists());
+    drop(held);
+    fs::write(&stale, b"and again").unwrap();
+    env.reset(&bundle, &[]).ok();
+    assert!(!stale.exists() && !live.exists());
+    assert!(
+        !env.root().join("etc/kubernetes/pki").exists(),
+        "{:?}",
+        env.tree()
+    );
+}
+
+/// Review C23/C24: a bundle that is not a bounded regular file is refused at once.
+#[test]
+fn a_fifo_or_device_as_bundle_is_refused_not_read() {
+    let env = Env::new();
+    let fifo = env.dir.path().join("fifo.tgz");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    for path in [fifo.to_str().unwrap(), "/dev/zero"] {
+        env.run(&["verify", path]).refused("not a regular file");
+        env.install(Path::new(path), &[])
+            .refused("not a regular file");
+    }
+}
+
+/// Review E12: a closed stdout is exit 3, never a silent 0; the work itself was done.
+#[test]
+fn a_closed_stdout_is_exit_3() {
+    let env = Env::new();
+    let bundle = env.write_bundle("b.tgz", &valid_fixture().tgz());
+    for args in [
+        vec!["verify", bundle.to_str().unwrap()],
+        vec![
+            "install",
+            bundle.to_str().unwrap(),
+            "--root",
+            env.root_str(),
+        ],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let o = Command::new(BIN)
+            .args(&args)
+            .stdout(writer)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(3), "{args:?}: {err}");
+        assert!(err.contains("cannot write to standard output"), "{err}");
+    }
+    assert!(env.root().join("etc/kubernetes/admin.conf").exists());
+}
