@@ -12,6 +12,7 @@
 pub mod apply;
 pub mod atomic;
 pub mod file;
+pub mod leak;
 pub mod limits;
 
 use std::collections::{BTreeMap, HashSet};

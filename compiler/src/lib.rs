@@ -8,7 +8,6 @@ pub mod cli;
 pub mod compile;
 pub mod config;
 pub mod fsutil;
-pub mod leak;
 pub mod netutil;
 pub mod pki;
 pub mod render;

@@ -28,9 +28,21 @@ pub struct Credentials {
     pub key_pem: Vec<u8>,
 }
 
-/// Parses kubeconfig YAML (or JSON) into a JSON value.
+/// Parses kubeconfig YAML (or JSON) into a JSON value. A kubeconfig holds a private key or
+/// a token, so an error never quotes it ([`kbc_bundle::leak`]).
 pub fn parse(text: &str) -> Result<Value, String> {
-    serde_saphyr::from_str::<Value>(text).map_err(|e| e.to_string())
+    let options = serde_saphyr::options! { with_snippet: false };
+    serde_saphyr::from_str_with_options::<Value>(text, options).map_err(|e| {
+        let at = e
+            .location()
+            .map(|l| format!(" at line {} column {}", l.line(), l.column()))
+            .unwrap_or_default();
+        kbc_bundle::leak::without_source(
+            e.to_string(),
+            text,
+            &format!("not a valid kubeconfig{at}"),
+        )
+    })
 }
 
 /// The named entry of a kubeconfig list (`clusters`, `users`, `contexts`).

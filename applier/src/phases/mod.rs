@@ -291,10 +291,12 @@ pub fn create_dirs(root: &Path, rel_dir: &str, done: &mut Vec<String>) -> io::Re
         let path = root.join(&rel);
         match fs::symlink_metadata(&path) {
             Ok(meta) if meta.is_dir() => continue,
-            Ok(meta) if meta.file_type().is_symlink() => return Err(io::Error::other(format!(
+            Ok(meta) if meta.file_type().is_symlink() => {
+                return Err(io::Error::other(format!(
                 "\"{}\" is a symbolic link; kbc-apply writes nothing through links under --root",
                 path.display()
-            ))),
+            )))
+            }
             Ok(_) => {
                 return Err(io::Error::new(
                     io::ErrorKind::AlreadyExists,

@@ -253,7 +253,11 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, String> {
             .location()
             .map(|l| format!(" at line {} column {}", l.line(), l.column()))
             .unwrap_or_default();
-        crate::leak::without_source(e.to_string(), text, &format!("not a valid kubeconfig{at}"))
+        kbc_bundle::leak::without_source(
+            e.to_string(),
+            text,
+            &format!("not a valid kubeconfig{at}"),
+        )
     })?;
     let ctx = cfg
         .contexts

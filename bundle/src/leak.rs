@@ -4,7 +4,8 @@
 //! Third-party parsers quote their input (`invalid type: string "…"`, source snippets), so
 //! their messages pass through [`without_source`]: a message that shares any run of
 //! [`RUN`] characters with the file is replaced by a fixed text. kbc's own messages about
-//! these files are written without quoting in the first place (`secrets/decode.rs`).
+//! these files are written without quoting in the first place (the compiler's
+//! `secrets/decode.rs`). Shared by `kbc` and `kbc-apply`, which both read kubeconfigs.
 
 /// The shortest run of characters that counts as quoting the file.
 pub const RUN: usize = 8;
