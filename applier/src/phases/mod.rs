@@ -23,7 +23,7 @@ pub mod wait_control_plane;
 use std::fmt;
 use std::fs::{self, File, OpenOptions, Permissions};
 use std::io;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::bundle::{BundleFile, VerifiedBundle};
@@ -307,7 +307,10 @@ pub fn create_dirs(root: &Path, rel_dir: &str, done: &mut Vec<String>) -> io::Re
             Err(e) => return Err(e),
         }
         let mode = dir_mode(&rel);
-        match fs::create_dir(&path) {
+        // Created with its mode, not chmod-ed afterwards only: a run killed in between must
+        // not leave /etc/kubernetes/manifests 0755 (an existing directory keeps its mode).
+        // The umask can only remove bits; the chmod below restores those.
+        match fs::DirBuilder::new().mode(mode).create(&path) {
             Ok(()) => {}
             // Another writer made it in between (kbc-apply holds a lock per root, but the
             // directory may be made by anything else): a directory is what was wanted.
