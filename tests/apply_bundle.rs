@@ -1,4 +1,4 @@
-//! kbc-apply's host-side half (issue 5, first part) against `shared/spec/bundle.md`:
+//! kbc-apply's host-side half (issue 5, first part) against the bundle format (`bundle/src/lib.rs`):
 //! `verify`, `install`, `reset`, run as the real binary on bundles written here.
 //!
 //! The bundle writer below follows the spec on its own (it does not use kbc-apply's

@@ -1,5 +1,5 @@
 //! The rendered PKI, read back with openssl and kubectl and compared with expectations
-//! written from `shared/spec/pki.md` (not computed by kbc).
+//! written from kubeadm's certificate rules (not computed by kbc).
 
 #[path = "pki_support.rs"]
 mod support;

@@ -1,6 +1,6 @@
 //! The API objects of the init phases after wait-control-plane: a snapshot of every `api/`
 //! file for every valid fixture (with a fixed fake token), checks written from
-//! `shared/spec/api-objects.md` §1–§9, and strict validation of every object against the
+//! kubeadm's API objects, and strict validation of every object against the
 //! Kubernetes 1.31 schemas with `kubernetes-validate` (installed by `tests/setup.sh`; the
 //! test fails, never skips, without it).
 

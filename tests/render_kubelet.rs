@@ -1,5 +1,5 @@
 //! The kubelet's files: `kubeadm-flags.env` for every fixture, checked against strings written
-//! from `shared/spec/control-plane.md` §10.2 (and the real v1.31.2 line quoted in §9.2), and a
+//! from kubeadm's kubelet phase (and a real v1.31.2 kubeadm-flags.env line), and a
 //! snapshot of `config.yaml` for every valid fixture (§10.1).
 
 use kbc::config::{Cluster, Source};

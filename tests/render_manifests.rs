@@ -1,5 +1,5 @@
 //! The control-plane static Pods: a snapshot of every manifest for every valid fixture, and
-//! focused checks written from `shared/spec/control-plane.md` §2–§8.
+//! focused checks written from kubeadm's static Pod rules.
 
 use kbc::config::{Cluster, Source};
 use kbc::render::manifests::{self, Component, HostInputs};

@@ -1,6 +1,6 @@
 //! kubeadm's patches (`--patches DIR`): the directories under `fixtures/patches/` applied to
 //! `fixtures/single-node.yaml`, and every malformed or unmatched patch refused with its file
-//! named. Rules: `shared/spec/config-api.md` §2, `control-plane.md` §7.5, kubeadm's
+//! named. Rules: kubeadm's
 //! `cmd/kubeadm/app/util/patches/patches.go`.
 
 use kbc::config::{self, Cluster, LoadOptions, Source};

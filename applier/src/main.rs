@@ -1,4 +1,4 @@
-//! kbc-apply: installs a kbc bundle (`shared/spec/bundle.md`) on a node.
+//! kbc-apply: installs a kbc bundle (format `kbc.bundle/v1`, see `bundle/src/lib.rs`) on a node.
 //!
 //! `kbc-apply BUNDLE` (or `kbc-apply apply BUNDLE`) runs every phase; `verify`, `install`
 //! and `reset` work on the bundle's files alone.

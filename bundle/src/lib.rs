@@ -1,4 +1,4 @@
-//! The bundle contract (`shared/spec/bundle.md`, format `kbc.bundle/v1`): manifest types,
+//! The bundle contract (format `kbc.bundle/v1`): manifest types,
 //! canonical JSON, [`verify`] and the deterministic writer [`write`]. One crate, used by the
 //! compiler (which writes bundles, and whose `kbc inspect` verifies them) and the applier. It
 //! depends only on serde, serde_json, sha2, tar, flate2 and thiserror, does no I/O besides

@@ -1,5 +1,5 @@
 //! `kbc compile`: a validated [`Cluster`], the cluster [`Secrets`] and the issue time in, the
-//! bundle's files and manifest out (`shared/spec/bundle.md`). Pure: no clock, no host, no
+//! bundle's files and manifest out (format: `bundle/src/lib.rs`). Pure: no clock, no host, no
 //! environment; the caller writes the result with [`kbc_bundle::write`].
 //!
 //! Everything the config does not fix is derived from the seed under a versioned label

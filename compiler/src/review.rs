@@ -1,4 +1,4 @@
-//! The public review rendering (`shared/spec/bundle.md`, "The public review rendering"): one
+//! The public review rendering (README, "Review rendering"): one
 //! secret-free text document for a bundle, meant for code review, PR diffs and snapshots.
 //!
 //! Input: the bundle's files in bundle order ([`ReviewFile`]), either read from a bundle
@@ -802,7 +802,7 @@ mod tests {
 
     #[test]
     fn jws_vectors_of_cluster_bootstrap() {
-        // k8s.io/cluster-bootstrap token/jws/jws_test.go (shared/spec/api-objects.md §11.2).
+        // k8s.io/cluster-bootstrap token/jws/jws_test.go.
         let content = "Hello from the other side. I must have called a thousand times.";
         assert_eq!(
             detached_jws(content, "joshua", "my voice is my passcode"),

@@ -2,7 +2,7 @@
 //!
 //! kubeadm draws keys, serials and ECDSA nonces from the OS random source; kbc derives them
 //! from the 256-bit cluster seed so that a compile is a pure function of its inputs
-//! (`shared/spec/bundle.md`). The scheme below is part of kbc's output format: changing any
+//! (README, "Determinism and secrets"). The scheme below is part of kbc's output format: changing any
 //! step changes every key kbc emits, so it is versioned and golden-tested
 //! (`tests/pki_determinism.rs`).
 //!

@@ -2,7 +2,7 @@
 //! `kubeadm init phase kubeconfig all`), as a pure function of ([`PkiInput`], [`Secrets`],
 //! [`IssueTime`]) and, optionally, files that already exist ([`existing::Provided`]).
 //!
-//! Facts: `shared/spec/pki.md`; determinism: `shared/spec/bundle.md`. kubeadm sources
+//! Determinism: README, "Determinism and secrets". kubeadm sources
 //! mirrored: `cmd/kubeadm/app/phases/certs/certlist.go` and `certs.go`,
 //! `cmd/kubeadm/app/util/pkiutil/pki_helpers.go`, `cmd/kubeadm/app/phases/kubeconfig/`.
 //!

@@ -6,7 +6,7 @@
 //! `cmd/kubeadm/app/phases/addons/proxy/manifests.go`. Creation order and the objects built in
 //! Go follow `createCoreDNSAddon` in `cmd/kubeadm/app/phases/addons/dns/dns.go` and
 //! `EnsureProxyAddon` / `printOrCreateKubeProxyObjects` in
-//! `cmd/kubeadm/app/phases/addons/proxy/proxy.go`. Facts: `shared/spec/api-objects.md` §8, §9.
+//! `cmd/kubeadm/app/phases/addons/proxy/proxy.go`.
 //!
 //! kbc fills a template by plain substitution of its `{{ .Name }}` fields, parses the YAML and
 //! writes it through [`crate::yaml::ser::value_to_yaml`] like every other object.

@@ -14,7 +14,7 @@
 //! `cmd/kubeadm/app/phases/bootstraptoken/clusterinfo/clusterinfo.go`; `AnnotateCRISocket` in
 //! `cmd/kubeadm/app/phases/patchnode/patchnode.go` and `MarkControlPlane` in
 //! `cmd/kubeadm/app/phases/markcontrolplane/markcontrolplane.go`. The addons are in
-//! [`super::addons`]. Facts: `shared/spec/api-objects.md` §1–§4, §6, §7.
+//! [`super::addons`].
 //!
 //! Each object is a `serde_json::Value` written with [`value_to_yaml`] (keys sorted, go-yaml
 //! quoting); a file joins its objects with `---` in the order kubeadm sends them.

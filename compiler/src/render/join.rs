@@ -6,7 +6,6 @@
 //! `cmd/kubeadm/app/cmd/phases/init/showjoincommand.go` (the success message around it),
 //! `cmd/kubeadm/app/discovery/discovery.go` (the bootstrap kubeconfig a worker gets) and
 //! `cmd/kubeadm/app/cmd/phases/join/kubelet.go` (the files `kubeadm join` writes on a worker).
-//! Facts: `shared/spec/api-objects.md` §10 and §14, `shared/spec/pki.md` §9.
 //!
 //! # The join commands (kubeadm v1.31)
 //!

@@ -4,8 +4,7 @@
 //! Mirrors `WriteConfigToDisk` / `applyKubeletConfigPatches` in
 //! `cmd/kubeadm/app/phases/kubelet/config.go` and `WriteKubeletDynamicEnvFile` /
 //! `buildKubeletArgsCommon` / `GetNodeNameAndHostname` in
-//! `cmd/kubeadm/app/phases/kubelet/flags.go` of the v1.31 line. Facts:
-//! `shared/spec/control-plane.md` §10.
+//! `cmd/kubeadm/app/phases/kubelet/flags.go` of the v1.31 line.
 //!
 //! **config.yaml** is [`Cluster::kubelet`] (the user's KubeletConfiguration after kubeadm's
 //! overlay, `config::component::default_kubelet`) marshalled with its group version, then the

@@ -5,7 +5,7 @@
 //! `cmd/kubeadm/app/phases/controlplane/manifests.go`, `getHostPathVolumesForTheControlPlane`
 //! in `cmd/kubeadm/app/phases/controlplane/volumes.go`, `GetEtcdPodSpec` / `getEtcdCommand` in
 //! `cmd/kubeadm/app/phases/etcd/local.go` and the Pod, probe and volume helpers of
-//! `cmd/kubeadm/app/util/staticpod/utils.go`. Facts: `shared/spec/control-plane.md` §2–§8.
+//! `cmd/kubeadm/app/util/staticpod/utils.go`.
 //!
 //! Pods are built as `serde_json::Value`s whose maps sort their keys, then written with
 //! [`value_to_yaml`], which is the shape kubeadm's object → JSON → YAML serializer gives:

@@ -4,7 +4,7 @@
 //! Mirrors `cmd/kubeadm/app/phases/copycerts/copycerts.go` (`UploadCerts`,
 //! `createShortLivedBootstrapToken`, `certsToTransfer`, `getDataFromDisk`, `createRBAC`,
 //! `getSecretOwnerRef`) and `cmd/kubeadm/app/util/crypto/crypto.go` (`EncryptBytes`,
-//! `DecryptBytes`). Facts: `shared/spec/api-objects.md` §5, `shared/spec/pki.md` §10.
+//! `DecryptBytes`).
 //!
 //! Objects, in kubeadm's creation order:
 //!
