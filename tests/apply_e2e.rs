@@ -193,7 +193,7 @@ fn a_compiled_bundle_applies_end_to_end_then_a_second_run_is_unchanged() {
             "upload-certs: changed",
             "mark-control-plane: changed",
             "bootstrap-token: changed",
-            "kubelet-finalize/experimental-cert-rotation: skipped: /var/lib/kubelet/pki/kubelet-client-current.pem does not exist (client certificate rotation is off)",
+            "kubelet-finalize/enable-client-cert-rotation: skipped: /var/lib/kubelet/pki/kubelet-client-current.pem does not exist (client certificate rotation is off)",
             "addon/coredns: changed",
             "addon/kube-proxy: changed",
             "show-join-command: unchanged",
@@ -415,7 +415,7 @@ fn a_compiled_bundle_applies_end_to_end_then_a_second_run_is_unchanged() {
     for line in &lines2 {
         assert!(
             line.ends_with(": unchanged")
-                || line.starts_with("kubelet-finalize/experimental-cert-rotation: skipped: "),
+                || line.starts_with("kubelet-finalize/enable-client-cert-rotation: skipped: "),
             "{line}\n{}",
             run2.stdout
         );

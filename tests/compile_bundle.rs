@@ -11,7 +11,7 @@ const AT: &str = "2026-11-25T12:00:00Z";
 /// The digest of `fixtures/single-node.yaml` with the public test seed at AT. A change here
 /// means every user's bundle changes: say why in the commit.
 const PINNED_SINGLE_NODE: &str =
-    "sha256:29f83c1a658df1bd4904e9a32428daae17f48fa4b8bc43bf5edd17146a7efa6f";
+    "sha256:f3ab8033a78f59062d8a018fc97a4d89cc5c034cce857094b6eb2af864231769";
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

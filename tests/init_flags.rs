@@ -370,3 +370,97 @@ fn mixing_a_file_with_init_flags_is_refused_as_kubeadm_does() {
     let o = kbc(&["render", file, "--config", "fixtures/dual-stack.yaml"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
 }
+
+/// Issue 8: one skip rule (kubeadm's runner): a skipped phase ships nothing, parents skip
+/// their children, the deprecated kubelet-finalize name is an alias, and a name that is no
+/// phase is kubeadm's error.
+#[test]
+fn skipped_phases_ship_nothing_and_unknown_names_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = [
+        "--secrets",
+        "fixtures/secrets/test-secrets.yaml",
+        "--issued-at",
+        "2026-11-25T12:00:00Z",
+    ];
+    let bundle = |skip: &str| {
+        let out = dir.path().join("b.tgz");
+        let args = [
+            &[
+                "compile",
+                "fixtures/single-node.yaml",
+                "-o",
+                out.to_str().unwrap(),
+                "--upload-certs",
+                "--skip-phases",
+                skip,
+            ][..],
+            &secrets,
+        ]
+        .concat();
+        let o = kbc(&args);
+        assert!(o.status.success(), "{skip}: {}", text(&o.stderr));
+        kbc_bundle::verify(&std::fs::read(&out).unwrap(), None).unwrap()
+    };
+    let has = |b: &kbc_bundle::VerifiedBundle, p: &str| b.files.iter().any(|f| f.path == p);
+    let plan = |b: &kbc_bundle::VerifiedBundle| b.manifest.apply_plan().unwrap();
+
+    let b = bundle("upload-certs");
+    assert!(!has(&b, "api/30-upload-certs.yaml"));
+    assert!(!plan(&b).upload_certs);
+    assert!(!plan(&b).phases.iter().any(|p| p == "upload-certs"));
+
+    let b = bundle("addon");
+    assert!(!has(&b, "api/70-addon-coredns.yaml") && !has(&b, "api/80-addon-kube-proxy.yaml"));
+    assert!(!plan(&b).phases.iter().any(|p| p.starts_with("addon")));
+
+    // `all` only runs its siblings from the command line: skipping it skips nothing.
+    let b = bundle("addon/all");
+    assert!(has(&b, "api/70-addon-coredns.yaml"));
+
+    let full = plan(&bundle("show-join-command")).phases;
+    assert!(
+        full.iter()
+            .any(|p| p == "kubelet-finalize/enable-client-cert-rotation"),
+        "{full:?}"
+    );
+    for name in [
+        "kubelet-finalize/experimental-cert-rotation",
+        "kubelet-finalize",
+    ] {
+        let phases = plan(&bundle(name)).phases;
+        assert!(
+            !phases.iter().any(|p| p.starts_with("kubelet-finalize")),
+            "{name}: {phases:?}"
+        );
+    }
+
+    let o = kbc(&[
+        "config",
+        "validate",
+        "fixtures/single-node.yaml",
+        "--allow-unknown-fields",
+    ]);
+    assert!(o.status.success());
+    let out = dir.path().join("x.tgz");
+    let args = [
+        &[
+            "compile",
+            "fixtures/single-node.yaml",
+            "-o",
+            out.to_str().unwrap(),
+            "--skip-phases",
+            "addons",
+        ][..],
+        &secrets,
+    ]
+    .concat();
+    let o = kbc(&args);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("skipPhases[0]: invalid phase name: addons"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert!(!out.exists());
+}

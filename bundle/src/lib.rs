@@ -14,6 +14,7 @@ pub mod atomic;
 pub mod file;
 pub mod leak;
 pub mod limits;
+pub mod phases;
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::Read;

@@ -48,6 +48,17 @@ pub struct CompileOptions {
     pub skip_certificate_key_print: bool,
 }
 
+impl CompileOptions {
+    /// These options as the cluster runs them: `--upload-certs` with `upload-certs` in
+    /// `skipPhases` uploads nothing, so the bundle carries nothing of it.
+    fn effective(&self, cluster: &Cluster) -> CompileOptions {
+        let mut opts = self.clone();
+        opts.upload_certs &=
+            !kbc_bundle::phases::is_skipped(&cluster.init.skip_phases, "upload-certs");
+        opts
+    }
+}
+
 /// `abcdef.****************`: a token for output that may be shared.
 pub fn masked(t: &Token) -> String {
     format!("{}.{}", t.id, "*".repeat(16))
@@ -291,6 +302,7 @@ pub fn compile(
     at: IssueTime,
     opts: &CompileOptions,
 ) -> Result<Compiled, CompileError> {
+    let opts = &opts.effective(cluster);
     let threads = if opts.threads == 0 {
         pki::threads_from_env()
     } else {
@@ -392,6 +404,7 @@ pub fn plan_bundle(
     secrets: Option<&Secrets>,
 ) -> Result<Planned, CompileError> {
     use pki::plan::PlannedBody;
+    let opts = &opts.effective(cluster);
     let input = cluster.pki_input();
     let provided = match secrets {
         Some(s) => opts.provided.with_secrets(s).map_err(CompileError::Pki)?,
@@ -656,18 +669,9 @@ pub fn rfc3339(at: IssueTime) -> String {
         .expect("an issue time within years 0-9999 formats as RFC 3339")
 }
 
-/// kubeadm's init phases that remain for the node, after `skipPhases`.
+/// kubeadm's init phases that remain for the node after `skipPhases`
+/// ([`kbc_bundle::phases::is_skipped`]; the phases that only write files ran at compile time).
 pub fn remaining_phases(cluster: &Cluster, upload_certs: bool) -> Vec<String> {
-    let skip = &cluster.init.skip_phases;
-    let skipped = |p: &str| {
-        skip.iter().any(|s| {
-            s == p
-                || s == "all"
-                || p.strip_prefix(s.as_str())
-                    .is_some_and(|r| r.starts_with('/'))
-                || (s.ends_with("/all") && p.starts_with(s.trim_end_matches("all")))
-        })
-    };
     let mut phases = vec![
         "preflight",
         "kubelet-start",
@@ -681,7 +685,7 @@ pub fn remaining_phases(cluster: &Cluster, upload_certs: bool) -> Vec<String> {
     phases.extend([
         "mark-control-plane",
         "bootstrap-token",
-        "kubelet-finalize/experimental-cert-rotation",
+        kbc_bundle::phases::KUBELET_FINALIZE,
     ]);
     if !cluster.config.dns.disabled {
         phases.push("addon/coredns");
@@ -692,7 +696,7 @@ pub fn remaining_phases(cluster: &Cluster, upload_certs: bool) -> Vec<String> {
     phases.push("show-join-command");
     phases
         .into_iter()
-        .filter(|p| !skipped(p))
+        .filter(|p| !kbc_bundle::phases::is_skipped(&cluster.init.skip_phases, p))
         .map(str::to_string)
         .collect()
 }

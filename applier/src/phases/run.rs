@@ -153,15 +153,15 @@ impl<'a> Session<'a> {
     }
 }
 
-/// Whether `--skip-phases` names `phase` or one of its parents.
+/// Whether `--skip-phases` names `phase` or one of its parents (the one rule:
+/// [`kbc_bundle::phases::is_skipped`]; kbc-apply's own names `install` and
+/// `cluster-admins` follow it too).
 pub fn is_skipped(skip: &[String], phase: &str) -> bool {
-    skip.iter().any(|s| {
-        let s = s.trim();
-        s == phase
-            || phase
-                .strip_prefix(s)
-                .is_some_and(|rest| rest.starts_with('/'))
-    })
+    kbc_bundle::phases::is_skipped(skip, phase)
+        || skip.iter().any(|s| {
+            let s = s.trim();
+            s == phase || phase.strip_prefix(s).is_some_and(|r| r.starts_with('/'))
+        })
 }
 
 /// kubeadm init phases whose work the compiler did: their files are in the bundle.
@@ -321,7 +321,7 @@ fn dispatch(s: &mut Session<'_>, phase: &str) -> Result<Outcome, PhaseFailure> {
         "upload-certs" => upload_certs::run(s),
         "mark-control-plane" => mark_control_plane::run(s),
         "bootstrap-token" => bootstrap_token::run(s),
-        // The plan names the sub-phase (`kubelet-finalize/experimental-cert-rotation`).
+        // The plan names the sub-phase (`kubelet-finalize/enable-client-cert-rotation`).
         p if p == "kubelet-finalize" || p.starts_with("kubelet-finalize/") => {
             kubelet_finalize::run(s)
         }
@@ -409,7 +409,7 @@ mod tests {
             "wait-control-plane",
             "upload-config/kubeadm",
             "mark-control-plane",
-            "kubelet-finalize/experimental-cert-rotation",
+            "kubelet-finalize/enable-client-cert-rotation",
             "show-join-command",
         ];
         let with = plan(&phases, &["cluster-admins", "upload-config/kubeadm"]);

@@ -196,11 +196,7 @@ pub fn dynamic_defaults(
     }
     // kubeadm init keeps skipped addon phases and the addon switches in step, so that the
     // stored ClusterConfiguration says the addon is disabled.
-    let skipped = |phase: &str| {
-        init.skip_phases
-            .iter()
-            .any(|p| p == phase || p == "addon" || p == "addon/all")
-    };
+    let skipped = |phase: &str| kbc_bundle::phases::is_skipped(&init.skip_phases, phase);
     if skipped("addon/coredns") {
         cluster.dns.disabled = true;
     }

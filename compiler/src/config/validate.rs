@@ -56,6 +56,14 @@ pub fn dns1123_subdomain(s: &str) -> Vec<String> {
 
 /// Validates the InitConfiguration part (`ValidateInitConfiguration` minus the cluster part).
 pub fn init(c: &InitConfiguration, out: &mut Vec<Diagnostic>) {
+    // kubeadm's workflow runner refuses a name that is no phase (runner.go).
+    if let Some(name) = kbc_bundle::phases::invalid_name(&c.skip_phases) {
+        let i = c.skip_phases.iter().position(|s| s == name).unwrap_or(0);
+        out.push(
+            err(INIT, format!("skipPhases[{i}]"), format!("invalid phase name: {name}"))
+                .hint("name a phase of kubeadm init, e.g. addon/kube-proxy or upload-certs (kubeadm init --help lists them)"),
+        );
+    }
     let nr = &c.node_registration;
     if nr.name.is_empty() {
         out.push(

@@ -264,15 +264,9 @@ const PHASES: [ApiPhase; 7] = [
     },
 ];
 
-/// Whether kubeadm skips `phase` for `skipPhases`: the phase itself or a parent is listed.
+/// Whether kubeadm skips `phase` for `skipPhases` (the one rule: [`kbc_bundle::phases`]).
 pub fn phase_skipped(skip_phases: &[String], phase: &str) -> bool {
-    skip_phases.iter().any(|s| {
-        let s = s.as_str();
-        s == phase
-            || phase
-                .strip_prefix(s)
-                .is_some_and(|rest| rest.starts_with('/'))
-    })
+    kbc_bundle::phases::is_skipped(skip_phases, phase)
 }
 
 /// Whether the phase runs for this cluster: not skipped, and its addon not disabled.
