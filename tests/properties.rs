@@ -73,3 +73,28 @@ proptest! {
         entry::pem(&data);
     }
 }
+
+/// Every input a fuzzer found a crash with (`tests/fuzz-regressions/<target>/`), run through
+/// its entry point again: none may panic now.
+#[test]
+fn fuzz_regressions_no_longer_crash() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fuzz-regressions");
+    let targets: [(&str, fn(&[u8])); 5] = [
+        ("config", entry::config),
+        ("secrets", entry::secrets),
+        ("bundle_verify", entry::bundle_verify),
+        ("patches", entry::patches),
+        ("pem", entry::pem),
+    ];
+    let mut n = 0;
+    for (name, run) in targets {
+        let Ok(files) = std::fs::read_dir(dir.join(name)) else {
+            continue;
+        };
+        for f in files {
+            run(&std::fs::read(f.unwrap().path()).unwrap());
+            n += 1;
+        }
+    }
+    assert!(n >= 1, "no regression inputs found in {}", dir.display());
+}
