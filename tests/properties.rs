@@ -79,7 +79,8 @@ proptest! {
 #[test]
 fn fuzz_regressions_no_longer_crash() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fuzz-regressions");
-    let targets: [(&str, fn(&[u8])); 5] = [
+    type EntryPoint = fn(&[u8]);
+    let targets: [(&str, EntryPoint); 5] = [
         ("config", entry::config),
         ("secrets", entry::secrets),
         ("bundle_verify", entry::bundle_verify),
