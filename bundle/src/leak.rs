@@ -28,6 +28,16 @@ pub fn without_source(message: String, source: &str, fallback: &str) -> String {
     }
 }
 
+/// A parser's error about `source` (a file that holds key material), told without quoting
+/// it: the parser's `message` when it quotes nothing, else "not a valid `what`" with the
+/// position `at` (line, column).
+pub fn parse_error(message: String, at: Option<(u64, u64)>, source: &str, what: &str) -> String {
+    let at = at
+        .map(|(line, column)| format!(" at line {line} column {column}"))
+        .unwrap_or_default();
+    without_source(message, source, &format!("not a valid {what}{at}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

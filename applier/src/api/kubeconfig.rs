@@ -33,15 +33,8 @@ pub struct Credentials {
 pub fn parse(text: &str) -> Result<Value, String> {
     let options = serde_saphyr::options! { with_snippet: false };
     serde_saphyr::from_str_with_options::<Value>(text, options).map_err(|e| {
-        let at = e
-            .location()
-            .map(|l| format!(" at line {} column {}", l.line(), l.column()))
-            .unwrap_or_default();
-        kbc_bundle::leak::without_source(
-            e.to_string(),
-            text,
-            &format!("not a valid kubeconfig{at}"),
-        )
+        let at = e.location().map(|l| (l.line(), l.column()));
+        kbc_bundle::leak::parse_error(e.to_string(), at, text, "kubeconfig")
     })
 }
 

@@ -246,18 +246,10 @@ pub struct Parsed {
 pub fn parse(bytes: &[u8]) -> Result<Parsed, String> {
     let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8".to_string())?;
     let options = serde_saphyr::options! { with_snippet: false };
+    // A kubeconfig holds a private key (and maybe a token): never quote it.
     let cfg: Config = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
-        // A kubeconfig holds a private key (and maybe a token): never quote it. The
-        // message carries its own position; the fallback keeps it.
-        let at = e
-            .location()
-            .map(|l| format!(" at line {} column {}", l.line(), l.column()))
-            .unwrap_or_default();
-        kbc_bundle::leak::without_source(
-            e.to_string(),
-            text,
-            &format!("not a valid kubeconfig{at}"),
-        )
+        let at = e.location().map(|l| (l.line(), l.column()));
+        kbc_bundle::leak::parse_error(e.to_string(), at, text, "kubeconfig")
     })?;
     let ctx = cfg
         .contexts
