@@ -15,10 +15,13 @@ pub fn read_capped(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
             "not a regular file",
         ));
     }
+    read_to_limit(std::fs::File::open(path)?, limit)
+}
+
+/// Everything `reader` yields (a file, standard input), refused past `limit` bytes.
+pub fn read_to_limit(reader: impl Read, limit: u64) -> io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
-    std::fs::File::open(path)?
-        .take(limit + 1)
-        .read_to_end(&mut bytes)?;
+    reader.take(limit + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > limit {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,

@@ -20,7 +20,19 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
 /// Reads a user's input file as UTF-8 text: a regular file (a FIFO or a device would block
 /// or never end) of at most [`MAX_INPUT_FILE_BYTES`].
 pub fn read_input(path: &Path) -> io::Result<String> {
-    let bytes = read_input_bytes(path)?;
+    utf8_text(read_input_bytes(path)?)
+}
+
+/// Standard input as UTF-8 text, at most [`MAX_INPUT_FILE_BYTES`].
+pub fn read_stdin() -> io::Result<String> {
+    utf8_text(kbc_bundle::file::read_to_limit(
+        io::stdin(),
+        MAX_INPUT_FILE_BYTES,
+    )?)
+}
+
+/// The bytes as text, or an error that says where the first invalid byte is.
+fn utf8_text(bytes: Vec<u8>) -> io::Result<String> {
     String::from_utf8(bytes).map_err(|e| {
         let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         let line = valid.iter().filter(|b| **b == b'\n').count() + 1;

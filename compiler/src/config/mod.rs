@@ -38,24 +38,9 @@ impl Source {
     /// Reads `path`, or standard input for `-`.
     pub fn read(path: &str) -> std::io::Result<Source> {
         if path == "-" {
-            let mut text = String::new();
-            let limit = kbc_bundle::limits::MAX_INPUT_FILE_BYTES;
-            std::io::Read::read_to_string(
-                &mut std::io::Read::take(std::io::stdin(), limit + 1),
-                &mut text,
-            )?;
-            if text.len() as u64 > limit {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    format!(
-                        "larger than {} KiB, the limit for an input file of kbc",
-                        limit >> 10
-                    ),
-                ));
-            }
             Ok(Source {
                 name: "<stdin>".into(),
-                text,
+                text: crate::fsutil::read_stdin()?,
             })
         } else {
             Ok(Source {
