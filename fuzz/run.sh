@@ -54,7 +54,7 @@ seed() {
   esac
 }
 
-cargo +nightly fuzz build -O "${targets[@]/#/}" >/dev/null 2>&1 || cargo +nightly fuzz build -O
+for t in "${targets[@]}"; do cargo +nightly fuzz build -O "$t"; done
 printf '%-14s %12s %10s %8s\n' target executions exec/s crashes
 for t in "${targets[@]}"; do
   seed "$t"
