@@ -301,6 +301,9 @@ fn serve(
     tls_failures: Arc<AtomicUsize>,
     tls_errors: Arc<Mutex<Vec<String>>>,
 ) {
+    // One response is one write (head and body together) and goes out at once: with
+    // Nagle's algorithm each response waits for the client's delayed ACK (40 ms).
+    let _ = tcp.set_nodelay(true);
     let conn = ServerConnection::new(config).expect("server connection");
     let mut tls = StreamOwned::new(conn, tcp);
     // Complete the handshake first so that a refused client certificate is counted.
@@ -393,10 +396,8 @@ fn serve(
             text.len()
         );
         let stream = reader.get_mut();
-        if stream.write_all(head.as_bytes()).is_err()
-            || stream.write_all(text.as_bytes()).is_err()
-            || stream.flush().is_err()
-        {
+        let response = [head.as_bytes(), text.as_bytes()].concat();
+        if stream.write_all(&response).is_err() || stream.flush().is_err() {
             return;
         }
     }
