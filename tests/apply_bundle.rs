@@ -1202,3 +1202,34 @@ fn a_closed_stdout_is_exit_3() {
     }
     assert!(env.root().join("etc/kubernetes/admin.conf").exists());
 }
+
+/// Review E12, the rest: help and version on a closed stdout are exit 3 too, and with
+/// both stdout and stderr closed kbc-apply still ends with its own exit code, never a
+/// panic (101).
+#[test]
+fn closed_stdout_and_stderr_never_panic() {
+    let env = Env::new();
+    let bundle = env.write_bundle("b.tgz", &valid_fixture().tgz());
+    let b = bundle.to_str().unwrap();
+    let missing = env.dir.path().join("missing.tgz");
+    for (args, code) in [
+        (vec!["--help"], 3),
+        (vec!["--version"], 3),
+        (vec!["install", "--help"], 3),
+        (vec!["verify", b], 3),
+        (vec!["reset", b, "--root", env.root_str()], 3),
+        (vec!["verify", missing.to_str().unwrap()], 1),
+        (vec!["install", b, "--bogus"], 2),
+    ] {
+        let (out_r, out_w) = std::io::pipe().unwrap();
+        let (err_r, err_w) = std::io::pipe().unwrap();
+        drop((out_r, err_r));
+        let status = Command::new(BIN)
+            .args(&args)
+            .stdout(out_w)
+            .stderr(err_w)
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), Some(code), "{args:?}");
+    }
+}

@@ -16,7 +16,7 @@ const EXIT_CODES: &str = "\
 Exit codes:
   0  done
   1  refused before changing anything (bad bundle, wrong digest, differing files,
-     preflight errors)
+     a symbolic link under --root, another kbc-apply on the same root, preflight errors)
   2  failed while acting (the error lists what was done), or a usage error
   3  standard output could not be written (e.g. a closed pipe); the work itself was done
 
@@ -140,7 +140,25 @@ fn main() -> ExitCode {
             args.insert(1, "apply".into());
         }
     }
-    let cli = Cli::parse_from(args);
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        // --help and --version go to standard output: a closed one is exit 3 here too.
+        Err(e) if e.exit_code() == 0 => {
+            use std::io::IsTerminal;
+            let mut out = std::io::stdout().lock();
+            let text = if out.is_terminal() {
+                e.render().ansi().to_string()
+            } else {
+                e.render().to_string()
+            };
+            return match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(_) => ExitCode::from(3),
+            };
+        }
+        // Usage errors: clap's message on standard error, exit 2.
+        Err(e) => e.exit(),
+    };
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err((code, err)) => {
@@ -150,7 +168,8 @@ fn main() -> ExitCode {
                 msg.push_str(&format!("\n  caused by: {cause}"));
                 source = cause.source();
             }
-            eprintln!("{msg}");
+            // Not eprintln!, which panics when standard error is a closed pipe.
+            let _ = writeln!(std::io::stderr(), "{msg}");
             ExitCode::from(code)
         }
     }
