@@ -739,3 +739,150 @@ fn other_components_are_polled_without_verifying_their_certificate() {
         run.stdout
     );
 }
+
+/// Review C19-C22: `--root` is a boundary for kubelet-finalize too. With install skipped
+/// (so that install's own check does not run) and `etc` a link under the root, absolute or
+/// relative, the run is refused before any phase, and the kubelet.conf behind the link is
+/// not rewritten.
+#[test]
+fn kubelet_finalize_never_writes_through_a_link_under_the_root() {
+    let pki = Pki::new("kubernetes");
+    let mut plan = sample_plan();
+    plan.phases = vec!["kubelet-finalize".into()];
+    for relative in [false, true] {
+        let host = Host::new();
+        let b = host.write_bundle(&bundle(&pki, &pki, &plan));
+        host.run(&b, None, &[]).ok();
+        host.put(
+            "var/lib/kubelet/pki/kubelet-client-current.pem",
+            "cert and key",
+            0o600,
+        );
+        let outside = host.dir.path().join("elsewhere");
+        std::fs::rename(host.root().join("etc"), &outside).unwrap();
+        let target = if relative {
+            std::path::PathBuf::from("../elsewhere")
+        } else {
+            outside.clone()
+        };
+        std::os::unix::fs::symlink(&target, host.root().join("etc")).unwrap();
+        let conf = outside.join("kubernetes/kubelet.conf");
+        let before = std::fs::read(&conf).unwrap();
+        let calls = host.systemctl_calls().len();
+
+        let run = host.run(&b, None, &["--skip-phases", "install"]);
+        assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr
+                .contains("error execution phase kubelet-finalize")
+                && run.stderr.contains("is a symbolic link")
+                && run
+                    .stderr
+                    .contains(&format!("{}", host.root().join("etc").display())),
+            "{}",
+            run.stderr
+        );
+        assert!(!run.stdout.contains("preflight:"), "{}", run.stdout);
+        assert_eq!(
+            std::fs::read(&conf).unwrap(),
+            before,
+            "rewritten through the link"
+        );
+        assert_eq!(host.systemctl_calls().len(), calls);
+    }
+}
+
+/// Review C13/C23 for the files a kubeconfig names: a FIFO or a huge file as a client key
+/// is refused at once, never read (a FIFO would block forever, a huge file fill memory).
+#[test]
+fn a_kubeconfig_naming_a_fifo_or_a_huge_key_file_is_refused_not_read() {
+    let pki = Pki::new("kubernetes");
+    let mut plan = sample_plan();
+    plan.phases = vec!["upload-config/kubeadm".into()];
+    plan.api_files
+        .retain(|f| f.phase == "upload-config/kubeadm");
+    let server = ApiServer::start(&pki, Faults::default());
+    type Make = fn(&std::path::Path);
+    let cases: [(&str, Make); 2] = [
+        ("FIFO", |p| {
+            assert!(std::process::Command::new("mkfifo")
+                .arg(p)
+                .status()
+                .unwrap()
+                .success());
+        }),
+        ("2 MiB file", |p| {
+            std::fs::write(p, vec![b'k'; 2 << 20]).unwrap()
+        }),
+    ];
+    for (what, make) in cases {
+        let host = Host::new();
+        let b = host.write_bundle(&bundle(&pki, &pki, &plan));
+        // admin.conf as kubeadm writes it with external files: the key by path.
+        let admin = apply_support::kubeconfig(
+            &server.url(),
+            &pki.ca_crt,
+            "kubernetes-admin",
+            &pki.admin_crt,
+            &pki.admin_key,
+        );
+        let admin = admin
+            .lines()
+            .map(|l| {
+                if l.trim_start().starts_with("client-key-data:") {
+                    "    client-key: /etc/kubernetes/pki/admin.key".to_string()
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        host.put("etc/kubernetes/admin.conf", &admin, 0o600);
+        std::fs::create_dir_all(host.root().join("etc/kubernetes/pki")).unwrap();
+        make(&host.root().join("etc/kubernetes/pki/admin.key"));
+        let run = host
+            .run_within(
+                &b,
+                &["--skip-phases", "install", "--api-server", &server.url()],
+                Duration::from_secs(30),
+            )
+            .unwrap_or_else(|| panic!("{what}: kbc-apply hung reading the key file"));
+        assert_ne!(run.code, 0, "{what}: {}", run.stdout);
+        let needle = if what == "FIFO" {
+            "not a regular file"
+        } else {
+            "larger than 1 MiB"
+        };
+        assert!(
+            run.stderr.contains("etc/kubernetes/pki/admin.key") && run.stderr.contains(needle),
+            "{what}: {}",
+            run.stderr
+        );
+    }
+    assert!(server.requests().is_empty());
+}
+
+/// Review C28: a temporary file that a killed run left is removed by the next run even
+/// when it skips install; kubelet.conf's directory is swept as well.
+#[test]
+fn with_install_skipped_stale_temporary_files_are_still_removed() {
+    let pki = Pki::new("kubernetes");
+    let mut plan = sample_plan();
+    plan.phases = vec!["kubelet-finalize".into()];
+    let host = Host::new();
+    let b = host.write_bundle(&bundle(&pki, &pki, &plan));
+    host.run(&b, None, &[]).ok();
+    let stale = host
+        .root()
+        .join("etc/kubernetes/.kubelet.conf.kbc-tmp-424242-0");
+    std::fs::write(&stale, "a copy of kubelet.conf").unwrap();
+    let run = host.run(&b, None, &["--skip-phases", "install"]);
+    run.ok();
+    assert!(!stale.exists(), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains(&format!("removed stale temporary file {}", stale.display())),
+        "{}",
+        run.stdout
+    );
+}

@@ -1233,3 +1233,68 @@ fn closed_stdout_and_stderr_never_panic() {
         assert_eq!(status.code(), Some(code), "{args:?}");
     }
 }
+
+/// Review C19-C21 for `--force`: a link in the way of the backup directory refuses
+/// install and reset before anything changes (not halfway, after other files).
+#[test]
+fn a_link_in_the_way_of_the_backups_refuses_force_before_anything_changes() {
+    let env = Env::new();
+    let bundle = env.write_bundle("b.tgz", &valid_fixture().tgz());
+    env.install(&bundle, &[]).ok();
+    let root = env.root();
+    let outside = env.dir.path().join("outside");
+    fs::create_dir(&outside).unwrap();
+    symlink(&outside, root.join("etc/kubernetes/tmp")).unwrap();
+    fs::write(root.join("etc/kubernetes/pki/ca.crt"), b"another CA\n").unwrap();
+    fs::remove_file(root.join("etc/kubernetes/admin.conf")).unwrap();
+    let before = env.tree();
+    for run in [
+        env.install(&bundle, &["--force"]),
+        env.reset(&bundle, &["--force"]),
+    ] {
+        run.refused("ca.crt\": its backup cannot be kept")
+            .refused("etc/kubernetes/tmp\" on the way is a symbolic link");
+        assert_eq!(env.tree(), before, "{run:#?}");
+        assert_eq!(fs::read_dir(&outside).unwrap().count(), 0);
+    }
+}
+
+/// Review C27/C28: a backup is never left partial under a backup's name. A killed
+/// backup's temporary file is swept (at any depth of the backup directory), and a backup
+/// that already holds the file's content and mode is used again instead of a copy `.1`.
+#[test]
+fn backups_are_atomic_and_a_completed_one_is_reused() {
+    let env = Env::new();
+    let fixture = valid_fixture();
+    let bundle = env.write_bundle("b.tgz", &fixture.tgz());
+    env.install(&bundle, &[]).ok();
+    let root = env.root();
+    let hex = fixture.digest().replace("sha256:", "");
+    let dir = root.join(format!(
+        "etc/kubernetes/tmp/kbc-backup-{hex}/etc/kubernetes/pki"
+    ));
+    fs::create_dir_all(&dir).unwrap();
+    // What a run killed during and right after a backup leaves.
+    let partial = dir.join(".ca.crt.kbc-tmp-424242-b0");
+    fs::write(&partial, b"another").unwrap();
+    fs::write(dir.join("ca.crt"), b"another CA\n").unwrap();
+    fs::set_permissions(dir.join("ca.crt"), fs::Permissions::from_mode(0o640)).unwrap();
+    fs::write(root.join("etc/kubernetes/pki/ca.crt"), b"another CA\n").unwrap();
+    fs::set_permissions(
+        root.join("etc/kubernetes/pki/ca.crt"),
+        fs::Permissions::from_mode(0o640),
+    )
+    .unwrap();
+    let run = env.install(&bundle, &["--force"]);
+    run.ok();
+    assert!(!partial.exists(), "{run:#?}");
+    assert!(!dir.join("ca.crt.1").exists(), "{run:#?}");
+    assert_eq!(fs::read_dir(&dir).unwrap().count(), 1, "{run:#?}");
+    assert!(
+        run.stdout.contains(&format!(
+            "replaced (backup {})",
+            dir.join("ca.crt").display()
+        )),
+        "{run:#?}"
+    );
+}

@@ -266,3 +266,43 @@ fn the_bundles_own_ignore_list_is_merged() {
     run.ok();
     assert!(run.stdout.contains("[WARNING NumCPU]") && run.stdout.contains("[WARNING Mem]"));
 }
+
+/// Review C28 for a full run: a temporary file that a killed install left in the
+/// manifests directory does not make `DirAvailable--etc-kubernetes-manifests` fail (the
+/// directory would otherwise never be "empty" again); install then removes it.
+#[test]
+fn a_stale_temporary_file_does_not_fail_preflight_and_install_removes_it() {
+    let pki = Pki::new("kubernetes");
+    let host = Host::new();
+    let b = host.write_bundle(&bundle(&pki, &pki, &plan()));
+    let stale = "etc/kubernetes/manifests/.kube-apiserver.yaml.kbc-tmp-424242-3";
+    host.put(stale, "apiVersion: v1\nkind: Pod\n", 0o600);
+    let run = host.run(&b, None, &[]);
+    run.ok();
+    assert!(
+        run.stdout.contains("preflight: unchanged") && run.stdout.contains("install: changed"),
+        "{}",
+        run.stdout
+    );
+    assert!(!host.root().join(stale).exists(), "{}", run.stdout);
+}
+
+/// `--root` is a boundary for the CRI socket preflight connects to: a socket path with
+/// `..` is an error, and the socket outside the root is not connected to.
+#[test]
+fn a_cri_socket_outside_the_root_is_refused() {
+    let pki = Pki::new("kubernetes");
+    let host = Host::new();
+    let mut plan = plan();
+    plan.preflight.cri_socket = "unix:///../outside.sock".into();
+    let b = host.write_bundle(&bundle(&pki, &pki, &plan));
+    let _outside = std::os::unix::net::UnixListener::bind(host.dir.path().join("outside.sock"))
+        .expect("bind a socket outside the root");
+    let run = host.run(&b, None, &[]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("[ERROR CRI]") && run.stderr.contains("not a clean absolute path"),
+        "{}",
+        run.stderr
+    );
+}

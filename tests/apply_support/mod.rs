@@ -623,6 +623,56 @@ impl Host {
         Run::from(cmd.output().expect("run kbc-apply"))
     }
 
+    /// [`Host::run`] that gives up after `limit`: the process is killed and `None` is
+    /// returned (a hang is a test failure, not a hung test).
+    pub fn run_within(
+        &self,
+        bundle: &Path,
+        args: &[&str],
+        limit: std::time::Duration,
+    ) -> Option<Run> {
+        use std::io::Read;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kbc-apply"))
+            .arg(bundle)
+            .arg("--root")
+            .arg(self.root())
+            .arg("--systemctl")
+            .arg(self.systemctl())
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run kbc-apply");
+        let drain = |mut r: Box<dyn Read + Send>| {
+            std::thread::spawn(move || {
+                let mut text = String::new();
+                let _ = r.read_to_string(&mut text);
+                text
+            })
+        };
+        let out = drain(Box::new(child.stdout.take().expect("piped")));
+        let err = drain(Box::new(child.stderr.take().expect("piped")));
+        let deadline = std::time::Instant::now() + limit;
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                break Some(status);
+            }
+            if std::time::Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        };
+        let (stdout, stderr) = (out.join().unwrap(), err.join().unwrap());
+        status.map(|s| Run {
+            code: s.code().unwrap_or(-1),
+            stdout,
+            stderr,
+        })
+    }
+
     /// Every file under the root with its mode and content hash (the CRI socket aside).
     pub fn tree(&self) -> BTreeMap<String, String> {
         fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {

@@ -65,11 +65,30 @@ pub fn current(config: &Value) -> Result<(String, String), String> {
     Ok((field("user")?, field("cluster")?))
 }
 
+/// The most kbc-apply reads of a kubeconfig or of a file it names (a certificate, a key):
+/// real ones are a few kilobytes; a FIFO, a device or a huge file is refused, not read.
+pub const MAX_FILE_BYTES: u64 = kbc_bundle::limits::MAX_INPUT_FILE_BYTES;
+
+/// The bytes of `path`: a regular file of at most [`MAX_FILE_BYTES`].
+fn read_file(path: &Path) -> Result<Vec<u8>, KubeconfigError> {
+    kbc_bundle::file::read_capped(path, MAX_FILE_BYTES)
+        .map_err(|e| KubeconfigError::Read(path.to_path_buf(), e))
+}
+
+/// The text of kubeconfig `path` (a bounded regular file of UTF-8).
+pub fn read_text(path: &Path) -> Result<String, KubeconfigError> {
+    String::from_utf8(read_file(path)?).map_err(|_| {
+        KubeconfigError::Read(
+            path.to_path_buf(),
+            std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8"),
+        )
+    })
+}
+
 /// Reads the credentials of `path` (a host path); file references in the kubeconfig are
 /// read under `root`.
 pub fn load(path: &Path, root: &Path) -> Result<Credentials, KubeconfigError> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| KubeconfigError::Read(path.to_path_buf(), e))?;
+    let text = read_text(path)?;
     let config = parse(&text).map_err(|e| KubeconfigError::Yaml(path.to_path_buf(), e))?;
     let invalid = |m: String| KubeconfigError::Invalid(path.to_path_buf(), m);
     let (user_name, cluster_name) = current(&config).map_err(invalid)?;
@@ -98,7 +117,7 @@ pub fn load(path: &Path, root: &Path) -> Result<Credentials, KubeconfigError> {
                 )));
             }
             let host = root.join(f.trim_start_matches('/'));
-            return std::fs::read(&host).map_err(|e| KubeconfigError::Read(host, e));
+            return read_file(&host);
         }
         Err(invalid(format!("neither {data} nor {file} is set")))
     };

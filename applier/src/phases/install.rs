@@ -143,7 +143,20 @@ fn plan(ctx: &ApplyContext) -> Result<Vec<Step<'_>>, PhaseError> {
             {
                 Action::Unchanged
             }
-            Ok(HostState::Differs(why)) if ctx.force => Action::Replace(why),
+            Ok(HostState::Differs(why)) if ctx.force => match super::backup_refusal(ctx, rel) {
+                Ok(None) => Action::Replace(why),
+                Ok(Some(reason)) => {
+                    refusals.push(Refusal { path, reason });
+                    continue;
+                }
+                Err(e) => {
+                    refusals.push(Refusal {
+                        path,
+                        reason: format!("its backup directory cannot be read: {e}"),
+                    });
+                    continue;
+                }
+            },
             Ok(HostState::Differs(why)) => {
                 differing = true;
                 refusals.push(Refusal { path, reason: why });

@@ -67,8 +67,11 @@ pub fn run(s: &mut Session<'_>) -> Result<Outcome, PhaseFailure> {
         )));
     }
     let path = s.host(&s.plan.kubelet_kubeconfig);
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| format!("cannot read \"{}\": {e}", path.display()))?;
+    // Checked before any phase ran too (run::boundary); again here, right before writing.
+    if let Some(why) = refusal(s.ctx, &path)? {
+        return Err(why.into());
+    }
+    let text = kubeconfig::read_text(&path).map_err(|e| format!("{e}"))?;
     let config = kubeconfig::parse(&text).map_err(|e| format!("\"{}\": {e}", path.display()))?;
     let Some(finalized) = finalize(&config).map_err(|e| format!("\"{}\": {e}", path.display()))?
     else {
@@ -93,6 +96,22 @@ pub fn run(s: &mut Session<'_>) -> Result<Outcome, PhaseFailure> {
     Ok(Outcome::Changed)
 }
 
+/// Why kubelet.conf at host path `path` cannot be rewritten: `--root` is a boundary, and
+/// nothing is written through a symbolic link under it.
+pub fn refusal(
+    ctx: &super::ApplyContext,
+    path: &std::path::Path,
+) -> Result<Option<String>, String> {
+    match super::write_refusal(&ctx.root, path) {
+        Ok(None) => Ok(None),
+        Ok(Some(why)) => Ok(Some(format!(
+            "\"{}\" cannot be rewritten: {why}",
+            path.display()
+        ))),
+        Err(e) => Err(format!("cannot check \"{}\": {e}", path.display())),
+    }
+}
+
 /// Whether root-relative `rel` is the plan's kubelet.conf and the host holds the bundle's
 /// version of it finalized by this phase (install and reset treat it as unchanged).
 pub fn host_is_finalized(
@@ -106,5 +125,11 @@ pub fn host_is_finalized(
     if plan.kubelet_kubeconfig.trim_start_matches('/') != rel {
         return false;
     }
-    std::fs::read(ctx.host_path(rel)).is_ok_and(|host| is_finalized_form(&file.data, &host))
+    finalized_on_host(&ctx.host_path(rel), &file.data)
+}
+
+/// Whether the file at host path `path` is `bundle` finalized (read with the kubeconfig
+/// size cap: a huge or special file there is simply not ours).
+pub fn finalized_on_host(path: &std::path::Path, bundle: &[u8]) -> bool {
+    kubeconfig::read_text(path).is_ok_and(|host| is_finalized_form(bundle, host.as_bytes()))
 }

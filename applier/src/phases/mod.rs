@@ -193,6 +193,51 @@ pub fn linked_ancestor(root: &Path, path: &Path) -> io::Result<Option<PathBuf>> 
     Ok(None)
 }
 
+/// Why `path` cannot be written without leaving the root, or `None`: a symbolic link
+/// between `root` and `path`, or `path` itself a link or not a regular file. For targets
+/// that are not bundle files (kubelet-finalize's kubelet.conf).
+pub fn write_refusal(root: &Path, path: &Path) -> io::Result<Option<String>> {
+    if let Some(link) = linked_ancestor(root, path)? {
+        return Ok(Some(format!(
+            "\"{}\" on the way is a symbolic link; kbc-apply writes nothing through links under --root",
+            link.display()
+        )));
+    }
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => Ok(Some(
+            "is a symbolic link; kbc-apply writes nothing through links under --root".into(),
+        )),
+        Ok(meta) if !meta.is_file() => Ok(Some("is not a regular file".into())),
+        Ok(_) => Ok(None),
+        Err(e)
+            if e.kind() == io::ErrorKind::NotFound || e.kind() == io::ErrorKind::NotADirectory =>
+        {
+            match absent_or_blocked(root, path)? {
+                HostState::Blocked(why) => Ok(Some(why)),
+                _ => Ok(None),
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Why the `--force` backup of root-relative `rel` could not be made, or `None`: checked
+/// while planning, so that a link or a file in the way of the backup directory refuses the
+/// run before anything changed.
+pub fn backup_refusal(ctx: &ApplyContext, rel: &str) -> io::Result<Option<String>> {
+    let target = ctx.backup_path(rel);
+    if let Some(link) = linked_ancestor(&ctx.root, &target)? {
+        return Ok(Some(format!(
+            "its backup cannot be kept: \"{}\" on the way is a symbolic link; kbc-apply writes nothing through links under --root",
+            link.display()
+        )));
+    }
+    Ok(match absent_or_blocked(&ctx.root, &target)? {
+        HostState::Blocked(why) => Some(format!("its backup cannot be kept: {why}")),
+        _ => None,
+    })
+}
+
 /// Compares `path` on the host with `file`. Reads, never writes.
 pub fn host_state(root: &Path, path: &Path, file: &BundleFile) -> io::Result<HostState> {
     if let Some(link) = linked_ancestor(root, path)? {
@@ -331,17 +376,55 @@ pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
     kbc_bundle::atomic::write(path, data, mode)
 }
 
-/// Removes the temporary files that a killed run left in the directories the bundle writes
-/// to (whatever process made them; a live writer's are kept), recording each in `done`.
-pub fn sweep_temp_files(ctx: &ApplyContext, done: &mut Vec<String>) -> io::Result<()> {
+/// The directories that may hold temporary files of a killed run: those of the bundle's
+/// files, kubeadm's temporary directory, the backup directories below it (every level), and
+/// that of the plan's kubelet.conf (rewritten by kubelet-finalize). A directory behind a
+/// link under the root is never listed (nothing is written there either).
+fn temp_dirs(ctx: &ApplyContext) -> io::Result<Vec<PathBuf>> {
     let mut dirs: Vec<PathBuf> = ctx
         .rootfs_files()
         .filter_map(|(rel, _)| ctx.host_path(rel).parent().map(Path::to_path_buf))
         .collect();
-    dirs.push(ctx.host_path(BACKUP_PARENT));
+    if let Ok(plan) = ctx.bundle.manifest.apply_plan() {
+        let rel = plan.kubelet_kubeconfig.trim_start_matches('/');
+        if let Some((dir, _)) = rel.rsplit_once('/') {
+            if kbc_bundle::check_path(rel).is_ok() {
+                dirs.push(ctx.host_path(dir));
+            }
+        }
+    }
+    let backups = ctx.host_path(BACKUP_PARENT);
+    dirs.push(backups.clone());
+    if linked_ancestor(&ctx.root, &backups.join("x"))?.is_none() {
+        let mut pending: Vec<PathBuf> = match fs::read_dir(&backups) {
+            Ok(entries) => entries
+                .flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with("kbc-backup-"))
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                .map(|e| e.path())
+                .collect(),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        while let Some(dir) = pending.pop() {
+            // DirEntry::file_type does not follow links: a link is never descended into.
+            for entry in fs::read_dir(&dir)?.flatten() {
+                if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    pending.push(entry.path());
+                }
+            }
+            dirs.push(dir);
+        }
+    }
     dirs.sort();
     dirs.dedup();
-    for dir in dirs {
+    Ok(dirs)
+}
+
+/// Removes the temporary files that a killed run left in the directories the bundle writes
+/// to (whatever process made them; a live writer's are kept), recording each in `done`.
+pub fn sweep_temp_files(ctx: &ApplyContext, done: &mut Vec<String>) -> io::Result<()> {
+    for dir in temp_dirs(ctx)? {
         // A directory behind a link is refused elsewhere; never sweep through one.
         if linked_ancestor(&ctx.root, &dir.join("x"))?.is_some() {
             continue;
@@ -356,29 +439,87 @@ pub fn sweep_temp_files(ctx: &ApplyContext, done: &mut Vec<String>) -> io::Resul
     Ok(())
 }
 
-/// Copies `source` to the new file `target` with `mode`, streaming (a large file is never
-/// read into memory), then fsyncs it.
-fn copy_new(source: &Path, target: &Path, mode: u32) -> io::Result<()> {
-    let mut from = File::open(source)?;
+/// Copies `source` to `target` with `mode` the way [`write_atomic`] writes: streamed (a
+/// large file is never read into memory) into a locked temporary file next to `target`
+/// that [`sweep_temp_files`] finds after a kill, fsync-ed, renamed, the directory
+/// fsync-ed. A killed backup therefore never leaves a partial file under a backup's name.
+fn copy_atomic(source: &Path, target: &Path, mode: u32) -> io::Result<()> {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let dir = target.parent().unwrap_or(Path::new("."));
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = dir.join(format!(
+        ".{name}{}{}-b{n}",
+        kbc_bundle::atomic::TEMP_MARKER,
+        std::process::id()
+    ));
     let mut to = OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
-        .open(target)?;
-    io::copy(&mut from, &mut to)?;
-    to.set_permissions(Permissions::from_mode(mode))?;
-    to.sync_all()
+        .open(&tmp)?;
+    let result = (|| {
+        to.lock()?;
+        let mut from = File::open(source)?;
+        io::copy(&mut from, &mut to)?;
+        to.set_permissions(Permissions::from_mode(mode))?;
+        to.sync_all()?;
+        fs::rename(&tmp, target)?;
+        File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    drop(to);
+    result
+}
+
+/// Whether the regular files `a` and `b` hold the same bytes, compared in chunks.
+fn same_bytes(a: &Path, b: &Path) -> io::Result<bool> {
+    use std::io::Read;
+    let (mut fa, mut fb) = (File::open(a)?, File::open(b)?);
+    if fa.metadata()?.len() != fb.metadata()?.len() {
+        return Ok(false);
+    }
+    let (mut ba, mut bb) = (vec![0u8; 64 * 1024], vec![0u8; 64 * 1024]);
+    loop {
+        let n = fa.read(&mut ba)?;
+        if n == 0 {
+            return Ok(fb.read(&mut bb[..1])? == 0);
+        }
+        fb.read_exact(&mut bb[..n])?;
+        if ba[..n] != bb[..n] {
+            return Ok(false);
+        }
+    }
 }
 
 /// Keeps the current content and mode of `path` under the bundle's backup directory and
-/// returns where. An existing backup is never overwritten: `.1`, `.2`, ... are tried.
+/// returns where. An existing backup is never overwritten: `.1`, `.2`, ... are tried; one
+/// that already holds exactly this content and mode (a run killed after the backup) is
+/// kept and used.
 pub fn backup(ctx: &ApplyContext, rel: &str, done: &mut Vec<String>) -> io::Result<PathBuf> {
     let source = ctx.host_path(rel);
-    let mode = fs::metadata(&source)?.permissions().mode() & 0o7777;
+    let mode = fs::symlink_metadata(&source)?.permissions().mode() & 0o7777;
     let base = ctx.backup_path(rel);
     let mut target = base.clone();
     let mut n = 0;
-    while fs::symlink_metadata(&target).is_ok() {
+    loop {
+        match fs::symlink_metadata(&target) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => break,
+            Err(e) => return Err(e),
+            Ok(meta)
+                if meta.is_file()
+                    && meta.permissions().mode() & 0o7777 == mode
+                    && same_bytes(&source, &target)? =>
+            {
+                return Ok(target);
+            }
+            Ok(_) => {}
+        }
         n += 1;
         target = PathBuf::from(format!("{}.{n}", base.display()));
     }
@@ -388,7 +529,7 @@ pub fn backup(ctx: &ApplyContext, rel: &str, done: &mut Vec<String>) -> io::Resu
         .map(|p| p.to_string_lossy().into_owned())
         .unwrap_or_default();
     create_dirs(&ctx.root, &rel_dir, done)?;
-    copy_new(&source, &target, mode)?;
+    copy_atomic(&source, &target, mode)?;
     done.push(format!(
         "backed up {} to {}",
         source.display(),

@@ -176,8 +176,7 @@ fn bundle_in_place(s: &Session<'_>) -> bool {
         match host_state(&s.ctx.root, &path, file) {
             Ok(HostState::Same) => {}
             Ok(HostState::Differs(_)) if format!("/{rel}") == s.plan.kubelet_kubeconfig => {
-                let host = std::fs::read(&path).unwrap_or_default();
-                if !super::kubelet_finalize::is_finalized_form(&file.data, &host) {
+                if !super::kubelet_finalize::finalized_on_host(&path, &file.data) {
                     return false;
                 }
             }
@@ -229,7 +228,9 @@ fn port_free(root: &Path, port: u16) -> Result<(), String> {
     }
 }
 
-/// The directory is absent or holds nothing but files identical to the bundle's.
+/// The directory is absent or holds nothing but files identical to the bundle's, and
+/// temporary files that a killed kbc-apply left (install removes those before it writes).
+/// Read-only: preflight changes nothing on the host.
 fn dir_available(s: &Session<'_>, abs: &str, held_by_bundle: bool) -> Result<(), String> {
     if held_by_bundle {
         return Ok(());
@@ -244,6 +245,9 @@ fn dir_available(s: &Session<'_>, abs: &str, held_by_bundle: bool) -> Result<(),
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         let child = format!("{rel}/{name}");
+        if kbc_bundle::atomic::is_temp_name(&name) && entry.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
         let ours = s
             .ctx
             .rootfs_files()
@@ -329,6 +333,12 @@ fn cri(root: &Path, socket: &str) -> Result<(), String> {
     let Some(path) = socket.strip_prefix("unix://") else {
         return Err(format!("the CRI socket {socket:?} is not a unix:// URL"));
     };
+    // --root is a boundary for what kbc-apply connects to as well.
+    if kbc_bundle::check_path(path.trim_start_matches('/')).is_err() {
+        return Err(format!(
+            "the CRI socket {socket:?} is not a clean absolute path (no \"..\")"
+        ));
+    }
     let host = root.join(path.trim_start_matches('/'));
     let meta = std::fs::metadata(&host)
         .map_err(|e| format!("container runtime is not running: {path}: {e}"))?;

@@ -29,7 +29,14 @@ pub fn run(ctx: &ApplyContext, out: &mut dyn Write) -> Result<Outcome, PhaseErro
             {
                 remove.push((rel, false))
             }
-            Ok(HostState::Differs(_)) if ctx.force => remove.push((rel, true)),
+            Ok(HostState::Differs(_)) if ctx.force => match super::backup_refusal(ctx, rel) {
+                Ok(None) => remove.push((rel, true)),
+                Ok(Some(reason)) => refusals.push(Refusal { path, reason }),
+                Err(e) => refusals.push(Refusal {
+                    path,
+                    reason: format!("its backup directory cannot be read: {e}"),
+                }),
+            },
             Ok(HostState::Differs(why)) => {
                 differing = true;
                 refusals.push(Refusal {

@@ -256,6 +256,7 @@ pub fn run(ctx: &ApplyContext, opts: &RunOptions, out: &mut dyn Write) -> Result
         source: reason.into(),
     })?;
     let phases = sequence(&plan, &opts.skip_phases);
+    boundary(ctx, &plan, &phases, &opts.skip_phases)?;
     let mut session = Session {
         ctx,
         plan,
@@ -272,6 +273,18 @@ pub fn run(ctx: &ApplyContext, opts: &RunOptions, out: &mut dyn Write) -> Result
     let mut changed_any = false;
     for phase in &phases {
         if is_skipped(&opts.skip_phases, phase) {
+            if phase == "install" && !ctx.dry_run {
+                // What a killed run left is removed even when the files are not installed.
+                let mut removed = Vec::new();
+                install::sweep(ctx, "install", session.out, &mut removed).map_err(|e| {
+                    RunError {
+                        phase: phase.clone(),
+                        done: done.clone(),
+                        code: 2,
+                        source: Box::new(e),
+                    }
+                })?;
+            }
             let line = format!("{phase}: {}", Outcome::Skipped("--skip-phases".into()));
             session.say(&line);
             done.push(line);
@@ -305,6 +318,38 @@ pub fn run(ctx: &ApplyContext, opts: &RunOptions, out: &mut dyn Write) -> Result
         }
     }
     Ok(())
+}
+
+/// `--root` is a boundary: the files a run writes besides the bundle's (kubelet.conf,
+/// rewritten by kubelet-finalize) are checked before any phase runs, so that a symbolic
+/// link under the root refuses the run (exit 1) before anything changed. The bundle's own
+/// files are checked by install's plan, which changes nothing either.
+fn boundary(
+    ctx: &ApplyContext,
+    plan: &ApplyPlan,
+    phases: &[String],
+    skip: &[String],
+) -> Result<(), RunError> {
+    let finalizes = phases.iter().any(|p| {
+        (p == "kubelet-finalize" || p.starts_with("kubelet-finalize/")) && !is_skipped(skip, p)
+    });
+    if ctx.dry_run || !finalizes || plan.kubelet_kubeconfig.is_empty() {
+        return Ok(());
+    }
+    let path = ctx
+        .root
+        .join(plan.kubelet_kubeconfig.trim_start_matches('/'));
+    let refusal = match kubelet_finalize::refusal(ctx, &path) {
+        Ok(None) => return Ok(()),
+        Ok(Some(why)) => format!("{why} (checked before any phase ran; nothing was changed)"),
+        Err(e) => e,
+    };
+    Err(RunError {
+        phase: "kubelet-finalize".into(),
+        done: Vec::new(),
+        code: 1,
+        source: Box::new(Refused(refusal)),
+    })
 }
 
 fn dispatch(s: &mut Session<'_>, phase: &str) -> Result<Outcome, PhaseFailure> {
