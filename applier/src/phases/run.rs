@@ -257,6 +257,7 @@ pub fn run(ctx: &ApplyContext, opts: &RunOptions, out: &mut dyn Write) -> Result
     })?;
     let phases = sequence(&plan, &opts.skip_phases);
     boundary(ctx, &plan, &phases, &opts.skip_phases)?;
+    let gate = PhaseGate::from_env();
     let mut session = Session {
         ctx,
         plan,
@@ -288,6 +289,7 @@ pub fn run(ctx: &ApplyContext, opts: &RunOptions, out: &mut dyn Write) -> Result
             let line = format!("{phase}: {}", Outcome::Skipped("--skip-phases".into()));
             session.say(&line);
             done.push(line);
+            gate.pass(session.out);
             continue;
         }
         let result = dispatch(&mut session, phase);
@@ -302,6 +304,7 @@ pub fn run(ctx: &ApplyContext, opts: &RunOptions, out: &mut dyn Write) -> Result
                     session.say(&line);
                 }
                 done.push(line);
+                gate.pass(session.out);
             }
             Err(source) => {
                 let refused = source.is::<Refused>()
@@ -350,6 +353,28 @@ fn boundary(
         code: 1,
         source: Box::new(Refused(refusal)),
     })
+}
+
+/// A test hook, not a feature: with `KBC_APPLY_TEST_PHASE_GATE=1` in the environment, the
+/// run stops after each phase's outcome line until standard input yields a line (or ends),
+/// so that `tests/apply_kill.rs` can kill it exactly between two phases. Without the
+/// variable nothing waits and standard input is never read.
+struct PhaseGate(bool);
+
+impl PhaseGate {
+    const VAR: &'static str = "KBC_APPLY_TEST_PHASE_GATE";
+
+    fn from_env() -> PhaseGate {
+        PhaseGate(std::env::var_os(Self::VAR).is_some_and(|v| v == "1"))
+    }
+
+    fn pass(&self, out: &mut dyn Write) {
+        if self.0 {
+            let _ = out.flush();
+            let mut line = String::new();
+            let _ = std::io::stdin().read_line(&mut line);
+        }
+    }
 }
 
 fn dispatch(s: &mut Session<'_>, phase: &str) -> Result<Outcome, PhaseFailure> {
