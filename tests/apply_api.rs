@@ -886,3 +886,56 @@ fn with_install_skipped_stale_temporary_files_are_still_removed() {
         run.stdout
     );
 }
+
+/// Review D1 with two real processes: while one `apply` holds the root (stopped between
+/// two phases by the phase-gate test hook, so no timing is involved), a second `install`,
+/// `reset` or `apply` on the same root exits 1 naming the root and changes nothing; the
+/// first then finishes normally.
+#[test]
+fn a_second_kbc_apply_on_a_root_in_use_exits_1_and_changes_nothing() {
+    use std::io::{BufRead, BufReader, Write};
+    let pki = Pki::new("kubernetes");
+    let mut plan = sample_plan();
+    plan.phases = vec!["preflight".into()];
+    let host = Host::new();
+    let b = host.write_bundle(&bundle(&pki, &pki, &plan));
+    let mut first = std::process::Command::new(env!("CARGO_BIN_EXE_kbc-apply"))
+        .arg(&b)
+        .arg("--root")
+        .arg(host.root())
+        .env("KBC_APPLY_TEST_PHASE_GATE", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut gate = first.stdin.take().unwrap();
+    let mut lines = BufReader::new(first.stdout.take().unwrap()).lines();
+    // Stopped after preflight, before install: it holds the lock.
+    assert!(lines.any(|l| l.unwrap() == "preflight: unchanged"));
+    let before = host.tree();
+    let root = host.root();
+    for sub in ["install", "reset", "apply"] {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_kbc-apply"))
+            .arg(sub)
+            .arg(&b)
+            .arg("--root")
+            .arg(&root)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{sub}: {err}");
+        assert!(
+            err.contains(&format!(
+                "another kbc-apply is working on root \"{}\"",
+                root.display()
+            )),
+            "{sub}: {err}"
+        );
+        assert_eq!(host.tree(), before, "{sub} changed the root");
+    }
+    gate.write_all(b"\n\n").unwrap();
+    drop(gate);
+    assert!(lines.any(|l| l.unwrap() == "install: changed"));
+    assert!(first.wait().unwrap().success());
+    assert!(root.join("etc/kubernetes/admin.conf").exists());
+}
