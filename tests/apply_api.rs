@@ -939,3 +939,34 @@ fn a_second_kbc_apply_on_a_root_in_use_exits_1_and_changes_nothing() {
     assert!(first.wait().unwrap().success());
     assert!(root.join("etc/kubernetes/admin.conf").exists());
 }
+
+/// Review E12 for a full run: with stdout a pipe whose read end is closed, every phase
+/// still runs (the API objects reach the server) and the exit code is 3, with the reason
+/// on stderr, never a silent 0 or a panic.
+#[test]
+fn a_full_run_with_a_closed_stdout_does_the_work_and_exits_3() {
+    let pki = Pki::new("kubernetes");
+    let plan = sample_plan();
+    let host = Host::new();
+    let b = host.write_bundle(&bundle(&pki, &pki, &plan));
+    let server = ApiServer::start(&pki, Faults::default());
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_kbc-apply"))
+        .arg(&b)
+        .arg("--root")
+        .arg(host.root())
+        .arg("--systemctl")
+        .arg(host.systemctl())
+        .args(["--api-server", &server.url()])
+        .stdout(writer)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(err.contains("cannot write to standard output"), "{err}");
+    assert!(server
+        .object("/api/v1/namespaces/kube-system/configmaps/kubeadm-config")
+        .is_some());
+    assert!(host.root().join("etc/kubernetes/admin.conf").exists());
+}
