@@ -9,7 +9,7 @@
 //! one definition.
 
 use std::fs::{self, File, OpenOptions, Permissions};
-use std::io::{self, Write};
+use std::io;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -47,14 +47,15 @@ pub fn write(path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
     // lock; the rename then finds nothing, and one more attempt is enough.
     let mut attempt = 0;
     loop {
-        match write_once(path, data, mode) {
+        match write_from(path, &mut &data[..], mode) {
             Err(e) if e.kind() == io::ErrorKind::NotFound && attempt < 2 => attempt += 1,
             other => return other,
         }
     }
 }
 
-fn write_once(path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
+/// [`write`] from a reader, streamed (a large file is never held in memory).
+pub fn write_from(path: &Path, data: &mut dyn io::Read, mode: u32) -> io::Result<()> {
     let tmp = temp_path(path);
     let mut file = OpenOptions::new()
         .write(true)
@@ -63,7 +64,7 @@ fn write_once(path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
         .open(&tmp)?;
     let result = (|| {
         file.lock()?;
-        file.write_all(data)?;
+        io::copy(data, &mut file)?;
         file.set_permissions(Permissions::from_mode(mode))?;
         file.sync_all()?;
         fs::rename(&tmp, path)?;

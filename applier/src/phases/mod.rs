@@ -21,9 +21,9 @@ pub mod upload_certs;
 pub mod wait_control_plane;
 
 use std::fmt;
-use std::fs::{self, File, OpenOptions, Permissions};
+use std::fs::{self, File, Permissions};
 use std::io;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::bundle::{BundleFile, VerifiedBundle};
@@ -444,37 +444,7 @@ pub fn sweep_temp_files(ctx: &ApplyContext, done: &mut Vec<String>) -> io::Resul
 /// that [`sweep_temp_files`] finds after a kill, fsync-ed, renamed, the directory
 /// fsync-ed. A killed backup therefore never leaves a partial file under a backup's name.
 fn copy_atomic(source: &Path, target: &Path, mode: u32) -> io::Result<()> {
-    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let dir = target.parent().unwrap_or(Path::new("."));
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let tmp = dir.join(format!(
-        ".{name}{}{}-b{n}",
-        kbc_bundle::atomic::TEMP_MARKER,
-        std::process::id()
-    ));
-    let mut to = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)?;
-    let result = (|| {
-        to.lock()?;
-        let mut from = File::open(source)?;
-        io::copy(&mut from, &mut to)?;
-        to.set_permissions(Permissions::from_mode(mode))?;
-        to.sync_all()?;
-        fs::rename(&tmp, target)?;
-        File::open(dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    drop(to);
-    result
+    kbc_bundle::atomic::write_from(target, &mut File::open(source)?, mode)
 }
 
 /// Whether the regular files `a` and `b` hold the same bytes, compared in chunks.
