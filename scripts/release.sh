@@ -3,12 +3,14 @@
 # x86_64-unknown-linux-musl and aarch64-unknown-linux-musl, plus SHA256SUMS.
 #
 #   scripts/release.sh [--out DIR] [--only kbc|kbc-apply] [--target TRIPLE]... [--install-deps]
+#                      [--deps-only]
 #
 # Output: DIR/<target>/<binary> and DIR/SHA256SUMS (default DIR: target/release-static/dist).
 # Toolchain (README, "Release binaries"): the Rust targets come from rustup; the C parts of
 # `ring` are compiled with Debian's musl-gcc (musl-tools) for x86_64 and with Debian's
 # aarch64-linux-gnu-gcc (gcc-aarch64-linux-gnu) for arm64, which also links that target.
-# `--install-deps` installs both and the rustup targets (root or sudo for apt).
+# `--install-deps` installs both and the rustup targets (root or sudo for apt); with
+# `--deps-only` it stops there (tests/setup.sh uses it).
 #
 # Reproducible: build paths are remapped (the checkout, cargo's home, the toolchain, the
 # target dir), the linker writes no build id, and the `dist` profile strips symbols, so two
@@ -19,13 +21,15 @@ out="$repo/target/release-static/dist"
 bins=(kbc kbc-apply)
 targets=()
 install_deps=0
+deps_only=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out="$2"; shift 2 ;;
     --only) bins=("$2"); shift 2 ;;
     --target) targets+=("$2"); shift 2 ;;
     --install-deps) install_deps=1; shift ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --deps-only) deps_only=1; shift ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "release.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -73,6 +77,8 @@ for t in "${targets[@]}"; do
   }
 done
 
+[ "$deps_only" = 0 ] || exit 0
+
 # Its own target dir: the remapping flags below would otherwise rebuild the dev cache.
 target_dir="$repo/target/release-static"
 cargo_home="${CARGO_HOME:-$HOME/.cargo}"
@@ -102,6 +108,6 @@ done
 
 # SHA256SUMS over every binary in DIR, paths relative to DIR, sorted: `sha256sum -c` works
 # from DIR.
-(cd "$out" && find . -mindepth 2 -type f ! -name SHA256SUMS | sed 's|^\./||' | LC_ALL=C sort \
-  | xargs sha256sum >SHA256SUMS)
+sums="$(cd "$out" && find . -mindepth 2 -type f | sed 's|^\./||' | LC_ALL=C sort | xargs sha256sum)"
+printf '%s\n' "$sums" >"$out/SHA256SUMS"
 cat "$out/SHA256SUMS"

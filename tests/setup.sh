@@ -11,6 +11,15 @@ command -v shellcheck >/dev/null 2>&1 || need_apt+=(shellcheck)
 # The bundle's etcd runs for real (tests/etcd_real.rs).
 command -v etcd >/dev/null 2>&1 || need_apt+=(etcd-server)
 command -v etcdctl >/dev/null 2>&1 || need_apt+=(etcd-client)
+# The static release binaries are inspected and run, the arm64 one under qemu
+# (tests/static_binaries.rs); completions load in bash, zsh and fish, man pages render
+# with groff (tests/cli_outputs.rs).
+command -v file >/dev/null 2>&1 || need_apt+=(file)
+command -v readelf >/dev/null 2>&1 || need_apt+=(binutils)
+command -v qemu-aarch64-static >/dev/null 2>&1 || need_apt+=(qemu-user-static)
+command -v zsh >/dev/null 2>&1 || need_apt+=(zsh)
+command -v fish >/dev/null 2>&1 || need_apt+=(fish)
+command -v groff >/dev/null 2>&1 || need_apt+=(groff-base)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
@@ -18,6 +27,9 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
   fi
 fi
+
+# The cross C toolchains and rustup targets of the release build (one list: release.sh).
+"$(dirname "$0")/../scripts/release.sh" --install-deps --deps-only
 
 if ! command -v kubectl >/dev/null 2>&1; then
   echo "tests/setup.sh: kubectl is required (the PKI tests run 'kubectl config view' on every kubeconfig)" >&2

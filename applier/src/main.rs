@@ -7,7 +7,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use kbc_bundle::cli::{to_json, OutputFormat};
 
 use kbc_apply::bundle;
 use kbc_apply::phases::{self, run::RunOptions, ApplyContext, PhaseError};
@@ -45,6 +46,14 @@ enum Command {
     Verify {
         #[command(flatten)]
         bundle: BundleArgs,
+        /// text, or json: one `BundleVerification` document (README, "JSON output").
+        #[arg(
+            long = "output",
+            visible_alias = "output-format",
+            value_enum,
+            default_value_t
+        )]
+        output: OutputFormat,
     },
     /// Verify, then install the bundle's rootfs/ files atomically with their modes.
     Install {
@@ -62,6 +71,16 @@ enum Command {
         bundle: BundleArgs,
         #[command(flatten)]
         target: TargetArgs,
+    },
+    /// Print the completion script for SHELL: `source <(kbc-apply completions bash)`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: kbc_bundle::cli::Shell,
+    },
+    /// Write a man page for every command into DIR (kbc-apply.1, kbc-apply-verify.1, ...).
+    Manpages {
+        /// The directory (created if needed); existing pages are replaced.
+        dir: PathBuf,
     },
 }
 
@@ -129,14 +148,16 @@ fn parse_digest(s: &str) -> Result<String, String> {
     }
 }
 
-const SUBCOMMANDS: [&str; 5] = ["apply", "verify", "install", "reset", "help"];
-
 fn main() -> ExitCode {
     let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     // `kbc-apply [OPTIONS] BUNDLE ...` means `kbc-apply apply [OPTIONS] BUNDLE ...`.
     if let Some(first) = args.get(1).and_then(|a| a.to_str()) {
         let top_level_flag = matches!(first, "-h" | "--help" | "-V" | "--version");
-        if !top_level_flag && !SUBCOMMANDS.contains(&first) {
+        let subcommand = first == "help"
+            || Cli::command()
+                .get_subcommands()
+                .any(|c| c.get_name() == first);
+        if !top_level_flag && !subcommand {
             args.insert(1, "apply".into());
         }
     }
@@ -243,9 +264,19 @@ fn run_command(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
             };
             phases::run::run(&ctx, &opts, &mut *out).map_err(|e| (e.code, Box::new(e) as _))?;
         }
-        Command::Verify { bundle } => {
-            let verified = load(&bundle)?;
-            verified_line(&mut *out, &verified);
+        Command::Verify { bundle, output } => {
+            let verified = load(&bundle);
+            match (output, &verified) {
+                (OutputFormat::Text, Ok(v)) => verified_line(&mut *out, v),
+                (OutputFormat::Text, Err(_)) => {}
+                (OutputFormat::Json, Ok(v)) => {
+                    let _ = out.write_all(to_json(&Verification::ok(v)).as_bytes());
+                }
+                (OutputFormat::Json, Err((_, e))) => {
+                    let _ = out.write_all(to_json(&Verification::refused(&**e)).as_bytes());
+                }
+            }
+            verified?;
         }
         Command::Install {
             bundle,
@@ -261,8 +292,80 @@ fn run_command(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
             verified_line(&mut *out, &ctx.bundle);
             phases::reset::run(&ctx, &mut *out).map_err(phase_failure)?;
         }
+        Command::Completions { shell } => {
+            let _ = out.write_all(&kbc_bundle::cli::completions(Cli::command(), shell));
+        }
+        Command::Manpages { dir } => {
+            let written = kbc_bundle::cli::write_man_pages(Cli::command(), &dir)
+                .map_err(|e| (1, Box::new(ManPagesError(dir.clone(), e)) as _))?;
+            let _ = writeln!(
+                out,
+                "wrote {} man pages to {}",
+                written.len(),
+                dir.display()
+            );
+        }
     }
     Ok(())
+}
+
+/// `kbc-apply verify --output json`: the verdict, the digest and the manifest's file list.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Verification<'a> {
+    api_version: &'static str,
+    kind: &'static str,
+    /// `ok` or `refused`.
+    verification: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    digest: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    format: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file_count: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret_file_count: Option<usize>,
+    /// The manifest's entries: path, mode, size, sha256, secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    files: Option<&'a [kbc_bundle::FileEntry]>,
+}
+
+impl<'a> Verification<'a> {
+    fn ok(v: &'a bundle::VerifiedBundle) -> Self {
+        Verification {
+            api_version: kbc_bundle::cli::OUTPUT_API_VERSION,
+            kind: "BundleVerification",
+            verification: "ok",
+            error: None,
+            digest: Some(&v.digest),
+            format: Some(&v.manifest.format),
+            file_count: Some(v.files.len()),
+            secret_file_count: Some(v.files.iter().filter(|f| f.secret).count()),
+            files: Some(&v.manifest.files),
+        }
+    }
+
+    fn refused(e: &dyn std::error::Error) -> Self {
+        let mut error = e.to_string();
+        let mut source = e.source();
+        while let Some(cause) = source {
+            error.push_str(&format!(": {cause}"));
+            source = cause.source();
+        }
+        Verification {
+            api_version: kbc_bundle::cli::OUTPUT_API_VERSION,
+            kind: "BundleVerification",
+            verification: "refused",
+            error: Some(error),
+            digest: None,
+            format: None,
+            file_count: None,
+            secret_file_count: None,
+            files: None,
+        }
+    }
 }
 
 /// The `verify` phase line, also printed first by `install` and `reset` so that a log
@@ -281,6 +384,11 @@ fn verified_line(out: &mut dyn Write, verified: &bundle::VerifiedBundle) {
 fn phase_failure(e: PhaseError) -> Failure {
     (e.exit_code() as u8, Box::new(e))
 }
+
+/// `kbc-apply manpages DIR` could not write its pages (exit code 1).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write man pages to \"{}\"", .0.display())]
+struct ManPagesError(PathBuf, #[source] std::io::Error);
 
 /// Why the command stopped before any phase ran (exit code 1).
 #[derive(Debug, thiserror::Error)]

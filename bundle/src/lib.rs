@@ -11,6 +11,7 @@
 
 pub mod apply;
 pub mod atomic;
+pub mod cli;
 pub mod file;
 pub mod leak;
 pub mod limits;

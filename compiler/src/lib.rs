@@ -8,6 +8,7 @@ pub mod cli;
 pub mod compile;
 pub mod config;
 pub mod fsutil;
+pub mod inspect;
 pub mod netutil;
 pub mod pki;
 pub mod render;

@@ -160,7 +160,7 @@ fn is_kind(doc: &str, kind: &str) -> bool {
     doc.lines().any(|l| l == format!("kind: {kind}"))
 }
 
-fn parse_yaml(doc: &str) -> Option<Value> {
+pub(crate) fn parse_yaml(doc: &str) -> Option<Value> {
     serde_saphyr::from_str::<Value>(doc).ok()
 }
 
@@ -370,7 +370,7 @@ impl Redactor {
 }
 
 /// A YAML scalar: plain when a YAML reader takes it back as the same string, else quoted.
-fn scalar(s: &str) -> String {
+pub(crate) fn scalar(s: &str) -> String {
     let plain = !s.is_empty()
         && !needs_yaml11_quotes(s)
         && !s.contains(": ")
@@ -722,76 +722,6 @@ pub fn render(input: &ReviewInput) -> String {
             if f.secret { ", secret" } else { "" }
         ));
         out.push_str(&body(f, &red, ca_pem));
-    }
-    out
-}
-
-/// `kbc inspect`'s own header for a verified bundle: digest, verdict, issue time, absolute
-/// validity dates and the cluster-info JWS of each signing token. Not seed-independent.
-pub fn inspect_header(b: &VerifiedBundle) -> String {
-    let mut out = String::from("# kbc inspect\n");
-    out.push_str(&format!("digest: {}\n", b.digest));
-    out.push_str("verification: ok\n");
-    out.push_str(&format!("issuedAt: {}\n", scalar(&b.manifest.issued_at)));
-    out.push_str(&format!(
-        "kbcVersion: {}\n",
-        scalar(&b.manifest.kbc_version)
-    ));
-    let date = |t: time::OffsetDateTime| {
-        t.format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_else(|_| t.to_string())
-    };
-    out.push_str("certificates:\n");
-    for f in &b.files {
-        if !f.path.starts_with(kbc_bundle::ROOTFS_PREFIX) {
-            continue;
-        }
-        let mut infos = Vec::new();
-        if f.data.starts_with(b"-----BEGIN CERTIFICATE") {
-            if let Ok(chain) = parse_pem_chain(&f.data) {
-                infos.extend(chain.iter().filter_map(|c| c.info().ok()));
-            }
-        } else if f.path.ends_with(".conf") {
-            let v = std::str::from_utf8(&f.data).ok().and_then(parse_yaml);
-            for u in v
-                .as_ref()
-                .and_then(|v| v["users"].as_array())
-                .into_iter()
-                .flatten()
-            {
-                let cert = base64::engine::general_purpose::STANDARD
-                    .decode(u["user"]["client-certificate-data"].as_str().unwrap_or(""))
-                    .ok()
-                    .filter(|d| !d.is_empty());
-                if let Some(chain) = cert.and_then(|d| parse_pem_chain(&d).ok()) {
-                    infos.extend(chain.iter().filter_map(|c| c.info().ok()));
-                }
-            }
-        }
-        for info in infos {
-            out.push_str(&format!(
-                "- {}: {} .. {} (serial {})\n",
-                f.path,
-                date(info.not_before),
-                date(info.not_after),
-                info.serial_hex
-            ));
-        }
-    }
-    let input = ReviewInput::from_bundle(b);
-    let tokens = find_tokens(&input.files);
-    match cluster_info_kubeconfig(&input.files) {
-        Some(kc) => {
-            out.push_str("clusterInfoJWS:\n");
-            for t in tokens.iter().filter(|t| t.signing) {
-                out.push_str(&format!(
-                    "  jws-kubeconfig-{}: {}\n",
-                    t.id,
-                    detached_jws(&kc, &t.id, &t.secret)
-                ));
-            }
-        }
-        None => out.push_str("clusterInfoJWS: {}\n"),
     }
     out
 }

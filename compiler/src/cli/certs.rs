@@ -60,6 +60,16 @@ pub struct CheckExpirationArgs {
     /// Count residual time from this instant (RFC 3339) instead of now.
     #[arg(long, value_name = "TIME", hide = true)]
     pub now: Option<String>,
+    /// text: kubeadm's two tables; json: kubeadm's `CertificateExpirationInfo`
+    /// (output.kubeadm.k8s.io/v1alpha3), as `kubeadm certs check-expiration -o json`.
+    #[arg(
+        short = 'o',
+        long = "output",
+        visible_alias = "output-format",
+        value_enum,
+        default_value_t
+    )]
+    pub output: kbc_bundle::cli::OutputFormat,
 }
 
 /// The issue time: `--issued-at`, else `SOURCE_DATE_EPOCH`, else the clock.
@@ -144,7 +154,10 @@ pub fn check_expiration(args: &CheckExpirationArgs) -> Result<(), Exit> {
         }
     };
     let report = expiration::report(&provided).map_err(|e| refuse(&e))?;
-    super::out(&expiration::render_text(&report, now.at()))?;
+    super::out(&match args.output {
+        kbc_bundle::cli::OutputFormat::Text => expiration::render_text(&report, now.at()),
+        kbc_bundle::cli::OutputFormat::Json => expiration::render_json(&report, now.at()),
+    })?;
     Ok(())
 }
 

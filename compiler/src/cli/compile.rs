@@ -9,6 +9,7 @@ use super::{refuse, Exit, EXIT_REFUSED};
 use crate::compile::{self, CompileOptions};
 use crate::pki::Provided;
 use clap::Args;
+use kbc_bundle::cli::OutputFormat;
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
@@ -32,6 +33,10 @@ pub struct CompileArgs {
     /// Print the join commands with the token secret instead of masking it.
     #[arg(long)]
     pub show_secrets: bool,
+    /// The summary as text, or as one `CompileSummary` JSON document (docs/json-output.md).
+    /// (`--output` is the bundle's path here.)
+    #[arg(long, value_enum, default_value_t)]
+    pub output_format: OutputFormat,
     #[command(flatten)]
     pub init: InitFlags,
     #[command(flatten)]
@@ -110,104 +115,198 @@ pub fn run(a: CompileArgs) -> Result<(), Exit> {
         eprintln!("error: cannot write {}: {e}", a.output.display());
         Exit(EXIT_REFUSED)
     })?;
-    super::out(&format!("{digest}\n"))?;
     let key_hex = crate::render::upload_certs::certificate_key_hex(&compile::certificate_key(
         &cluster, &secrets,
     ));
-    super::out(&summary(&cluster, &compiled, &a, bytes.len(), &key_hex))?;
-    Ok(())
+    let summary = Summary::new(&cluster, &compiled, &a, (&digest, bytes.len()), &key_hex);
+    super::out(&match a.output_format {
+        OutputFormat::Text => summary.to_text(),
+        OutputFormat::Json => kbc_bundle::cli::to_json(&summary),
+    })
 }
 
-fn summary(
-    cluster: &crate::config::Cluster,
-    c: &compile::Compiled,
-    a: &CompileArgs,
+/// What `kbc compile` prints after writing the bundle: the text summary, or the
+/// `CompileSummary` document of docs/json-output.md.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Summary {
+    api_version: &'static str,
+    kind: &'static str,
+    digest: String,
+    bundle: BundleFacts,
+    node: String,
+    /// `https://HOST:PORT`.
+    endpoint: String,
+    kubernetes_version: String,
+    contents: Contents,
+    /// The earliest NotAfter of the leaf certificates / of the CAs (RFC 3339; `-` if none).
+    certificates_expire: String,
+    cas_expire: String,
+    /// One entry per bootstrap token.
+    join: Vec<JoinCommands>,
+}
+
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BundleFacts {
+    path: String,
     size: usize,
-    certificate_key_hex: &str,
-) -> String {
-    let mut out = String::new();
-    let line = |out: &mut String, k: &str, v: String| out.push_str(&format!("{k:<20}{v}\n"));
-    line(
-        &mut out,
-        "bundle",
-        format!(
-            "{} ({size} bytes, {} files)",
-            a.output.display(),
-            c.files.len() + 1
-        ),
-    );
-    line(&mut out, "node", cluster.node_name.clone());
-    line(&mut out, "endpoint", format!("https://{}", c.endpoint));
-    line(&mut out, "kubernetes", cluster.version.to_string());
-    let count = |prefix: &str| {
-        c.files
-            .iter()
-            .filter(|f| f.path.starts_with(prefix))
-            .count()
-    };
-    line(
-        &mut out,
-        "contents",
-        format!(
-            "{} PKI files, {} kubeconfigs, {} static Pods, {} API files",
-            c.pki
+    /// Files in the bundle, manifest included.
+    files: usize,
+}
+
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Contents {
+    pki_files: usize,
+    kubeconfigs: usize,
+    static_pods: usize,
+    api_files: usize,
+}
+
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JoinCommands {
+    worker: String,
+    /// Only with a controlPlaneEndpoint, as kubeadm offers it.
+    control_plane: Option<String>,
+}
+
+impl Summary {
+    fn new(
+        cluster: &crate::config::Cluster,
+        c: &compile::Compiled,
+        a: &CompileArgs,
+        written: (&str, usize),
+        certificate_key_hex: &str,
+    ) -> Summary {
+        let (digest, size) = written;
+        let count = |prefix: &str| {
+            c.files
+                .iter()
+                .filter(|f| f.path.starts_with(prefix))
+                .count()
+        };
+        let contents = Contents {
+            pki_files: c
+                .pki
                 .artifacts
                 .iter()
                 .filter(|a| a.kubeadm_path.starts_with("pki/"))
                 .count(),
-            c.files
+            kubeconfigs: c
+                .files
                 .iter()
-                .filter(
-                    |f| f.path.starts_with("rootfs/etc/kubernetes/") && f.path.ends_with(".conf")
-                )
+                .filter(|f| {
+                    f.path.starts_with("rootfs/etc/kubernetes/") && f.path.ends_with(".conf")
+                })
                 .count(),
-            count("rootfs/etc/kubernetes/manifests/"),
-            count("api/"),
-        ),
-    );
-    // The earliest NotAfter, read from the certificates themselves (reused ones included).
-    let expiry = |ca: bool| {
-        c.pki
-            .artifacts
-            .iter()
-            .filter(|a| a.kubeadm_path.ends_with(".crt"))
-            .filter_map(|a| {
-                crate::pki::x509::parse_pem_chain(&a.bytes)
-                    .ok()?
-                    .first()?
-                    .info()
-                    .ok()
-            })
-            .filter(|info| info.is_ca == ca)
-            .map(|info| info.not_after)
-            .min()
-            .and_then(|t| crate::pki::IssueTime::from_unix(t.unix_timestamp()).ok())
-            .map_or_else(|| "-".into(), compile::rfc3339)
-    };
-    line(&mut out, "certificates expire", expiry(false));
-    line(&mut out, "CAs expire", expiry(true));
+            static_pods: count("rootfs/etc/kubernetes/manifests/"),
+            api_files: count("api/"),
+        };
+        Summary {
+            api_version: kbc_bundle::cli::OUTPUT_API_VERSION,
+            kind: "CompileSummary",
+            digest: digest.to_string(),
+            bundle: BundleFacts {
+                path: a.output.display().to_string(),
+                size,
+                files: c.files.len() + 1,
+            },
+            node: cluster.node_name.clone(),
+            endpoint: format!("https://{}", c.endpoint),
+            kubernetes_version: cluster.version.to_string(),
+            contents,
+            certificates_expire: earliest_expiry(c, false),
+            cas_expire: earliest_expiry(c, true),
+            join: join_commands(cluster, c, a, certificate_key_hex),
+        }
+    }
+
+    /// The text: the digest on its own line, then `key  value` lines.
+    fn to_text(&self) -> String {
+        let mut out = format!("{}\n", self.digest);
+        let mut line = |k: &str, v: &str| out.push_str(&format!("{k:<20}{v}\n"));
+        let b = &self.bundle;
+        line(
+            "bundle",
+            &format!("{} ({} bytes, {} files)", b.path, b.size, b.files),
+        );
+        line("node", &self.node);
+        line("endpoint", &self.endpoint);
+        line("kubernetes", &self.kubernetes_version);
+        let n = &self.contents;
+        line(
+            "contents",
+            &format!(
+                "{} PKI files, {} kubeconfigs, {} static Pods, {} API files",
+                n.pki_files, n.kubeconfigs, n.static_pods, n.api_files
+            ),
+        );
+        line("certificates expire", &self.certificates_expire);
+        line("CAs expire", &self.cas_expire);
+        for j in &self.join {
+            out.push_str(&format!("join (worker)       {}\n", j.worker));
+            if let Some(cp) = &j.control_plane {
+                out.push_str(&format!("join (control plane) {cp}\n"));
+            }
+        }
+        out
+    }
+}
+
+/// The earliest NotAfter of the CAs or of the leaves, read from the certificates themselves
+/// (reused ones included).
+fn earliest_expiry(c: &compile::Compiled, ca: bool) -> String {
+    c.pki
+        .artifacts
+        .iter()
+        .filter(|a| a.kubeadm_path.ends_with(".crt"))
+        .filter_map(|a| {
+            crate::pki::x509::parse_pem_chain(&a.bytes)
+                .ok()?
+                .first()?
+                .info()
+                .ok()
+        })
+        .filter(|info| info.is_ca == ca)
+        .map(|info| info.not_after)
+        .min()
+        .and_then(|t| crate::pki::IssueTime::from_unix(t.unix_timestamp()).ok())
+        .map_or_else(|| "-".into(), compile::rfc3339)
+}
+
+/// kubeadm's join commands, the token secret masked unless `--show-secrets`.
+fn join_commands(
+    cluster: &crate::config::Cluster,
+    c: &compile::Compiled,
+    a: &CompileArgs,
+    certificate_key_hex: &str,
+) -> Vec<JoinCommands> {
+    let mut out = Vec::new();
     for t in &c.tokens {
         let token = if a.show_secrets {
             format!("{}.{}", t.id, t.secret)
         } else {
             compile::masked(t)
         };
-        let join = format!(
+        let worker = format!(
             "kubeadm join {} --token {token} --discovery-token-ca-cert-hash {}",
             c.endpoint, c.pki.discovery_token_ca_cert_hash
         );
-        out.push_str(&format!("join (worker)       {join}\n"));
         // kubeadm offers the control-plane join only with a controlPlaneEndpoint.
-        if cluster.control_plane_endpoint.is_some() {
+        let control_plane = cluster.control_plane_endpoint.as_ref().map(|_| {
             let key = match (a.init.upload_certs, a.show_secrets) {
                 (false, _) => String::new(),
-                (true, true) => format!(" --certificate-key {}", certificate_key_hex),
+                (true, true) => format!(" --certificate-key {certificate_key_hex}"),
                 (true, false) => format!(" --certificate-key {}", "*".repeat(64)),
             };
-            out.push_str(&format!(
-                "join (control plane) {join} --control-plane{key}\n"
-            ));
-        }
+            format!("{worker} --control-plane{key}")
+        });
+        out.push(JoinCommands {
+            worker,
+            control_plane,
+        });
     }
     out
 }

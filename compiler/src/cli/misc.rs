@@ -1,5 +1,6 @@
 //! `kbc token generate` and `kbc certs certificate-key`: kubeadm's formats, from the OS's
-//! random source (these are the only commands that print fresh secrets).
+//! random source (these are the only commands that print fresh secrets); `kbc completions`
+//! and `kbc manpages`, from the clap definition itself.
 
 use super::{refuse, Exit};
 use clap::Subcommand;
@@ -77,4 +78,23 @@ pub fn certs(cmd: CertsCommand) -> Result<(), Exit> {
             Ok(())
         }
     }
+}
+
+pub fn completions(shell: kbc_bundle::cli::Shell) -> Result<(), Exit> {
+    use clap::CommandFactory;
+    let script = kbc_bundle::cli::completions(super::Cli::command(), shell);
+    super::out(&String::from_utf8_lossy(&script))
+}
+
+pub fn manpages(dir: &std::path::Path) -> Result<(), Exit> {
+    use clap::CommandFactory;
+    let written = kbc_bundle::cli::write_man_pages(super::Cli::command(), dir).map_err(|e| {
+        eprintln!("error: cannot write man pages to {}: {e}", dir.display());
+        Exit(super::EXIT_REFUSED)
+    })?;
+    super::out(&format!(
+        "wrote {} man pages to {}\n",
+        written.len(),
+        dir.display()
+    ))
 }

@@ -62,6 +62,18 @@ pub enum Command {
     /// The cluster secrets file every key is derived from.
     #[command(subcommand, after_help = AFTER_HELP)]
     Secrets(secrets::SecretsCommand),
+    /// Print the completion script for SHELL: `source <(kbc completions bash)`.
+    #[command(after_help = AFTER_HELP)]
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: kbc_bundle::cli::Shell,
+    },
+    /// Write a man page for every command into DIR (kbc.1, kbc-compile.1, ...).
+    #[command(after_help = AFTER_HELP)]
+    Manpages {
+        /// The directory (created if needed); existing pages are replaced.
+        dir: std::path::PathBuf,
+    },
 }
 
 /// An error already reported to the user, carrying the exit code.
@@ -80,6 +92,8 @@ pub fn main() -> i32 {
         Command::Token(c) => misc::token(c),
         Command::Certs(c) => misc::certs(c),
         Command::Secrets(c) => secrets::run(c),
+        Command::Completions { shell } => misc::completions(shell),
+        Command::Manpages { dir } => misc::manpages(&dir),
     };
     match result {
         Ok(()) => EXIT_OK,

@@ -6,9 +6,11 @@ use super::init_flags::InitFlags;
 use super::node::NodeArgs;
 use super::{refuse, Exit, EXIT_REFUSED};
 use crate::compile::{self, CompileOptions};
+use crate::inspect::{Inspection, Refusal};
 use crate::pki::Provided;
 use crate::review::{self, ReviewInput};
 use clap::Args;
+use kbc_bundle::cli::OutputFormat;
 use std::path::PathBuf;
 
 /// `kbc diff --exit-code` when the renderings differ.
@@ -49,6 +51,14 @@ pub struct InspectArgs {
     /// Refuse the bundle unless its digest is this `sha256:<hex>`.
     #[arg(long)]
     pub digest: Option<String>,
+    /// text, or json: one `BundleInspection` document (docs/json-output.md).
+    #[arg(
+        long = "output",
+        visible_alias = "output-format",
+        value_enum,
+        default_value_t
+    )]
+    pub output: OutputFormat,
 }
 
 pub const DIFF_AFTER_HELP: &str = "\
@@ -115,11 +125,20 @@ fn read(path: &str) -> Result<Vec<u8>, Exit> {
     })
 }
 
-fn verify(path: &str, digest: Option<&str>) -> Result<kbc_bundle::VerifiedBundle, Exit> {
+/// Reads and verifies a bundle; a refusal is also reported on stdout, in `format`.
+fn verify(
+    path: &str,
+    digest: Option<&str>,
+    format: OutputFormat,
+) -> Result<kbc_bundle::VerifiedBundle, Exit> {
     let bytes = read(path)?;
     kbc_bundle::verify(&bytes, digest).map_err(|e| {
+        let report = match format {
+            OutputFormat::Text => format!("# kbc inspect\nverification: refused: {e}\n"),
+            OutputFormat::Json => kbc_bundle::cli::to_json(&Refusal::new(&e)),
+        };
         // The refusal wins over a closed stdout: exit 1 either way.
-        let _ = super::out(&format!("# kbc inspect\nverification: refused: {e}\n"));
+        let _ = super::out(&report);
         refuse(&e)
     })
 }
@@ -131,13 +150,12 @@ pub fn render(a: RenderArgs) -> Result<(), Exit> {
 
 pub fn inspect(a: InspectArgs) -> Result<(), Exit> {
     let path = a.bundle.display().to_string();
-    let bundle = verify(&path, a.digest.as_deref())?;
-    super::out(&format!(
-        "{}{}",
-        review::inspect_header(&bundle),
-        review::render(&ReviewInput::from_bundle(&bundle))
-    ))?;
-    Ok(())
+    let bundle = verify(&path, a.digest.as_deref(), a.output)?;
+    let inspection = Inspection::of(&bundle);
+    super::out(&match a.output {
+        OutputFormat::Text => inspection.to_text(),
+        OutputFormat::Json => kbc_bundle::cli::to_json(&inspection),
+    })
 }
 
 /// A bundle's or a configuration's rendering, chosen by content (gzip magic → bundle).
@@ -150,9 +168,8 @@ fn rendering(path: &str, o: &RenderOptions) -> Result<String, Exit> {
             })
             .is_ok_and(|m| m == [0x1f, 0x8b]);
     if is_bundle {
-        Ok(review::render(&ReviewInput::from_bundle(&verify(
-            path, None,
-        )?)))
+        let bundle = verify(path, None, OutputFormat::Text)?;
+        Ok(review::render(&ReviewInput::from_bundle(&bundle)))
     } else {
         render_config(Some(path), o)
     }

@@ -245,6 +245,78 @@ pub fn render_text(report: &Report, now: OffsetDateTime) -> String {
     format!("{}\n{}", tabwrite(&certs), tabwrite(&cas))
 }
 
+/// One entry of kubeadm's JSON output (`output.kubeadm.k8s.io/v1alpha3` `Certificate`).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonCertificate<'a> {
+    name: &'a str,
+    /// RFC 3339 in UTC; `null` when missing (Go's zero `metav1.Time`).
+    expiration_date: Option<String>,
+    /// Seconds until expiry (negative once expired); 0 when missing.
+    residual_time: i64,
+    externally_managed: bool,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    ca_name: &'a str,
+    missing: bool,
+}
+
+/// kubeadm's JSON document for `certs check-expiration -o json`.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonReport<'a> {
+    kind: &'static str,
+    api_version: &'static str,
+    certificates: Vec<JsonCertificate<'a>>,
+    certificate_authorities: Vec<JsonCertificate<'a>>,
+}
+
+/// The JSON output of `kubeadm certs check-expiration -o json`
+/// (`CertificateExpirationInfo`, `output.kubeadm.k8s.io/v1alpha3`; `fetchCertificateExpirationInfo`
+/// in `cmd/kubeadm/app/cmd/certs.go`), residual times counted from `now`.
+pub fn render_json(report: &Report, now: OffsetDateTime) -> String {
+    fn entry(r: &Row, now: OffsetDateTime) -> JsonCertificate<'_> {
+        match r.expires {
+            Some(t) => JsonCertificate {
+                name: &r.name,
+                expiration_date: Some(rfc3339_seconds(t)),
+                residual_time: (t - now).whole_seconds(),
+                externally_managed: r.externally_managed,
+                ca_name: &r.ca_name,
+                missing: false,
+            },
+            // kubeadm fills only the name for a missing file.
+            None => JsonCertificate {
+                name: &r.name,
+                expiration_date: None,
+                residual_time: 0,
+                externally_managed: false,
+                ca_name: "",
+                missing: true,
+            },
+        }
+    }
+    kbc_bundle::cli::to_json(&JsonReport {
+        kind: "CertificateExpirationInfo",
+        api_version: "output.kubeadm.k8s.io/v1alpha3",
+        certificates: report.certificates.iter().map(|r| entry(r, now)).collect(),
+        certificate_authorities: report.authorities.iter().map(|r| entry(r, now)).collect(),
+    })
+}
+
+/// `metav1.Time`'s JSON form: RFC 3339, UTC, whole seconds.
+fn rfc3339_seconds(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
