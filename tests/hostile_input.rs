@@ -490,3 +490,63 @@ fn external_etcd_client_files_come_from_the_secrets_file() {
         );
     }
 }
+
+/// Issue times X.509 cannot encode are input errors (exit 1, nothing written), never a panic
+/// inside certificate signing: before 1950 (NotBefore is 5 minutes earlier), a negative
+/// `SOURCE_DATE_EPOCH` that far back, one outside the calendar, and a validity period that
+/// ends after year 9999.
+#[test]
+fn issue_times_outside_what_x509_encodes_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let single = fixture("single-node.yaml");
+    let secrets = fixture("secrets/test-secrets.yaml");
+    let out = dir.path().join("out.tgz");
+    let run = |env: Option<&str>, extra: &[&str]| {
+        let mut args = vec!["compile", single.as_str(), "--secrets", secrets.as_str()];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["-o", out.to_str().unwrap()]);
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_kbc"));
+        cmd.args(&args);
+        if let Some(v) = env {
+            cmd.env("SOURCE_DATE_EPOCH", v);
+        }
+        cmd.output().unwrap()
+    };
+    let too_early = "is too early: certificates start 5 minutes before it";
+    for (env, extra, needle) in [
+        (None, vec!["--issued-at", "0000-01-01T00:00:00Z"], too_early),
+        (None, vec!["--issued-at", "1950-01-01T00:04:59Z"], too_early),
+        (Some("-100000000000"), vec![], too_early),
+        (Some("-99999999999999999"), vec![], "outside the calendar"),
+        (
+            Some("12x"),
+            vec![],
+            "SOURCE_DATE_EPOCH=\"12x\" is not a number",
+        ),
+        (
+            None,
+            vec!["--issued-at", "9999-06-01T00:00:00Z"],
+            "is after 9999-12-31T23:59:59Z",
+        ),
+    ] {
+        let o = run(env, &extra);
+        assert_refused(&o, &out, needle);
+        assert!(!String::from_utf8_lossy(&o.stderr).contains("panicked"));
+    }
+    // The edges themselves are fine: the earliest issue time, and a 1969 one.
+    let o = run(None, &["--issued-at", "1950-01-01T00:05:00Z"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    std::fs::remove_file(&out).unwrap();
+    let o = run(Some("-1"), &[]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

@@ -458,7 +458,7 @@ pub fn plan_bundle(
     assembled
         .files
         .extend(external_etcd_bundle_files(&external));
-    let at = IssueTime::from_unix(0).map_err(CompileError::Pki)?;
+    let at = IssueTime::from_unix(0).map_err(|e| CompileError::Pki(e.into()))?;
     let manifest = manifest(cluster, &assembled.endpoint, at, &assembled.plan);
     let pki = plan
         .files

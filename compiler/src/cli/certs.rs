@@ -73,16 +73,15 @@ pub struct CheckExpirationArgs {
 }
 
 /// The issue time: `--issued-at`, else `SOURCE_DATE_EPOCH`, else the clock.
-pub fn resolve_issue_time(flag: Option<&str>) -> Result<IssueTime, pki::PkiError> {
+pub fn resolve_issue_time(flag: Option<&str>) -> Result<IssueTime, pki::IssueTimeError> {
     if let Some(s) = flag {
         return IssueTime::parse_rfc3339(s);
     }
     if let Ok(v) = std::env::var("SOURCE_DATE_EPOCH") {
-        let secs: i64 = v.trim().parse().map_err(|_| {
-            pki::PkiError::Input(format!(
-                "SOURCE_DATE_EPOCH={v:?} is not a number of seconds"
-            ))
-        })?;
+        let secs: i64 = v
+            .trim()
+            .parse()
+            .map_err(|_| pki::IssueTimeError::SourceDateEpoch(v.clone()))?;
         return IssueTime::from_unix(secs);
     }
     let now = std::time::SystemTime::now()

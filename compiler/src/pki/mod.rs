@@ -114,18 +114,50 @@ impl PkiInput {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct IssueTime(OffsetDateTime);
 
+/// Why an issue time is refused (exit 1): kbc refuses what X.509 cannot encode instead of
+/// failing deep inside certificate signing.
+#[derive(Debug, thiserror::Error)]
+pub enum IssueTimeError {
+    /// Not RFC 3339.
+    #[error("issue time {0:?} is not RFC 3339 (e.g. 2026-11-25T12:00:00Z)")]
+    NotRfc3339(String, #[source] time::error::Parse),
+    /// Seconds outside the calendar (years 1..=9999 here).
+    #[error("issue time {0} (Unix seconds) is outside the calendar")]
+    OutOfCalendar(i64, #[source] time::error::ComponentRange),
+    /// Earlier than [`IssueTime::EARLIEST`].
+    #[error(
+        "issue time {0} is too early: certificates start 5 minutes before it, and kbc writes no \
+         certificate time before 1950 (RFC 5280: UTCTime); use {earliest} or later",
+        earliest = IssueTime::EARLIEST_RFC3339
+    )]
+    TooEarly(String),
+    /// `SOURCE_DATE_EPOCH` is not a number.
+    #[error("SOURCE_DATE_EPOCH={0:?} is not a number of seconds")]
+    SourceDateEpoch(String),
+}
+
 impl IssueTime {
+    /// The earliest issue time: NotBefore (5 minutes earlier) is then 1950-01-01T00:00:00Z,
+    /// the first instant RFC 5280's UTCTime encodes. The latest is bounded by the validity
+    /// periods instead (NotAfter must fit the calendar, else "validity period overflows").
+    pub const EARLIEST_UNIX: i64 = -631_152_000 + 5 * 60;
+    /// [`IssueTime::EARLIEST_UNIX`] as RFC 3339.
+    pub const EARLIEST_RFC3339: &'static str = "1950-01-01T00:05:00Z";
+
     /// From Unix seconds.
-    pub fn from_unix(secs: i64) -> Result<IssueTime, PkiError> {
-        OffsetDateTime::from_unix_timestamp(secs)
-            .map(IssueTime)
-            .map_err(|e| PkiError::Input(format!("issue time {secs}: {e}")))
+    pub fn from_unix(secs: i64) -> Result<IssueTime, IssueTimeError> {
+        let t = OffsetDateTime::from_unix_timestamp(secs)
+            .map_err(|e| IssueTimeError::OutOfCalendar(secs, e))?;
+        if secs < Self::EARLIEST_UNIX {
+            return Err(IssueTimeError::TooEarly(rfc3339_utc(t)));
+        }
+        Ok(IssueTime(t))
     }
 
     /// From RFC 3339 (`2026-11-25T12:00:00Z`); sub-seconds are dropped.
-    pub fn parse_rfc3339(s: &str) -> Result<IssueTime, PkiError> {
+    pub fn parse_rfc3339(s: &str) -> Result<IssueTime, IssueTimeError> {
         let t = OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-            .map_err(|e| PkiError::Input(format!("issue time {s:?} is not RFC 3339: {e}")))?;
+            .map_err(|e| IssueTimeError::NotRfc3339(s.to_string(), e))?;
         Self::from_unix(t.unix_timestamp())
     }
 
@@ -237,6 +269,9 @@ pub enum PkiError {
     /// The input itself is unusable.
     #[error("{0}")]
     Input(String),
+    /// The issue time is refused.
+    #[error(transparent)]
+    IssueTime(#[from] IssueTimeError),
     /// A file could not be read.
     #[error("{file}: {detail}")]
     Read {
@@ -504,7 +539,14 @@ fn build_err(name: &str) -> impl Fn(rcgen::Error) -> PkiError + '_ {
 
 fn add_duration(t: OffsetDateTime, d: Duration) -> Result<OffsetDateTime, PkiError> {
     t.checked_add(time::Duration::try_from(d).map_err(|e| PkiError::Input(e.to_string()))?)
-        .ok_or_else(|| PkiError::Input("validity period overflows the calendar".into()))
+        .filter(|end| end.year() <= 9999)
+        .ok_or_else(|| {
+            PkiError::Input(format!(
+                "the issue time plus a validity period ({}h) is after 9999-12-31T23:59:59Z, the \
+                 last time a certificate can hold: lower the validity periods or the issue time",
+                d.as_secs() / 3600
+            ))
+        })
 }
 
 fn summary(name: &str, file: &str, der: &[u8], reused: bool) -> Result<CertSummary, PkiError> {
@@ -1184,4 +1226,18 @@ mod tests {
         assert!(!covers(&sans, "example.com"));
         assert!(covers(&sans, "*.example.com"));
     }
+}
+
+/// `t` as RFC 3339 in UTC, whole seconds (for messages).
+fn rfc3339_utc(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
 }
