@@ -664,9 +664,7 @@ pub fn assemble(
 
 /// `2026-11-25T12:00:00Z`.
 pub fn rfc3339(at: IssueTime) -> String {
-    at.at()
-        .format(&time::format_description::well_known::Rfc3339)
-        .expect("an issue time within years 0-9999 formats as RFC 3339")
+    crate::pki::rfc3339(at.at())
 }
 
 /// kubeadm's init phases that remain for the node after `skipPhases`

@@ -278,7 +278,7 @@ pub fn render_json(report: &Report, now: OffsetDateTime) -> String {
         match r.expires {
             Some(t) => JsonCertificate {
                 name: &r.name,
-                expiration_date: Some(rfc3339_seconds(t)),
+                expiration_date: Some(super::rfc3339(t)),
                 residual_time: (t - now).whole_seconds(),
                 externally_managed: r.externally_managed,
                 ca_name: &r.ca_name,
@@ -301,20 +301,6 @@ pub fn render_json(report: &Report, now: OffsetDateTime) -> String {
         certificates: report.certificates.iter().map(|r| entry(r, now)).collect(),
         certificate_authorities: report.authorities.iter().map(|r| entry(r, now)).collect(),
     })
-}
-
-/// `metav1.Time`'s JSON form: RFC 3339, UTC, whole seconds.
-fn rfc3339_seconds(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
 }
 
 #[cfg(test)]

@@ -149,7 +149,7 @@ impl IssueTime {
         let t = OffsetDateTime::from_unix_timestamp(secs)
             .map_err(|e| IssueTimeError::OutOfCalendar(secs, e))?;
         if secs < Self::EARLIEST_UNIX {
-            return Err(IssueTimeError::TooEarly(rfc3339_utc(t)));
+            return Err(IssueTimeError::TooEarly(rfc3339(t)));
         }
         Ok(IssueTime(t))
     }
@@ -1192,6 +1192,21 @@ pub fn render_to_dir(
     Ok(out)
 }
 
+/// `t` as RFC 3339 in UTC with whole seconds (`2026-11-25T12:00:00Z`), as Go's
+/// `metav1.Time` and kubeadm print it; any year of the calendar.
+pub fn rfc3339(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::covers;
@@ -1226,18 +1241,4 @@ mod tests {
         assert!(!covers(&sans, "example.com"));
         assert!(covers(&sans, "*.example.com"));
     }
-}
-
-/// `t` as RFC 3339 in UTC, whole seconds (for messages).
-fn rfc3339_utc(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
 }
