@@ -464,7 +464,7 @@ fn worker_script_snapshot() {
 // upload-certs
 
 fn key() -> [u8; 32] {
-    upload_certs::parse_certificate_key(KEY_HEX).unwrap()
+    kbc::config::validate::decode_certificate_key(KEY_HEX).unwrap()
 }
 
 fn proxy_token() -> UploadToken {

@@ -110,17 +110,11 @@ pub fn resolve_tokens(cluster: &Cluster, secrets: &Secrets) -> Vec<Token> {
 
 /// The upload-certs key: `certificateKey` from the config, else derived from the seed.
 pub fn certificate_key(cluster: &Cluster, secrets: &Secrets) -> [u8; 32] {
-    let hex = &cluster.init.certificate_key;
-    let mut key = [0u8; 32];
-    if hex.len() == 64 {
-        for (i, chunk) in hex.as_bytes().chunks(2).enumerate() {
-            let s = std::str::from_utf8(chunk).unwrap_or("00");
-            key[i] = u8::from_str_radix(s, 16).unwrap_or(0);
-        }
-        return key;
-    }
-    key.copy_from_slice(&secrets.seed.bytes("kbc/v1/certificate-key", 32));
-    key
+    cluster.certificate_key.unwrap_or_else(|| {
+        let mut key = [0u8; 32];
+        key.copy_from_slice(&secrets.seed.bytes("kbc/v1/certificate-key", 32));
+        key
+    })
 }
 
 /// What a compile produces: the files (not yet in a tar) and the manifest to write with them.
@@ -132,6 +126,8 @@ pub struct Compiled {
     pub tokens: Vec<Token>,
     /// `host:port` clients use: controlPlaneEndpoint, else the local endpoint.
     pub endpoint: String,
+    /// The upload-certs key the bundle's `kubeadm-certs` Secret is encrypted with.
+    pub certificate_key: [u8; 32],
     pub warnings: Vec<String>,
 }
 
@@ -353,6 +349,7 @@ pub fn compile(
         pki: pki_out,
         tokens,
         endpoint: assembled.endpoint,
+        certificate_key: embedded.certificate_key,
     })
 }
 

@@ -115,9 +115,7 @@ pub fn run(a: CompileArgs) -> Result<(), Exit> {
         eprintln!("error: cannot write {}: {e}", a.output.display());
         Exit(EXIT_REFUSED)
     })?;
-    let key_hex = crate::render::upload_certs::certificate_key_hex(&compile::certificate_key(
-        &cluster, &secrets,
-    ));
+    let key_hex = crate::render::upload_certs::certificate_key_hex(&compiled.certificate_key);
     let summary = Summary::new(&cluster, &compiled, &a, (&digest, bytes.len()), &key_hex);
     super::out(&match a.output_format {
         OutputFormat::Text => summary.to_text(),

@@ -33,6 +33,9 @@ pub struct Cluster {
     pub version: KubeVersion,
     /// `host:port` of `controlPlaneEndpoint`, when set.
     pub control_plane_endpoint: Option<String>,
+    /// `certificateKey`, decoded once; `None` when the configuration leaves it empty (kbc
+    /// then derives it from the seed).
+    pub certificate_key: Option<[u8; 32]>,
     pub service_subnets: Vec<IpNet>,
     pub pod_subnets: Vec<IpNet>,
     /// After the `PublicKeysECDSA` override.
@@ -216,6 +219,10 @@ pub fn resolve(
         cri_socket: nr.cri_socket.clone(),
         version: version?,
         control_plane_endpoint: endpoint,
+        certificate_key: match config.init.certificate_key.as_str() {
+            "" => None,
+            hex => Some(validate::decode_certificate_key(hex).ok()?),
+        },
         service_subnets,
         pod_subnets,
         encryption_algorithm: algorithm?,

@@ -126,28 +126,39 @@ pub fn init(c: &InitConfiguration, out: &mut Vec<Diagnostic>) {
     }
     port(INIT, "localAPIEndpoint.bindPort", ep.bind_port, out);
     if !c.certificate_key.is_empty() {
-        match hex_decode(&c.certificate_key) {
-            None => out.push(
+        match decode_certificate_key(&c.certificate_key) {
+            Err(CertificateKeyError::NotHex) => out.push(
                 err(INIT, "certificateKey", "certificate key decoding error: expected hexadecimal digits")
                     .hint("generate one with `kbc certs certificate-key`"),
             ),
-            Some(bytes) if bytes.len() != 32 => out.push(
-                err(INIT, "certificateKey", format!("invalid certificate key size {}, the key must be an AES key of size 32", bytes.len()))
+            Err(CertificateKeyError::Size(n)) => out.push(
+                err(INIT, "certificateKey", format!("invalid certificate key size {n}, the key must be an AES key of size 32"))
                     .hint("expected 64 hexadecimal characters; generate one with `kbc certs certificate-key`"),
             ),
-            Some(_) => {}
+            Ok(_) => {}
         }
     }
 }
 
-fn hex_decode(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
+/// Why a `certificateKey` is unusable (kubeadm's `DecodeString` error, or the size check of
+/// `cmd/kubeadm/app/util/crypto` `CreateRandBytes`' consumer, `EncryptBytes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertificateKeyError {
+    /// Not an even number of hex digits (either case, as Go's `hex.DecodeString`).
+    NotHex,
+    /// Hex of this many bytes instead of 32.
+    Size(usize),
+}
+
+/// The upload-certs key from its hex form, as `kubeadm init --certificate-key` takes it: the
+/// one decoder, used by validation and by [`crate::config::Cluster`].
+pub fn decode_certificate_key(hex: &str) -> Result<[u8; 32], CertificateKeyError> {
+    if !hex.len().is_multiple_of(2) {
+        return Err(CertificateKeyError::NotHex);
     }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
+    let mut bytes = vec![0u8; hex.len() / 2];
+    base16ct::mixed::decode(hex, &mut bytes).map_err(|_| CertificateKeyError::NotHex)?;
+    <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| CertificateKeyError::Size(bytes.len()))
 }
 
 fn cri_socket(s: &str, out: &mut Vec<Diagnostic>) {

@@ -229,29 +229,12 @@ pub enum UploadCertsError {
     /// The proxy token does not have the bootstrap token form.
     #[error("upload-certs: the proxy token must match [a-z0-9]{{6}}.[a-z0-9]{{16}}")]
     BadToken,
-    /// The certificate key is not 64 hex digits.
-    #[error("certificate key: expected 64 hex digits (32 bytes, AES-256), got {0} characters")]
-    BadCertificateKey(usize),
     /// A blob is shorter than a nonce (kubeadm: "size of data is less than the nonce").
     #[error("upload-certs: encrypted value of {0} bytes is shorter than the nonce")]
     TooShort(usize),
     /// Wrong key, or the value was changed (GCM tag mismatch).
     #[error("upload-certs: decryption failed (wrong certificate key or damaged value)")]
     Decrypt,
-}
-
-/// Parses the certificate key as `kubeadm init --certificate-key` takes it: 64 hex digits.
-pub fn parse_certificate_key(hex: &str) -> Result<[u8; 32], UploadCertsError> {
-    let digits = hex.as_bytes();
-    if digits.len() != 64 || !digits.iter().all(u8::is_ascii_hexdigit) {
-        return Err(UploadCertsError::BadCertificateKey(hex.chars().count()));
-    }
-    let mut key = [0u8; 32];
-    for (i, pair) in digits.chunks(2).enumerate() {
-        let s = std::str::from_utf8(pair).expect("ASCII hex digits are UTF-8");
-        key[i] = u8::from_str_radix(s, 16).expect("checked to be hex digits above");
-    }
-    Ok(key)
 }
 
 /// The certificate key as kubeadm prints it: 64 lower-case hex digits.
@@ -430,15 +413,24 @@ mod tests {
         let key: [u8; 32] = std::array::from_fn(|i| (i * 7 + 1) as u8);
         let hex = certificate_key_hex(&key);
         assert_eq!(hex.len(), 64);
-        assert_eq!(parse_certificate_key(&hex).unwrap(), key);
+        use crate::config::validate::{decode_certificate_key, CertificateKeyError};
+        assert_eq!(decode_certificate_key(&hex), Ok(key));
         assert_eq!(
-            parse_certificate_key(&hex.to_uppercase()).unwrap(),
-            key,
+            decode_certificate_key(&hex.to_uppercase()),
+            Ok(key),
             "hex.DecodeString accepts upper case"
         );
         assert_eq!(
-            parse_certificate_key("abc"),
-            Err(UploadCertsError::BadCertificateKey(3))
+            decode_certificate_key("abc"),
+            Err(CertificateKeyError::NotHex)
+        );
+        assert_eq!(
+            decode_certificate_key("zz"),
+            Err(CertificateKeyError::NotHex)
+        );
+        assert_eq!(
+            decode_certificate_key("abcd"),
+            Err(CertificateKeyError::Size(2))
         );
     }
 
