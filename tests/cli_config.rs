@@ -282,6 +282,40 @@ fn closed_stdout_is_exit_3_not_a_panic() {
     assert!(bundle.exists(), "compile wrote its bundle before printing");
 }
 
+/// A closed stderr (warnings and errors have nowhere to go) never panics (exit 101): the
+/// command ends with its own exit code, as if stderr had been read.
+#[test]
+fn closed_stderr_is_not_a_panic() {
+    for (args, code) in [
+        // Warnings (v1beta3, no kubernetesVersion) on stderr, then `ok` on stdout.
+        (vec!["config", "validate", "fixtures/v1beta3.yaml"], 0),
+        (
+            vec!["config", "validate", "fixtures/invalid/several-errors.yaml"],
+            1,
+        ),
+        (
+            vec![
+                "compile",
+                "fixtures/single-node.yaml",
+                "-o",
+                "/nonexistent/dir/b.tgz",
+            ],
+            1,
+        ),
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = Command::new(env!("CARGO_BIN_EXE_kbc"))
+            .args(&args)
+            .current_dir(root())
+            .stdout(Stdio::piped())
+            .stderr(writer)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(code), "{args:?}");
+    }
+}
+
 /// Issue 8: one set of node-fact flags on every command that reads a configuration.
 #[test]
 fn every_command_that_reads_a_configuration_takes_the_node_facts() {

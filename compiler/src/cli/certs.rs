@@ -96,7 +96,7 @@ pub fn load_secrets(path: Option<&Path>) -> Result<Secrets, Exit> {
     match path {
         Some(p) => Secrets::load(p).map_err(|e| refuse(&e)),
         None => {
-            eprintln!(
+            errln!(
                 "warning: no --secrets given: using a one-off random seed; the output is not reproducible"
             );
             Secrets::generate().map_err(|e| refuse(&std::io::Error::other(e.to_string())))
@@ -115,10 +115,10 @@ pub fn render(args: &RenderArgs, input: &PkiInput) -> Result<(), Exit> {
     let out = pki::render_with(input, &secrets, at, &provided, pki::threads_from_env())
         .map_err(|e| refuse(&e))?;
     for w in &out.warnings {
-        eprintln!("warning: {w}");
+        errln!("warning: {w}");
     }
     pki::write_kubeadm_layout(&out, &args.output).map_err(|e| refuse(&e))?;
-    eprintln!(
+    errln!(
         "wrote {} files to {}",
         out.artifacts.len(),
         args.output.display()
@@ -138,7 +138,7 @@ pub fn check_expiration(args: &CheckExpirationArgs) -> Result<(), Exit> {
     };
     let provided = match (&args.pki_dir, &args.bundle) {
         (Some(_), Some(_)) => {
-            eprintln!("error: give either --pki-dir or --bundle, not both");
+            errln!("error: give either --pki-dir or --bundle, not both");
             return Err(Exit(super::EXIT_USAGE));
         }
         (Some(dir), None) => {
@@ -148,7 +148,7 @@ pub fn check_expiration(args: &CheckExpirationArgs) -> Result<(), Exit> {
         }
         (None, Some(file)) => provided_from_bundle(file)?,
         (None, None) => {
-            eprintln!("error: give --pki-dir DIR or --bundle FILE");
+            errln!("error: give --pki-dir DIR or --bundle FILE");
             return Err(Exit(super::EXIT_USAGE));
         }
     };

@@ -54,7 +54,7 @@ pub fn load_cluster(
     let src = init.source(config)?;
     let loaded = load_source(&src, node, init.skip_phases.clone())?;
     for w in loaded.warnings.warnings() {
-        eprintln!("{w}");
+        errln!("{w}");
     }
     let cluster = loaded.cluster;
     let patch_dir = init.patches.clone().or_else(|| {
@@ -70,7 +70,7 @@ pub fn load_cluster(
         None => Default::default(),
     };
     for ignored in patches.ignored() {
-        eprintln!(
+        errln!(
             "warning: patches: ignoring {}: {}",
             ignored.path.display(),
             ignored.reason
@@ -103,7 +103,7 @@ pub fn run(a: CompileArgs) -> Result<(), Exit> {
     init_options(&a.init, &mut opts);
     let compiled = compile::compile(&cluster, &secrets, at, &opts).map_err(|e| refuse(&e))?;
     for w in &compiled.warnings {
-        eprintln!("warning: {w}");
+        errln!("warning: {w}");
     }
     let (bytes, digest) = kbc_bundle::write(
         compiled.manifest.clone(),
@@ -112,7 +112,7 @@ pub fn run(a: CompileArgs) -> Result<(), Exit> {
     )
     .map_err(|e| refuse(&e))?;
     crate::fsutil::write_atomic(&a.output, &bytes, 0o600).map_err(|e| {
-        eprintln!("error: cannot write {}: {e}", a.output.display());
+        errln!("error: cannot write {}: {e}", a.output.display());
         Exit(EXIT_REFUSED)
     })?;
     let key_hex = crate::render::upload_certs::certificate_key_hex(&compiled.certificate_key);

@@ -115,14 +115,14 @@ pub fn load_source(
 
 pub fn read_source(path: &str) -> Result<Source, Exit> {
     Source::read(path).map_err(|e| {
-        eprintln!("error: cannot read {path:?}: {e}");
+        errln!("error: cannot read {path:?}: {e}");
         Exit(EXIT_REFUSED)
     })
 }
 
 fn print_warnings(r: &Report) {
     for w in r.warnings() {
-        eprintln!("{w}");
+        errln!("{w}");
     }
 }
 
@@ -148,7 +148,7 @@ pub fn init_defaults(component_configs: &[String]) -> Result<String, Exit> {
     const KNOWN: [&str; 2] = ["KubeletConfiguration", "KubeProxyConfiguration"];
     for c in component_configs {
         if !KNOWN.contains(&c.as_str()) {
-            eprintln!(
+            errln!(
                 "error: unknown component config {c:?}\n  = hint: choose from {}",
                 KNOWN.join(", ")
             );
@@ -206,7 +206,7 @@ fn migrate(a: MigrateArgs) -> Result<(), Exit> {
     match a.new_config {
         None => super::out(&out)?,
         Some(path) => crate::fsutil::write_atomic(&path, out.as_bytes(), 0o644).map_err(|e| {
-            eprintln!("error: cannot write {}: {e}", path.display());
+            errln!("error: cannot write {}: {e}", path.display());
             Exit(EXIT_REFUSED)
         })?,
     }
@@ -242,7 +242,7 @@ fn images(config_path: Option<String>, node: &NodeArgs) -> Result<(), Exit> {
         cfg.kubernetes_version = v.clone();
     }
     for w in defaults::normalize_kubernetes_version(&mut cfg) {
-        eprintln!("{w}");
+        errln!("{w}");
     }
     let mut problems = Vec::new();
     let Some(v) = cluster::resolve_version(&cfg.kubernetes_version, &mut problems) else {

@@ -142,7 +142,7 @@ impl InitFlags {
     pub fn source(&self, positional: Option<&str>) -> Result<Source, Exit> {
         let file = match (positional, self.config.as_deref()) {
             (Some(a), Some(b)) if a != b => {
-                eprintln!(
+                errln!(
                     "error: the configuration is given twice ({a:?} and --config {b:?}); give one"
                 );
                 return Err(Exit(EXIT_USAGE));
@@ -171,7 +171,7 @@ impl InitFlags {
         if mixed.is_empty() {
             return Ok(());
         }
-        eprintln!(
+        errln!(
             "error: can not mix '--config' with arguments [{}]\n  = hint: set these in the configuration file; kbc's node facts (--node-name, --advertise-address, --cri-socket, --kubernetes-version, ...) may be given with a file",
             mixed.join(" ")
         );
@@ -252,7 +252,7 @@ fn feature_gates(text: &str) -> Result<Map<String, Value>, Exit> {
     let mut gates = Map::new();
     for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let Some((key, value)) = pair.split_once('=') else {
-            eprintln!("error: --feature-gates: missing bool value for {pair}");
+            errln!("error: --feature-gates: missing bool value for {pair}");
             return Err(Exit(super::EXIT_REFUSED));
         };
         // Go's strconv.ParseBool.
@@ -262,7 +262,7 @@ fn feature_gates(text: &str) -> Result<Map<String, Value>, Exit> {
             _ => None,
         };
         let Some(on) = on else {
-            eprintln!(
+            errln!(
                 "error: --feature-gates: invalid value of {key}: {value}, expected true or false"
             );
             return Err(Exit(super::EXIT_REFUSED));

@@ -64,7 +64,7 @@ pub fn certs(cmd: CertsCommand) -> Result<(), Exit> {
             };
             let loaded = super::config::load(&args)?;
             for w in loaded.warnings.warnings() {
-                eprintln!("{w}");
+                errln!("{w}");
             }
             Ok(loaded.cluster.pki_input())
         }),
@@ -89,7 +89,7 @@ pub fn completions(shell: kbc_bundle::cli::Shell) -> Result<(), Exit> {
 pub fn manpages(dir: &std::path::Path) -> Result<(), Exit> {
     use clap::CommandFactory;
     let written = kbc_bundle::cli::write_man_pages(super::Cli::command(), dir).map_err(|e| {
-        eprintln!("error: cannot write man pages to {}: {e}", dir.display());
+        errln!("error: cannot write man pages to {}: {e}", dir.display());
         Exit(super::EXIT_REFUSED)
     })?;
     super::out(&format!(

@@ -4,6 +4,14 @@
 //! bundle), nothing written; 2 usage error (clap's own code for bad arguments); 3 standard
 //! output could not be written (a closed pipe), after the work itself was done.
 
+/// `eprintln!` that cannot panic: a closed standard error is ignored (there is nowhere left
+/// to say it), where `eprintln!` would panic with exit code 101.
+macro_rules! errln {
+    ($($arg:tt)*) => {
+        $crate::cli::err_out(&format!("{}\n", format_args!($($arg)*)))
+    };
+}
+
 pub mod certs;
 pub mod compile;
 pub mod config;
@@ -128,10 +136,10 @@ pub fn err_out(text: &str) {
 
 /// Prints `error: <what>` with its cause chain and returns the "refused" exit.
 pub fn refuse(err: &dyn std::error::Error) -> Exit {
-    eprintln!("error: {err}");
+    errln!("error: {err}");
     let mut source = err.source();
     while let Some(s) = source {
-        eprintln!("  caused by: {s}");
+        errln!("  caused by: {s}");
         source = s.source();
     }
     Exit(EXIT_REFUSED)

@@ -113,14 +113,14 @@ pub fn render_config(config: Option<&str>, o: &RenderOptions) -> Result<String, 
     let planned =
         compile::plan_bundle(&cluster, &opts, secrets.as_ref()).map_err(|e| refuse(&e))?;
     for w in &planned.warnings {
-        eprintln!("warning: {w}");
+        errln!("warning: {w}");
     }
     Ok(review::render(&ReviewInput::from_plan(&planned)))
 }
 
 fn read(path: &str) -> Result<Vec<u8>, Exit> {
     kbc_bundle::file::read_bundle(std::path::Path::new(path)).map_err(|e| {
-        eprintln!("error: cannot read {path:?}: {e}");
+        errln!("error: cannot read {path:?}: {e}");
         Exit(EXIT_REFUSED)
     })
 }

@@ -99,7 +99,7 @@ pub fn run(cmd: SecretsCommand) -> Result<(), Exit> {
             secrets
                 .write(&args.output, args.force)
                 .map_err(|e| refuse(&e))?;
-            eprintln!(
+            errln!(
                 "wrote cluster secrets to {} (mode 0600): keep this file private and backed up",
                 args.output.display()
             );
