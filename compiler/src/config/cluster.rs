@@ -154,10 +154,11 @@ pub fn resolve_version(v: &str, out: &mut Vec<Diagnostic>) -> Option<KubeVersion
             )
             .kind(kind)
             .hint(format!(
-                "kbc renders what kubeadm 1.{} writes; use a v1.{}.x or v1.{}.x release",
+                "kubeadm 1.{0} would accept it with a preflight warning (KubernetesVersion) and \
+                 deploy a control plane it was not written for; kbc renders what kubeadm 1.{0} \
+                 writes: use a v1.{1}.x or v1.{0}.x release (docs/differences.md)",
                 release::KUBEADM_MINOR,
                 release::MINIMUM_CONTROL_PLANE_MINOR,
-                release::KUBEADM_MINOR
             )),
         );
         return None;
