@@ -8,10 +8,13 @@ use regex::Regex;
 use std::fmt;
 use std::sync::LazyLock;
 
-/// The kubeadm release kbc behaves as: the newest v1.31 patch release kbc knows. A version
-/// label (`stable-1`, the default) resolves to it, as kubeadm's falls back to its own
-/// version when it cannot reach the internet.
-pub const KUBEADM_VERSION: &str = "v1.31.14";
+/// The kubeadm release kbc behaves as: the newest v1.31 patch release whose image pins kbc
+/// knows for certain. A version label (`stable-1`, the default) resolves to it, as kubeadm's
+/// falls back to its own version when it cannot reach the internet. v1.31.1 still carries
+/// v1.31.0's pins below (etcd 3.5.15-0, CoreDNS v1.11.3, pause 3.10); later 1.31 patches
+/// moved `SupportedEtcdVersion` (kubernetes/kubernetes cherry-picks of etcd 3.5.16, 3.5.21
+/// and 3.5.24 to release-1.31), so emulating one of them means changing these pins with it.
+pub const KUBEADM_VERSION: &str = "v1.31.1";
 /// The kubeadm minor kbc behaves as.
 pub const KUBEADM_MINOR: u32 = 31;
 /// The oldest control plane kubeadm 1.31 deploys (`MinimumControlPlaneVersion`).
