@@ -4,8 +4,7 @@
 use kbc::config::{self, LoadOptions, Source};
 use std::path::Path;
 
-#[path = "support/fixtures.rs"]
-mod fixtures;
+use crate::fixtures;
 use fixtures::source;
 
 #[test]

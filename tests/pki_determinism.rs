@@ -1,8 +1,7 @@
 //! Same inputs ⇒ same bytes (other process, thread count, TZ, umask); other seed ⇒ other
 //! keys; golden public-key fingerprints pin the `kbc-kdf-v1` derivation.
 
-#[path = "pki_support.rs"]
-mod support;
+use crate::pki_support as support;
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
@@ -12,19 +11,32 @@ use kbc::pki::{render_with, EncryptionAlgorithm, PrivateKey, Provided, Seed};
 use sha2::{Digest, Sha256};
 use support::*;
 
-const CHILD_ENV: &str = "KBC_PKI_CHILD_OUT";
-
-/// Not a test of its own: the body of the child processes spawned below.
-#[test]
-fn child_process_entry() {
-    let Ok(out) = std::env::var(CHILD_ENV) else {
-        return;
-    };
-    let mut i = input();
-    if std::env::var("KBC_PKI_CHILD_ECDSA").is_ok() {
-        i.encryption_algorithm = EncryptionAlgorithm::EcdsaP256;
-    }
-    kbc::pki::render_to_dir(&i, &secrets(), at(), &Provided::default(), Path::new(&out)).unwrap();
+/// The configuration the child processes render (`kbc certs render`), RSA or ECDSA.
+fn config(dir: &Path, ecdsa: bool) -> std::path::PathBuf {
+    let path = dir.join(if ecdsa { "ecdsa.yaml" } else { "rsa.yaml" });
+    let algorithm = if ecdsa { "ECDSA-P256" } else { "RSA-2048" };
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: kubeadm.k8s.io/v1beta4
+kind: InitConfiguration
+localAPIEndpoint:
+  advertiseAddress: 192.168.0.10
+nodeRegistration:
+  name: cp-1
+---
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: ClusterConfiguration
+kubernetesVersion: v1.31.2
+controlPlaneEndpoint: k8s.example.com:6443
+encryptionAlgorithm: {algorithm}
+apiServer:
+  certSANs: [10.0.0.5, api.internal, 192.168.0.10]
+"
+        ),
+    )
+    .unwrap();
+    path
 }
 
 fn snapshot(dir: &Path) -> BTreeMap<String, (u32, Vec<u8>)> {
@@ -46,25 +58,27 @@ fn snapshot(dir: &Path) -> BTreeMap<String, (u32, Vec<u8>)> {
     out
 }
 
-fn spawn_child(out: &Path, threads: &str, tz: &str, umask: &str, ecdsa: bool) {
-    let exe = std::env::current_exe().unwrap();
+/// `kbc certs render` in its own process, under `umask`, with `KBC_THREADS`, `TZ` and a
+/// locale of its own.
+fn spawn_child(config: &Path, out: &Path, threads: &str, tz: &str, umask: &str) {
     let mut cmd = std::process::Command::new("sh");
     cmd.arg("-c")
         .arg(format!("umask {umask} && exec \"$0\" \"$@\""))
-        .arg(&exe)
+        .arg(env!("CARGO_BIN_EXE_kbc"))
+        .args(["certs", "render"])
+        .arg(config)
         .args([
-            "child_process_entry",
-            "--exact",
-            "--test-threads=1",
-            "--nocapture",
+            "--secrets",
+            "fixtures/secrets/test-secrets.yaml",
+            "--issued-at",
+            "2026-11-25T12:00:00Z",
+            "-o",
         ])
-        .env(CHILD_ENV, out)
+        .arg(out)
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap())
         .env("KBC_THREADS", threads)
         .env("TZ", tz)
         .env("LC_ALL", if threads == "1" { "C" } else { "de_DE.UTF-8" });
-    if ecdsa {
-        cmd.env("KBC_PKI_CHILD_ECDSA", "1");
-    }
     let o = cmd.output().unwrap();
     assert!(
         o.status.success(),
@@ -78,8 +92,9 @@ fn two_processes(ecdsa: bool) {
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();
     let (da, db) = (a.path().join("out"), b.path().join("out"));
-    spawn_child(&da, "1", "UTC", "022", ecdsa);
-    spawn_child(&db, "4", "Pacific/Kiritimati", "077", ecdsa);
+    let config = config(a.path(), ecdsa);
+    spawn_child(&config, &da, "1", "UTC", "022");
+    spawn_child(&config, &db, "4", "Pacific/Kiritimati", "077");
     let (sa, sb) = (snapshot(&da), snapshot(&db));
     assert_eq!(sa.len(), 29, "{:?}", sa.keys().collect::<Vec<_>>());
     assert_eq!(sa.keys().collect::<Vec<_>>(), sb.keys().collect::<Vec<_>>());

@@ -1,8 +1,7 @@
 //! `kbc certs check-expiration` on a rendered tree: kubeadm's columns and layout
 //! (pki.md §12), expectations written out by hand.
 
-#[path = "pki_support.rs"]
-mod support;
+use crate::pki_support as support;
 
 use kbc::pki::expiration::{render_text, report};
 use kbc::pki::{IssueTime, Provided};

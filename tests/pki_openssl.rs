@@ -1,8 +1,7 @@
 //! The rendered PKI, read back with openssl and kubectl and compared with expectations
 //! written from kubeadm's certificate rules (not computed by kbc).
 
-#[path = "pki_support.rs"]
-mod support;
+use crate::pki_support as support;
 
 use std::path::Path;
 

@@ -41,8 +41,25 @@ pub fn input() -> PkiInput {
     i
 }
 
+/// Renders `input` at [`at`] with nothing provided. Deterministic, so each distinct
+/// (input, secrets) pair is rendered once per test process and cloned after that: the PKI
+/// tests ask for the same few PKIs dozens of times.
 pub fn render(input: &PkiInput, secrets: &Secrets) -> PkiOutput {
-    render_with(input, secrets, at(), &Provided::default(), 2).unwrap()
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    type Cache = Mutex<HashMap<String, Arc<OnceLock<PkiOutput>>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    // Secrets' Debug hides the seed; a derived label stands for it.
+    let key = format!(
+        "{input:?}{secrets:?}{:?}",
+        secrets.seed.bytes("test-cache-key", 16)
+    );
+    let cell = {
+        let mut map = CACHE.get_or_init(Default::default).lock().unwrap();
+        Arc::clone(map.entry(key).or_default())
+    };
+    cell.get_or_init(|| render_with(input, secrets, at(), &Provided::default(), 2).unwrap())
+        .clone()
 }
 
 /// Renders into a fresh temporary directory (kubeadm layout).

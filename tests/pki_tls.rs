@@ -1,8 +1,7 @@
 //! Real mutual-TLS handshakes with openssl s_server/s_client over loopback: the API server
 //! with admin.conf's client credentials, etcd server, peer and healthcheck-client.
 
-#[path = "pki_support.rs"]
-mod support;
+use crate::pki_support as support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
@@ -79,9 +78,11 @@ fn server(cert: &str, key: &str, client_ca: &str, port: u16) -> Server {
 /// Connects with a client certificate, verifying the server for `check` (`-verify_hostname
 /// NAME` or `-verify_ip IP`); returns the server's reply to "ping-kbc" (no leading k, R or Q: s_client reads those as commands).
 fn client(port: u16, ca: &str, cert: &str, key: &str, check: (&str, &str)) -> String {
-    let mut child = Command::new("openssl")
+    // stdbuf -oL: s_client writes through stdio, which buffers a pipe; line buffering lets
+    // the test read the echo as it arrives instead of sleeping for it.
+    let mut child = Command::new("stdbuf")
+        .args(["-oL", "openssl", "s_client"])
         .args([
-            "s_client",
             "-connect",
             &format!("127.0.0.1:{port}"),
             "-CAfile",
@@ -103,17 +104,28 @@ fn client(port: u16, ca: &str, cert: &str, key: &str, check: (&str, &str)) -> St
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(b"ping-kbc\n").unwrap();
-    // s_client buffers its stdout when it is a pipe: give the echo time to arrive, then
-    // close stdin so that it exits and flushes.
-    std::thread::sleep(Duration::from_millis(1000));
-    drop(stdin);
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    // Read until the echo (or until s_client ends: a refused handshake closes stdout).
     let deadline = Instant::now() + Duration::from_secs(15);
-    while child.try_wait().unwrap().is_none() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
+    let mut reply = String::new();
+    while !reply.contains("cbk-gnip") {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => reply.push_str(&line),
+            Err(_) => break,
+        }
     }
+    drop(stdin);
     let _ = child.kill();
     let out = child.wait_with_output().unwrap();
-    let reply = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         reply.contains("cbk-gnip"),
         "no TLS echo (check {check:?}); client stderr:\n{}",

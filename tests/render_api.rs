@@ -16,8 +16,7 @@ const FAKE_CA: &str = "-----BEGIN CERTIFICATE-----\nMIIBfakefakefakefakefakefake
 const FAKE_ID: &str = "abcdef";
 const FAKE_SECRET: &str = "0123456789abcdef";
 
-#[path = "support/fixtures.rs"]
-mod fixtures;
+use crate::fixtures;
 use fixtures::{load as load_source, root, source};
 
 fn fixture(name: &str) -> (Cluster, Source) {

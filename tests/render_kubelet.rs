@@ -9,8 +9,7 @@ use kbc::render::kubelet::{
 use kbc::render::patches::PatchSet;
 use std::path::Path;
 
-#[path = "support/fixtures.rs"]
-mod fixtures;
+use crate::fixtures;
 use fixtures::{fixture, load, source};
 
 /// A v1beta4 config with the given nodeRegistration body (name cp-1 and containerd unless

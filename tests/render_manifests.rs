@@ -4,8 +4,7 @@
 use kbc::config::{Cluster, Source};
 use kbc::render::manifests::{self, Component, HostInputs};
 
-#[path = "support/fixtures.rs"]
-mod fixtures;
+use crate::fixtures;
 use fixtures::{fixture, load as load_source, source};
 
 /// A v1beta4 config from an InitConfiguration body and a ClusterConfiguration body (both

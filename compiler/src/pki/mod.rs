@@ -1178,20 +1178,6 @@ fn write_file(p: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
     f.sync_all()
 }
 
-/// `kbc certs render`: renders and writes the PKI in kubeadm's layout under `dir`. Nothing
-/// is written when rendering fails.
-pub fn render_to_dir(
-    input: &PkiInput,
-    secrets: &Secrets,
-    at: IssueTime,
-    provided: &Provided,
-    dir: &Path,
-) -> anyhow::Result<PkiOutput> {
-    let out = render_with(input, secrets, at, provided, threads_from_env())?;
-    write_kubeadm_layout(&out, dir)?;
-    Ok(out)
-}
-
 /// `t` as RFC 3339 in UTC with whole seconds (`2026-11-25T12:00:00Z`), as Go's
 /// `metav1.Time` and kubeadm print it; any year of the calendar.
 pub fn rfc3339(t: OffsetDateTime) -> String {
