@@ -11,7 +11,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 use kbc_bundle::cli::{to_json, OutputFormat};
 
 use kbc_apply::bundle;
-use kbc_apply::phases::{self, run::RunOptions, ApplyContext, PhaseError};
+use kbc_apply::phases::{self, ApplyContext, PhaseError, RunOptions};
 
 const EXIT_CODES: &str = "\
 Exit codes:

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::run::{PhaseFailure, Session};
 use super::Outcome;
+use super::{PhaseError, Session};
 use crate::api::objects::{b64, fold_string_data, is_subset, parse_documents, rfc3339};
 use crate::api::{ApiError, ApiRequest, ObjectRef, Response};
 
@@ -36,7 +36,7 @@ pub struct Loaded {
 }
 
 /// The objects of `phase` (and of its sub-phases), in file and document order.
-pub fn load(s: &Session<'_>, phase: &str) -> Result<Vec<Loaded>, PhaseFailure> {
+pub fn load(s: &Session<'_>, phase: &str) -> Result<Vec<Loaded>, PhaseError> {
     let mut loaded = Vec::new();
     let files: Vec<_> = s
         .plan
@@ -57,18 +57,20 @@ pub fn load(s: &Session<'_>, phase: &str) -> Result<Vec<Loaded>, PhaseFailure> {
             .iter()
             .find(|b| b.path == f.path)
             .ok_or_else(|| {
-                format!(
+                PhaseError::Bundle(format!(
                     "the plan lists \"{}\" but the bundle has no such file",
                     f.path
-                )
+                ))
             })?;
-        let text =
-            std::str::from_utf8(&file.data).map_err(|_| format!("\"{}\" is not UTF-8", f.path))?;
-        let docs = parse_documents(text).map_err(|e| format!("\"{}\": {e}", f.path))?;
+        let text = std::str::from_utf8(&file.data)
+            .map_err(|_| PhaseError::Bundle(format!("\"{}\" is not UTF-8", f.path)))?;
+        let docs = parse_documents(text)
+            .map_err(|e| PhaseError::Bundle(format!("\"{}\": {e}", f.path)))?;
         for (i, mut object) in docs.into_iter().enumerate() {
             fold_string_data(&mut object);
-            let oref = ObjectRef::of(&object)
-                .map_err(|e| format!("\"{}\" document {}: {e}", f.path, i + 1))?;
+            let oref = ObjectRef::of(&object).map_err(|e| {
+                PhaseError::Bundle(format!("\"{}\" document {}: {e}", f.path, i + 1))
+            })?;
             loaded.push(Loaded {
                 file: f.path.clone(),
                 object,
@@ -80,7 +82,7 @@ pub fn load(s: &Session<'_>, phase: &str) -> Result<Vec<Loaded>, PhaseFailure> {
 }
 
 /// Runs a plain API phase (`upload-config/kubeadm`, `addon/coredns`, ...).
-pub fn run(s: &mut Session<'_>, phase: &str) -> Result<Outcome, PhaseFailure> {
+pub fn run(s: &mut Session<'_>, phase: &str) -> Result<Outcome, PhaseError> {
     let objects = load(s, phase)?;
     let mut outcome = apply_all(s, objects)?;
     if phase == "upload-config/kubelet" && !s.plan.node.annotations.is_empty() {
@@ -94,7 +96,7 @@ pub fn run(s: &mut Session<'_>, phase: &str) -> Result<Outcome, PhaseFailure> {
 }
 
 /// Applies `objects` in order.
-pub fn apply_all(s: &mut Session<'_>, objects: Vec<Loaded>) -> Result<Outcome, PhaseFailure> {
+pub fn apply_all(s: &mut Session<'_>, objects: Vec<Loaded>) -> Result<Outcome, PhaseError> {
     if objects.is_empty() {
         return Ok(Outcome::Skipped(
             "the bundle has no API objects for this phase".into(),
@@ -122,7 +124,7 @@ pub fn merge(a: Outcome, b: Outcome) -> Outcome {
 
 /// Sends `req` with admin.conf; for the `kubeadm:cluster-admins` binding a 403 switches
 /// to super-admin.conf, as kubeadm does.
-pub fn send(s: &mut Session<'_>, req: &ApiRequest) -> Result<Response, PhaseFailure> {
+pub fn send(s: &mut Session<'_>, req: &ApiRequest) -> Result<Response, PhaseError> {
     let res = s.admin()?.send(req)?;
     if res.status == 403
         && req.object.kind == "ClusterRoleBinding"
@@ -136,7 +138,7 @@ pub fn send(s: &mut Session<'_>, req: &ApiRequest) -> Result<Response, PhaseFail
 }
 
 /// GET of an object: `None` on 404.
-pub fn get(s: &mut Session<'_>, oref: &ObjectRef) -> Result<Option<Value>, PhaseFailure> {
+pub fn get(s: &mut Session<'_>, oref: &ObjectRef) -> Result<Option<Value>, PhaseError> {
     let req = ApiRequest::get(oref);
     let res = send(s, &req)?;
     if res.status == 404 {
@@ -181,7 +183,7 @@ pub fn apply(
     s: &mut Session<'_>,
     mut object: Value,
     oref: &ObjectRef,
-) -> Result<Outcome, PhaseFailure> {
+) -> Result<Outcome, PhaseError> {
     let ttl = token_ttl(s, oref);
     resolve_owner_uids(s, &mut object, oref)?;
     if s.ctx.dry_run {
@@ -223,7 +225,7 @@ fn resolve_owner_uids(
     s: &mut Session<'_>,
     object: &mut Value,
     oref: &ObjectRef,
-) -> Result<(), PhaseFailure> {
+) -> Result<(), PhaseError> {
     let Some(refs) = object
         .pointer_mut("/metadata/ownerReferences")
         .and_then(Value::as_array_mut)
@@ -245,12 +247,11 @@ fn resolve_owner_uids(
             None => (None, target.as_str()),
         };
         if name != text("name") {
-            return Err(format!(
+            return Err(PhaseError::Bundle(format!(
                 "{oref}: ownerReference {} names \"{}\" but its uid placeholder is \"{UID_PLACEHOLDER}{target}\"",
                 text("kind"),
                 text("name")
-            )
-            .into());
+            )));
         }
         let owner = ObjectRef {
             api_version: text("apiVersion"),
@@ -263,13 +264,15 @@ fn resolve_owner_uids(
             format!("<uid of {owner}>")
         } else {
             get(s, &owner)?
-                .ok_or_else(|| -> PhaseFailure {
-                    format!("{oref} is owned by {owner}, which the API server does not have").into()
+                .ok_or_else(|| {
+                    PhaseError::Cluster(format!(
+                        "{oref} is owned by {owner}, which the API server does not have"
+                    ))
                 })?
                 .pointer("/metadata/uid")
                 .and_then(Value::as_str)
                 .filter(|u| !u.is_empty())
-                .ok_or_else(|| -> PhaseFailure { format!("{owner} has no metadata.uid").into() })?
+                .ok_or_else(|| PhaseError::Cluster(format!("{owner} has no metadata.uid")))?
                 .to_string()
         };
         r["uid"] = Value::String(uid);
@@ -278,6 +281,6 @@ fn resolve_owner_uids(
 }
 
 /// Makes an [`ApiError`] a phase failure.
-pub fn api(e: ApiError) -> PhaseFailure {
-    Box::new(e)
+pub fn api(e: ApiError) -> PhaseError {
+    PhaseError::Api(e)
 }

@@ -9,7 +9,7 @@
 
 use serde_json::Value;
 
-use super::run::{systemctl_must, PhaseFailure, Session};
+use super::{systemctl_must, PhaseError, Session};
 use super::{write_atomic, Outcome};
 use crate::api::kubeconfig;
 
@@ -59,7 +59,7 @@ pub fn is_finalized_form(bundle: &[u8], host: &[u8]) -> bool {
     }
 }
 
-pub fn run(s: &mut Session<'_>) -> Result<Outcome, PhaseFailure> {
+pub fn run(s: &mut Session<'_>) -> Result<Outcome, PhaseError> {
     let pem = s.host(CURRENT_PEM);
     if !pem.exists() {
         return Ok(Outcome::Skipped(format!(
@@ -69,12 +69,13 @@ pub fn run(s: &mut Session<'_>) -> Result<Outcome, PhaseFailure> {
     let path = s.host(&s.plan.kubelet_kubeconfig);
     // Checked before any phase ran too (run::boundary); again here, right before writing.
     if let Some(why) = refusal(s.ctx, &path)? {
-        return Err(why.into());
+        return Err(PhaseError::Precondition(why));
     }
-    let text = kubeconfig::read_text(&path).map_err(|e| format!("{e}"))?;
-    let config = kubeconfig::parse(&text).map_err(|e| format!("\"{}\": {e}", path.display()))?;
-    let Some(finalized) = finalize(&config).map_err(|e| format!("\"{}\": {e}", path.display()))?
-    else {
+    let host_file =
+        |e: &dyn std::fmt::Display| PhaseError::HostFile(format!("\"{}\": {e}", path.display()));
+    let text = kubeconfig::read_text(&path).map_err(|e| PhaseError::HostFile(e.to_string()))?;
+    let config = kubeconfig::parse(&text).map_err(|e| host_file(&e))?;
+    let Some(finalized) = finalize(&config).map_err(|e| host_file(&e))? else {
         return Ok(Outcome::Unchanged);
     };
     if s.ctx.dry_run {
@@ -84,10 +85,10 @@ pub fn run(s: &mut Session<'_>) -> Result<Outcome, PhaseFailure> {
         ));
         return Ok(Outcome::Skipped("dry run".into()));
     }
-    let yaml =
-        serde_saphyr::to_string(&finalized).map_err(|e| format!("cannot write YAML: {e}"))?;
+    let yaml = serde_saphyr::to_string(&finalized)
+        .map_err(|e| PhaseError::HostFile(format!("cannot write YAML: {e}")))?;
     write_atomic(&path, yaml.as_bytes(), 0o600)
-        .map_err(|e| format!("cannot write \"{}\": {e}", path.display()))?;
+        .map_err(|e| PhaseError::HostFile(format!("cannot write \"{}\": {e}", path.display())))?;
     s.say(format!(
         "[kubelet-finalize] {} now uses {CURRENT_PEM}",
         path.display()
@@ -101,14 +102,17 @@ pub fn run(s: &mut Session<'_>) -> Result<Outcome, PhaseFailure> {
 pub fn refusal(
     ctx: &super::ApplyContext,
     path: &std::path::Path,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, PhaseError> {
     match super::write_refusal(&ctx.root, path) {
         Ok(None) => Ok(None),
         Ok(Some(why)) => Ok(Some(format!(
             "\"{}\" cannot be rewritten: {why}",
             path.display()
         ))),
-        Err(e) => Err(format!("cannot check \"{}\": {e}", path.display())),
+        Err(e) => Err(PhaseError::HostFile(format!(
+            "cannot check \"{}\": {e}",
+            path.display()
+        ))),
     }
 }
 

@@ -7,10 +7,10 @@
 //! is run and the phase is `unchanged`. The systemctl binary is `--systemctl PATH` or
 //! `KBC_SYSTEMCTL`, so tests use a fake one.
 
-use super::run::{systemctl, systemctl_must, PhaseFailure, Session};
 use super::Outcome;
+use super::{systemctl, systemctl_must, PhaseError, Session};
 
-pub fn run(s: &mut Session<'_>) -> Result<Outcome, PhaseFailure> {
+pub fn run(s: &mut Session<'_>) -> Result<Outcome, PhaseError> {
     let enabled = systemctl(s, &["is-enabled", "--quiet", "kubelet"])?;
     let active = systemctl(s, &["is-active", "--quiet", "kubelet"])?;
     if enabled && active && !s.install_changed {

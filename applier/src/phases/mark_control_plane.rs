@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Map, Value};
 
 use super::api_objects::send;
-use super::run::{PhaseFailure, Session};
 use super::Outcome;
+use super::{PhaseError, Session};
 use crate::api::client::{FIRST_BACKOFF, MAX_BACKOFF};
 use crate::api::{ApiError, ApiRequest, ObjectRef};
 use crate::bundle::apply::Taint;
@@ -19,7 +19,7 @@ use crate::bundle::apply::Taint;
 /// The label kubeadm waits for before it patches a Node.
 pub const HOSTNAME_LABEL: &str = "kubernetes.io/hostname";
 
-pub fn run(s: &mut Session<'_>) -> Result<Outcome, PhaseFailure> {
+pub fn run(s: &mut Session<'_>) -> Result<Outcome, PhaseError> {
     let labels = s.plan.node.labels.clone();
     let taints = s.plan.node.taints.clone();
     if labels.is_empty() && taints.is_empty() {
@@ -100,7 +100,7 @@ pub fn patch_node(
     labels: &BTreeMap<String, String>,
     annotations: &BTreeMap<String, String>,
     taints: Option<&[Taint]>,
-) -> Result<Outcome, PhaseFailure> {
+) -> Result<Outcome, PhaseError> {
     let oref = ObjectRef::node(&node_name(s));
     if s.ctx.dry_run {
         s.say(format!(
@@ -163,7 +163,7 @@ pub fn patch_node(
 }
 
 /// GET the Node until it exists and has the hostname label, within `kubernetesAPICall`.
-fn wait_for_node(s: &mut Session<'_>, oref: &ObjectRef) -> Result<Value, PhaseFailure> {
+fn wait_for_node(s: &mut Session<'_>, oref: &ObjectRef) -> Result<Value, PhaseError> {
     let req = ApiRequest::get(oref);
     let limit = s.api_timeout();
     let start = Instant::now();
@@ -201,7 +201,7 @@ fn wait_for_node(s: &mut Session<'_>, oref: &ObjectRef) -> Result<Value, PhaseFa
             said = true;
         }
         if start.elapsed() + pause > limit {
-            return Err(Box::new(ApiError::GaveUp {
+            return Err(PhaseError::Api(ApiError::GaveUp {
                 method: "GET",
                 object: Box::new(oref.clone()),
                 path: req.path.clone(),

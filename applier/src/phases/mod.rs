@@ -1,14 +1,17 @@
-//! The applier's phases (STYLE.md §2): each is a small named unit that reads a shared
-//! [`ApplyContext`] and returns an [`Outcome`], so that a second run can say that nothing
-//! changed. `install` and `reset` work on the bundle's files; [`run`] drives a full
-//! `kubeadm init`-like run (preflight, install, kubelet, waits, the API phases) through a
-//! shared [`run::Session`].
+//! The applier's phases, as values (kubeadm's `workflow.Phase`,
+//! `cmd/kubeadm/app/cmd/phases/workflow/phase.go`): [`PHASES`] names every phase a bundle's
+//! plan may hold, with what it needs and the function that runs it. The runner
+//! ([`run::run`]) walks the plan and looks each name up here; it never matches on strings.
+//! Each phase reads the shared [`Session`] and returns an [`Outcome`] (so that a second run
+//! can say that nothing changed) or a [`PhaseError`], whose variant decides the exit code.
 //!
-//! The file phases plan first (reading the host, changing nothing), refuse with
-//! [`PhaseError::Refused`] when any part of the plan is refused, and only then act.
+//! `install` and `reset` work on the bundle's files alone ([`ApplyContext`]) and also run
+//! as commands of their own. The file phases plan first (reading the host, changing
+//! nothing), refuse with [`PhaseError::Refused`] when any part of the plan is refused, and
+//! only then act. How to add a phase: docs/adding-a-phase.md.
 
 pub mod api_objects;
-pub mod bootstrap_token;
+mod error;
 pub mod install;
 pub mod kubelet_finalize;
 pub mod kubelet_start;
@@ -16,6 +19,7 @@ pub mod mark_control_plane;
 pub mod preflight;
 pub mod reset;
 pub mod run;
+mod session;
 pub mod show_join_command;
 pub mod upload_certs;
 pub mod wait_control_plane;
@@ -27,6 +31,130 @@ use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::bundle::{BundleFile, VerifiedBundle};
+
+pub use error::{PhaseError, Refusal};
+pub use session::{shown, systemctl, systemctl_must, RunOptions, Session};
+
+/// One phase of a full run.
+pub struct Phase {
+    /// kubeadm's name; a parent (`addon`) also runs its sub-phases (`addon/coredns`), which
+    /// the plan names.
+    pub name: &'static str,
+    /// What it does, for help texts and docs.
+    pub summary: &'static str,
+    /// It talks to the API server with admin.conf (kubeadm's `initData.Client()`); the
+    /// runner puts the `kubeadm:cluster-admins` binding before the first such phase.
+    pub uses_client: bool,
+    /// It prints its own outcome line (install lists every file).
+    pub prints_own_line: bool,
+    /// Runs the phase; the argument is the plan's name (`addon/coredns`).
+    pub run: fn(&mut Session<'_>, &str) -> Result<Outcome, PhaseError>,
+}
+
+/// Every phase a plan may name, in kubeadm's init order (`cmd/kubeadm/app/cmd/init.go`),
+/// with kbc's `install` (the files kubeadm's certs, kubeconfig, etcd, control-plane and
+/// kubelet-start phases write) and `cluster-admins` (the binding kubeadm creates on first
+/// use of its client).
+pub const PHASES: &[Phase] = &[
+    Phase {
+        name: "preflight",
+        summary: "kubeadm's init preflight checks",
+        uses_client: false,
+        prints_own_line: false,
+        run: |s, _| preflight::run(s),
+    },
+    Phase {
+        name: "install",
+        summary: "the bundle's files, atomically, with their modes",
+        uses_client: false,
+        prints_own_line: true,
+        run: |s, _| {
+            let outcome = install::run(s.ctx, s.out)?;
+            s.install_changed = outcome == Outcome::Changed;
+            Ok(outcome)
+        },
+    },
+    Phase {
+        name: "kubelet-start",
+        summary: "enable and (re)start the kubelet",
+        uses_client: false,
+        prints_own_line: false,
+        run: |s, _| kubelet_start::run(s),
+    },
+    Phase {
+        name: "wait-control-plane",
+        summary: "poll the kubelet's and the control plane's health endpoints",
+        uses_client: false,
+        prints_own_line: false,
+        run: |s, _| wait_control_plane::run(s),
+    },
+    Phase {
+        name: run::CLUSTER_ADMINS_PHASE,
+        summary: "the kubeadm:cluster-admins binding",
+        uses_client: true,
+        prints_own_line: false,
+        run: api_objects::run,
+    },
+    Phase {
+        name: "upload-config",
+        summary: "the kubeadm-config and kubelet-config ConfigMaps",
+        uses_client: true,
+        prints_own_line: false,
+        run: api_objects::run,
+    },
+    Phase {
+        name: "upload-certs",
+        summary: "the encrypted kubeadm-certs Secret",
+        uses_client: true,
+        prints_own_line: false,
+        run: |s, _| upload_certs::run(s),
+    },
+    Phase {
+        name: "mark-control-plane",
+        summary: "the control-plane labels and taints on the Node",
+        uses_client: true,
+        prints_own_line: false,
+        run: |s, _| mark_control_plane::run(s),
+    },
+    Phase {
+        name: "bootstrap-token",
+        summary: "bootstrap tokens, their RBAC and cluster-info",
+        uses_client: true,
+        prints_own_line: false,
+        run: api_objects::run,
+    },
+    Phase {
+        name: "kubelet-finalize",
+        summary: "point kubelet.conf at the rotated client certificate",
+        uses_client: false,
+        prints_own_line: false,
+        run: |s, _| kubelet_finalize::run(s),
+    },
+    Phase {
+        name: "addon",
+        summary: "CoreDNS and kube-proxy",
+        uses_client: true,
+        prints_own_line: false,
+        run: api_objects::run,
+    },
+    Phase {
+        name: "show-join-command",
+        summary: "print the join commands",
+        uses_client: false,
+        prints_own_line: false,
+        run: |s, _| show_join_command::run(s),
+    },
+];
+
+/// The phase that runs plan name `name`: the one of that name, or its parent's.
+pub fn phase(name: &str) -> Option<&'static Phase> {
+    PHASES.iter().find(|p| {
+        p.name == name
+            || name
+                .strip_prefix(p.name)
+                .is_some_and(|rest| rest.starts_with('/'))
+    })
+}
 
 /// What a phase did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,71 +213,6 @@ impl ApplyContext {
 
 /// kubeadm's temporary directory, which holds the backups (created 0700 as kubeadm does).
 pub const BACKUP_PARENT: &str = "etc/kubernetes/tmp";
-
-/// One file the phase will not touch, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    pub path: PathBuf,
-    pub reason: String,
-}
-
-/// Why a phase stopped.
-#[derive(Debug, thiserror::Error)]
-pub enum PhaseError {
-    /// The plan was refused before anything was changed (exit code 1).
-    #[error("{phase} refused; nothing was changed:{}{}", list_refusals(.refusals), hint_line(.hint))]
-    Refused {
-        phase: &'static str,
-        refusals: Vec<Refusal>,
-        hint: Option<String>,
-    },
-    /// An action failed after others were done (exit code 2); `done` lists them.
-    #[error("{phase} failed while acting: could not {action} \"{}\"{}", .path.display(), list_done(.done))]
-    Failed {
-        phase: &'static str,
-        action: &'static str,
-        path: PathBuf,
-        done: Vec<String>,
-        #[source]
-        source: io::Error,
-    },
-}
-
-impl PhaseError {
-    /// The process exit code for this error (see the table in `kbc-apply --help`).
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            PhaseError::Refused { .. } => 1,
-            PhaseError::Failed { .. } => 2,
-        }
-    }
-}
-
-fn list_refusals(refusals: &[Refusal]) -> String {
-    refusals
-        .iter()
-        .map(|r| format!("\n  \"{}\": {}", r.path.display(), r.reason))
-        .collect()
-}
-
-fn hint_line(hint: &Option<String>) -> String {
-    hint.as_ref()
-        .map(|h| format!("\n  = hint: {h}"))
-        .unwrap_or_default()
-}
-
-fn list_done(done: &[String]) -> String {
-    if done.is_empty() {
-        "\n  nothing had been changed before the failure".to_string()
-    } else {
-        let mut s = String::from("\n  done before the failure:");
-        for d in done {
-            s.push_str("\n    ");
-            s.push_str(d);
-        }
-        s
-    }
-}
 
 /// How a host path compares with a bundle file.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -26,8 +26,8 @@ use std::collections::BTreeSet;
 use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 
-use super::run::{PhaseFailure, Refused, Session};
 use super::{host_state, HostState, Outcome};
+use super::{PhaseError, Session};
 
 /// Minimum memory and CPUs of a control-plane node (kubeadm's constants).
 pub const MIN_MEM_MB: u64 = 1700;
@@ -43,7 +43,7 @@ pub struct Finding {
 }
 
 /// Runs every check and prints warnings; refuses (exit 1) with every non-ignored error.
-pub fn run(s: &mut Session<'_>) -> Result<Outcome, PhaseFailure> {
+pub fn run(s: &mut Session<'_>) -> Result<Outcome, PhaseError> {
     let ignored: BTreeSet<String> = s
         .opts
         .ignore_preflight_errors
@@ -75,7 +75,7 @@ pub fn run(s: &mut Session<'_>) -> Result<Outcome, PhaseFailure> {
         "\n  = hint: fix them, or pass --ignore-preflight-errors={} to make them warnings",
         names.join(",")
     ));
-    Err(Box::new(Refused(msg)))
+    Err(PhaseError::Precondition(msg))
 }
 
 /// kubeadm's name for a path check: `/etc/kubernetes/manifests` →

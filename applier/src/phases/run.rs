@@ -8,45 +8,12 @@
 //! `show-join-command`). A phase with no special meaning applies the bundle's API files of
 //! that phase.
 
-use std::error::Error;
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
 
-use crate::api::{ApiClient, ApiError, Endpoint};
 use crate::bundle::apply::ApplyPlan;
 
-use super::{
-    api_objects, bootstrap_token, install, kubelet_finalize, kubelet_start, mark_control_plane,
-    preflight, show_join_command, upload_certs, wait_control_plane, ApplyContext, Outcome,
-    PhaseError,
-};
-
-/// The command-line switches of a full run.
-#[derive(Debug, Clone)]
-pub struct RunOptions {
-    /// kubeadm phase names (`addon` skips `addon/coredns` and `addon/kube-proxy`).
-    pub skip_phases: Vec<String>,
-    /// `--ignore-preflight-errors`, merged with the plan's list.
-    pub ignore_preflight_errors: Vec<String>,
-    pub api_server: Option<String>,
-    pub tls_server_name: Option<String>,
-    /// The `systemctl` to run (`--systemctl`, `KBC_SYSTEMCTL`, else `systemctl`).
-    pub systemctl: PathBuf,
-    /// `--kubelet-healthz URL`: poll this instead of the kubelet health endpoint of the
-    /// bundle's KubeletConfiguration (tests, whose fake kubelet cannot hold port 10248).
-    pub kubelet_healthz: Option<String>,
-    /// Apply time: token expirations are this plus their TTL.
-    pub now: SystemTime,
-}
-
-/// A phase's failure, before it is wrapped with the phase name.
-pub type PhaseFailure = Box<dyn Error + Send + Sync + 'static>;
-
-/// A failure that exits 1: refused before this phase changed anything.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct Refused(pub String);
+use super::session::{RunOptions, Session};
+use super::{install, kubelet_finalize, ApplyContext, Outcome, PhaseError};
 
 /// Why a run stopped.
 #[derive(Debug, thiserror::Error)]
@@ -58,7 +25,7 @@ pub struct RunError {
     /// 1: refused before anything changed; 2: failed while acting.
     pub code: u8,
     #[source]
-    pub source: PhaseFailure,
+    pub source: Box<PhaseError>,
 }
 
 fn done_lines(done: &[String]) -> String {
@@ -71,85 +38,6 @@ fn done_lines(done: &[String]) -> String {
             s.push_str(d);
         }
         s
-    }
-}
-
-/// What the phases share during a run.
-pub struct Session<'a> {
-    pub ctx: &'a ApplyContext,
-    pub plan: ApplyPlan,
-    pub opts: &'a RunOptions,
-    pub out: &'a mut dyn Write,
-    admin: Option<ApiClient>,
-    super_admin: Option<Option<ApiClient>>,
-    /// Whether `install` changed (or, on a dry run, would change) a file.
-    pub install_changed: bool,
-}
-
-impl<'a> Session<'a> {
-    /// Writes one line of output.
-    pub fn say(&mut self, line: impl AsRef<str>) {
-        let _ = writeln!(self.out, "{}", line.as_ref());
-    }
-
-    /// The host path of an absolute node path (`/etc/kubernetes/admin.conf`).
-    pub fn host(&self, abs: &str) -> PathBuf {
-        self.ctx.root.join(abs.trim_start_matches('/'))
-    }
-
-    /// `timeouts.kubernetesAPICall` (1 min when the plan has 0).
-    pub fn api_timeout(&self) -> Duration {
-        match self.plan.wait.kubernetes_api_call_seconds {
-            0 => Duration::from_secs(60),
-            s => Duration::from_secs(s),
-        }
-    }
-
-    pub fn endpoint(&self) -> Result<Endpoint, ApiError> {
-        Endpoint::new(
-            &self.plan.api_server,
-            self.opts.api_server.as_deref(),
-            self.opts.tls_server_name.as_deref(),
-        )
-    }
-
-    /// The admin.conf client, made on first use.
-    pub fn admin(&mut self) -> Result<&ApiClient, ApiError> {
-        if self.admin.is_none() {
-            let path = self.host(&self.plan.admin_kubeconfig);
-            let client = ApiClient::from_kubeconfig(
-                &path,
-                &self.ctx.root,
-                &self.endpoint()?,
-                self.api_timeout(),
-            )?;
-            self.admin = Some(client);
-        }
-        Ok(self.admin.as_ref().expect("set above"))
-    }
-
-    /// The super-admin.conf client where that file exists (kubeadm's fallback for the
-    /// `kubeadm:cluster-admins` binding).
-    pub fn super_admin(&mut self) -> Result<Option<&ApiClient>, ApiError> {
-        if self.super_admin.is_none() {
-            let client = if self.plan.super_admin_kubeconfig.is_empty() {
-                None
-            } else {
-                let path = self.host(&self.plan.super_admin_kubeconfig);
-                if path.is_file() {
-                    Some(ApiClient::from_kubeconfig(
-                        &path,
-                        &self.ctx.root,
-                        &self.endpoint()?,
-                        self.api_timeout(),
-                    )?)
-                } else {
-                    None
-                }
-            };
-            self.super_admin = Some(client);
-        }
-        Ok(self.super_admin.as_ref().and_then(|c| c.as_ref()))
     }
 }
 
@@ -193,21 +81,8 @@ pub fn skip_notes(skip: &[String], phases: &[String]) -> Vec<String> {
 /// client (`initData.Client()`). The run applies it just before the first API phase.
 pub const CLUSTER_ADMINS_PHASE: &str = "cluster-admins";
 
-/// Phases that never use the admin API client (`wait-control-plane` polls health endpoints
-/// only, as kubeadm's `ClientWithoutBootstrap`).
-const NO_CLIENT_PHASES: &[&str] = &[
-    "preflight",
-    "install",
-    "kubelet-start",
-    "wait-control-plane",
-    "kubelet-finalize",
-    "show-join-command",
-];
-
 fn uses_client(phase: &str) -> bool {
-    !NO_CLIENT_PHASES
-        .iter()
-        .any(|p| is_skipped(&[p.to_string()], phase))
+    super::phase(phase).is_some_and(|p| p.uses_client)
 }
 
 /// The phases of a run, in order: the plan's, with `install` after `preflight` and, when the
@@ -243,30 +118,28 @@ pub fn sequence(plan: &ApplyPlan, skip: &[String]) -> Vec<String> {
 
 /// Runs every phase; prints `<phase>: changed|unchanged|skipped: <reason>` for each.
 pub fn run(ctx: &ApplyContext, opts: &RunOptions, out: &mut dyn Write) -> Result<(), RunError> {
-    let plan = ctx.bundle.manifest.apply_plan().map_err(|e| RunError {
+    let refused = |source| RunError {
         phase: "verify".into(),
         done: Vec::new(),
         code: 1,
-        source: Box::new(e),
-    })?;
-    plan.check_paths().map_err(|reason| RunError {
-        phase: "verify".into(),
-        done: Vec::new(),
-        code: 1,
-        source: reason.into(),
-    })?;
+        source: Box::new(source),
+    };
+    let plan = ctx
+        .bundle
+        .manifest
+        .apply_plan()
+        .map_err(|e| refused(PhaseError::Bundle(e.to_string())))?;
+    plan.check_paths()
+        .map_err(|reason| refused(PhaseError::Bundle(reason)))?;
     let phases = sequence(&plan, &opts.skip_phases);
+    if let Some(unknown) = phases.iter().find(|p| super::phase(p).is_none()) {
+        return Err(refused(PhaseError::Bundle(format!(
+            "the bundle's plan names phase \"{unknown}\", which this kbc-apply does not know"
+        ))));
+    }
     boundary(ctx, &plan, &phases, &opts.skip_phases)?;
     let gate = PhaseGate::from_env();
-    let mut session = Session {
-        ctx,
-        plan,
-        opts,
-        out,
-        admin: None,
-        super_admin: None,
-        install_changed: false,
-    };
+    let mut session = Session::new(ctx, plan, opts, out);
     for note in skip_notes(&opts.skip_phases, &phases) {
         session.say(note);
     }
@@ -277,12 +150,12 @@ pub fn run(ctx: &ApplyContext, opts: &RunOptions, out: &mut dyn Write) -> Result
             if phase == "install" && !ctx.dry_run {
                 // What a killed run left is removed even when the files are not installed.
                 let mut removed = Vec::new();
-                install::sweep(ctx, "install", session.out, &mut removed).map_err(|e| {
+                install::sweep(ctx, "install", session.out, &mut removed).map_err(|source| {
                     RunError {
                         phase: phase.clone(),
                         done: done.clone(),
                         code: 2,
-                        source: Box::new(e),
+                        source: Box::new(source),
                     }
                 })?;
             }
@@ -292,30 +165,26 @@ pub fn run(ctx: &ApplyContext, opts: &RunOptions, out: &mut dyn Write) -> Result
             gate.pass(session.out);
             continue;
         }
-        let result = dispatch(&mut session, phase);
-        match result {
+        let step = super::phase(phase).expect("every phase was looked up before the run");
+        match (step.run)(&mut session, phase) {
             Ok(outcome) => {
                 if outcome == Outcome::Changed {
                     changed_any = true;
                 }
                 let line = format!("{phase}: {outcome}");
-                // install prints its own closing line.
-                if phase != "install" {
+                if !step.prints_own_line {
                     session.say(&line);
                 }
                 done.push(line);
                 gate.pass(session.out);
             }
             Err(source) => {
-                let refused = source.is::<Refused>()
-                    || source
-                        .downcast_ref::<PhaseError>()
-                        .is_some_and(|e| e.exit_code() == 1);
+                let refused = source.exit_code() == 1 && !changed_any;
                 return Err(RunError {
                     phase: phase.clone(),
                     done,
-                    code: if refused && !changed_any { 1 } else { 2 },
-                    source,
+                    code: if refused { 1 } else { 2 },
+                    source: Box::new(source),
                 });
             }
         }
@@ -344,14 +213,16 @@ fn boundary(
         .join(plan.kubelet_kubeconfig.trim_start_matches('/'));
     let refusal = match kubelet_finalize::refusal(ctx, &path) {
         Ok(None) => return Ok(()),
-        Ok(Some(why)) => format!("{why} (checked before any phase ran; nothing was changed)"),
+        Ok(Some(why)) => PhaseError::Precondition(format!(
+            "{why} (checked before any phase ran; nothing was changed)"
+        )),
         Err(e) => e,
     };
     Err(RunError {
         phase: "kubelet-finalize".into(),
         done: Vec::new(),
         code: 1,
-        source: Box::new(Refused(refusal)),
+        source: Box::new(refusal),
     })
 }
 
@@ -375,65 +246,6 @@ impl PhaseGate {
             let _ = std::io::stdin().read_line(&mut line);
         }
     }
-}
-
-fn dispatch(s: &mut Session<'_>, phase: &str) -> Result<Outcome, PhaseFailure> {
-    match phase {
-        "preflight" => preflight::run(s),
-        "install" => {
-            let ctx = s.ctx;
-            let outcome = install::run(ctx, s.out)?;
-            s.install_changed = outcome == Outcome::Changed;
-            Ok(outcome)
-        }
-        "kubelet-start" => kubelet_start::run(s),
-        "wait-control-plane" => wait_control_plane::run(s),
-        "upload-certs" => upload_certs::run(s),
-        "mark-control-plane" => mark_control_plane::run(s),
-        "bootstrap-token" => bootstrap_token::run(s),
-        // The plan names the sub-phase (`kubelet-finalize/enable-client-cert-rotation`).
-        p if p == "kubelet-finalize" || p.starts_with("kubelet-finalize/") => {
-            kubelet_finalize::run(s)
-        }
-        "show-join-command" => show_join_command::run(s),
-        other => api_objects::run(s, other),
-    }
-}
-
-/// Runs `systemctl ARGS`; `Ok(true)` on exit 0, `Ok(false)` otherwise.
-pub fn systemctl(s: &Session<'_>, args: &[&str]) -> Result<bool, PhaseFailure> {
-    let status = std::process::Command::new(&s.opts.systemctl)
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .status()
-        .map_err(|e| -> PhaseFailure {
-            format!(
-                "cannot run \"{} {}\": {e}",
-                s.opts.systemctl.display(),
-                args.join(" ")
-            )
-            .into()
-        })?;
-    Ok(status.success())
-}
-
-/// Runs `systemctl ARGS` and fails unless it exits 0.
-pub fn systemctl_must(s: &Session<'_>, args: &[&str]) -> Result<(), PhaseFailure> {
-    if systemctl(s, args)? {
-        Ok(())
-    } else {
-        Err(format!(
-            "\"{} {}\" failed; see its output above",
-            s.opts.systemctl.display(),
-            args.join(" ")
-        )
-        .into())
-    }
-}
-
-/// A path for messages.
-pub fn shown(p: &Path) -> String {
-    p.display().to_string()
 }
 
 #[cfg(test)]

@@ -1,11 +1,11 @@
 //! `show-join-command`: prints the bundle's `join/commands.txt` (api-objects.md §10).
 
-use super::run::{PhaseFailure, Session};
 use super::Outcome;
+use super::{PhaseError, Session};
 
 pub const COMMANDS: &str = "join/commands.txt";
 
-pub fn run(s: &mut Session<'_>) -> Result<Outcome, PhaseFailure> {
+pub fn run(s: &mut Session<'_>) -> Result<Outcome, PhaseError> {
     let Some(file) = s.ctx.bundle.files.iter().find(|f| f.path == COMMANDS) else {
         return Ok(Outcome::Skipped(format!("the bundle has no {COMMANDS}")));
     };

@@ -15,14 +15,14 @@
 use serde_json::{json, Value};
 
 use super::api_objects::{self, merge, Loaded, UID_PLACEHOLDER};
-use super::run::{PhaseFailure, Session};
 use super::Outcome;
+use super::{PhaseError, Session};
 use crate::api::ObjectRef;
 
 pub const TOKEN_TYPE: &str = "bootstrap.kubernetes.io/token";
 pub const CERTS_SECRET: &str = "kubeadm-certs";
 
-pub fn run(s: &mut Session<'_>) -> Result<Outcome, PhaseFailure> {
+pub fn run(s: &mut Session<'_>) -> Result<Outcome, PhaseError> {
     if !s.plan.upload_certs {
         return Ok(Outcome::Skipped("--upload-certs is not set".into()));
     }
@@ -46,12 +46,11 @@ pub fn run(s: &mut Session<'_>) -> Result<Outcome, PhaseFailure> {
         // A compiled bundle names its owner already, its uid a placeholder that
         // `api_objects::apply` resolves; otherwise the preceding token owns it.
         if o.oref.kind == "Secret" && o.oref.name == CERTS_SECRET && !has_owners {
-            let token = owner.clone().ok_or_else(|| -> PhaseFailure {
-                format!(
+            let token = owner.clone().ok_or_else(|| {
+                PhaseError::Bundle(format!(
                     "\"{}\": {} comes before any bootstrap token Secret to own it",
                     o.file, o.oref
-                )
-                .into()
+                ))
             })?;
             let ns = token.namespace.as_deref().unwrap_or_default();
             let uid = format!("{UID_PLACEHOLDER}{ns}/{}", token.name);

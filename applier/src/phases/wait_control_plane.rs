@@ -9,8 +9,8 @@
 
 use std::time::{Duration, Instant};
 
-use super::run::{PhaseFailure, Session};
 use super::Outcome;
+use super::{PhaseError, Session};
 use crate::api::{ApiClient, Endpoint};
 
 const POLL: Duration = Duration::from_millis(500);
@@ -21,13 +21,13 @@ pub const KUBELET_CONFIG: &str = "rootfs/var/lib/kubelet/config.yaml";
 
 /// The kubelet's health URL from the bundle's KubeletConfiguration; `None` when the bundle
 /// has none or its `healthzPort` is 0.
-pub fn kubelet_health_url(s: &Session<'_>) -> Result<Option<String>, PhaseFailure> {
+pub fn kubelet_health_url(s: &Session<'_>) -> Result<Option<String>, PhaseError> {
     let Some(file) = s.ctx.bundle.files.iter().find(|f| f.path == KUBELET_CONFIG) else {
         return Ok(None);
     };
     let text = String::from_utf8_lossy(&file.data);
-    let config =
-        crate::api::kubeconfig::parse(&text).map_err(|e| format!("\"{KUBELET_CONFIG}\": {e}"))?;
+    let config = crate::api::kubeconfig::parse(&text)
+        .map_err(|e| PhaseError::Bundle(format!("\"{KUBELET_CONFIG}\": {e}")))?;
     let port = config
         .get("healthzPort")
         .and_then(|p| p.as_u64())
@@ -55,7 +55,7 @@ fn poll(
     url: &str,
     limit: Duration,
     mut probe: impl FnMut() -> Result<u16, String>,
-) -> Result<(), PhaseFailure> {
+) -> Result<(), PhaseError> {
     s.say(format!(
         "[wait-control-plane] waiting for {name} at {url} (up to {} s)",
         limit.as_secs()
@@ -70,11 +70,10 @@ fn poll(
         };
         let elapsed = start.elapsed();
         if elapsed >= limit {
-            return Err(format!(
+            return Err(PhaseError::Cluster(format!(
                 "{name} at {url} was not healthy after {} s; last error: {last}",
                 limit.as_secs()
-            )
-            .into());
+            )));
         }
         if elapsed >= next_progress {
             s.say(format!(
@@ -92,7 +91,7 @@ fn poll(
     Ok(())
 }
 
-pub fn run(s: &mut Session<'_>) -> Result<Outcome, PhaseFailure> {
+pub fn run(s: &mut Session<'_>) -> Result<Outcome, PhaseError> {
     let targets = s.plan.wait.components.clone();
     let kubelet = match &s.opts.kubelet_healthz {
         Some(url) => Some(url.clone()),
