@@ -4,9 +4,7 @@
 //! another CA refused at the TLS layer, `--dry-run` that sends nothing, a rejected object
 //! named in the error, kubelet-finalize and `--skip-phases`.
 
-#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
-
-mod apply_support;
+use crate::apply_support;
 
 use std::time::{Duration, Instant, SystemTime};
 

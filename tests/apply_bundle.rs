@@ -6,8 +6,6 @@
 //! deterministic ustar (sorted, uid/gid 0, fixed mtime), gzip with mtime 0 and a fixed
 //! level, the canonical manifest first.
 
-#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
-
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;

@@ -12,9 +12,7 @@
 //! kubelet's health endpoint is a local stand-in (`--kubelet-healthz`), as port 10248 is
 //! not ours to take on a shared machine.
 
-#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
-
-mod apply_support;
+use crate::apply_support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

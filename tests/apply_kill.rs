@@ -15,9 +15,7 @@
 //! The random moments come from a seeded generator; the seed is printed, and
 //! `KBC_KILL_SEED=N` replays a run.
 
-#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
-
-mod apply_support;
+use crate::apply_support;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};

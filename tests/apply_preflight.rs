@@ -2,9 +2,7 @@
 //! kubeadm's check names, warnings, `--ignore-preflight-errors` (names, `all`, and the
 //! bundle's own list), and the re-run rule.
 
-#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
-
-mod apply_support;
+use crate::apply_support;
 
 use apply_support::{bundle, sample_plan, Host, Pki};
 use kbc_bundle::apply::ApplyPlan;

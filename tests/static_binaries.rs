@@ -4,8 +4,6 @@
 //! development build does, the arm64 one under qemu-aarch64. Also the applier's own CLI
 //! conventions: completions that load in bash, man pages, `verify --output json`.
 
-#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
