@@ -70,7 +70,7 @@ fn partial_pki_dir_keeps_cas_and_regenerates_the_rest() {
     );
     // New leaves chain to the reused CA.
     let out = tempfile::tempdir().unwrap();
-    kbc::pki::write_kubeadm_layout(&out_b, out.path()).unwrap();
+    kbc::fsutil::write_kubeadm_layout(&out_b, out.path()).unwrap();
     ok(
         "openssl",
         &[
@@ -192,7 +192,7 @@ fn user_ca_with_other_subject_and_p384_key() {
     .unwrap();
     let out = render_with(&input(), &s, at_now, &Provided::default(), 2).unwrap();
     let o = tempfile::tempdir().unwrap();
-    kbc::pki::write_kubeadm_layout(&out, o.path()).unwrap();
+    kbc::fsutil::write_kubeadm_layout(&out, o.path()).unwrap();
     let t = ok(
         "openssl",
         &[

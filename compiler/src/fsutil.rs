@@ -48,3 +48,43 @@ fn utf8_text(bytes: Vec<u8>) -> io::Result<String> {
 pub fn read_input_bytes(path: &Path) -> io::Result<Vec<u8>> {
     kbc_bundle::file::read_capped(path, MAX_INPUT_FILE_BYTES)
 }
+
+/// Writes the PKI in kubeadm's layout under `dir` (`pki/...` and the kubeconfigs), each
+/// file atomically with its mode; directories are created 0755 (kubeadm's
+/// `MkdirAll(dir, 0755)`). Refuses, before writing anything, when any of the files exists.
+pub fn write_kubeadm_layout(output: &crate::pki::PkiOutput, dir: &Path) -> io::Result<()> {
+    for a in &output.artifacts {
+        let p = dir.join(&a.kubeadm_path);
+        if std::fs::symlink_metadata(&p).is_ok() {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("{}: file exists; refusing to overwrite", p.display()),
+            ));
+        }
+    }
+    for a in &output.artifacts {
+        let p = dir.join(&a.kubeadm_path);
+        if let Some(parent) = p.parent() {
+            create_dirs(parent, 0o755)?;
+        }
+        kbc_bundle::atomic::write(&p, &a.bytes, a.mode)?;
+    }
+    Ok(())
+}
+
+/// Creates `dir` and its missing parents, each with exactly `mode` (set after creation, so
+/// the umask does not matter); existing directories keep theirs.
+fn create_dirs(dir: &Path, mode: u32) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    if dir.as_os_str().is_empty() || dir.is_dir() {
+        return Ok(());
+    }
+    if let Some(parent) = dir.parent() {
+        create_dirs(parent, mode)?;
+    }
+    match std::fs::create_dir(dir) {
+        Ok(()) => std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode)),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}

@@ -149,7 +149,7 @@ pub struct Secrets {
 #[derive(Debug, thiserror::Error)]
 pub enum SecretsError {
     /// I/O on the file.
-    #[error("{path}: {source}")]
+    #[error("{path}: cannot access the file")]
     Io {
         /// The file.
         path: String,
@@ -310,7 +310,7 @@ pub enum InputFileError {
         detail: String,
     },
     /// Not a usable certificate.
-    #[error("{file}: {source}")]
+    #[error("{file}: unusable certificate")]
     Cert {
         /// The file.
         file: String,
@@ -319,7 +319,7 @@ pub enum InputFileError {
         source: x509::CertError,
     },
     /// Not a usable key.
-    #[error("{file}: {source}")]
+    #[error("{file}: unusable key")]
     Key {
         /// The file.
         file: String,

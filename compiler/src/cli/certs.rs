@@ -117,7 +117,7 @@ pub fn render(args: &RenderArgs, input: &PkiInput) -> Result<(), Exit> {
     for w in &out.warnings {
         errln!("warning: {w}");
     }
-    pki::write_kubeadm_layout(&out, &args.output).map_err(|e| refuse(&e))?;
+    crate::fsutil::write_kubeadm_layout(&out, &args.output).map_err(|e| refuse(&e))?;
     errln!(
         "wrote {} files to {}",
         out.artifacts.len(),
@@ -164,7 +164,7 @@ pub fn check_expiration(args: &CheckExpirationArgs) -> Result<(), Exit> {
 #[derive(Debug, thiserror::Error)]
 pub enum BundleReadError {
     /// The file cannot be read.
-    #[error("{file}: {source}")]
+    #[error("{file}: cannot read the bundle")]
     Io {
         /// The bundle.
         file: String,
@@ -173,7 +173,7 @@ pub enum BundleReadError {
         source: std::io::Error,
     },
     /// It is not a valid bundle.
-    #[error("{file}: {source}")]
+    #[error("{file}: not a valid bundle")]
     Invalid {
         /// The bundle.
         file: String,

@@ -28,7 +28,6 @@ pub mod plan;
 pub mod x509;
 
 use std::net::IpAddr;
-use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -281,7 +280,7 @@ pub enum PkiError {
         detail: String,
     },
     /// A certificate file is unusable.
-    #[error("{file}: {source}")]
+    #[error("{file}: unusable certificate")]
     BadCert {
         /// The file.
         file: String,
@@ -290,7 +289,7 @@ pub enum PkiError {
         source: x509::CertError,
     },
     /// A key file is unusable.
-    #[error("{file}: {source}")]
+    #[error("{file}: unusable key")]
     BadKey {
         /// The file.
         file: String,
@@ -1112,70 +1111,6 @@ fn check_issuer(der: &[u8], ca: &CaMaterial) -> Result<(), PkiError> {
         });
     }
     Ok(())
-}
-
-/// Writes `output` in kubeadm's layout under `dir`: `dir/pki/...` and `dir/*.conf`, with the
-/// artifacts' modes (set explicitly, so the umask does not matter). Directories are created
-/// 0755. Nothing is written if `dir` already holds any of the files.
-pub fn write_kubeadm_layout(output: &PkiOutput, dir: &Path) -> std::io::Result<()> {
-    for a in &output.artifacts {
-        let p = dir.join(&a.kubeadm_path);
-        if p.exists() {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::AlreadyExists,
-                format!("{}: file exists; refusing to overwrite", p.display()),
-            ));
-        }
-    }
-    for a in &output.artifacts {
-        let p = dir.join(&a.kubeadm_path);
-        if let Some(parent) = p.parent() {
-            create_dirs(parent)?;
-        }
-        write_file(&p, &a.bytes, a.mode)?;
-    }
-    Ok(())
-}
-
-fn create_dirs(p: &Path) -> std::io::Result<()> {
-    if p.is_dir() {
-        return Ok(());
-    }
-    if let Some(parent) = p.parent() {
-        create_dirs(parent)?;
-    }
-    std::fs::create_dir(p).or_else(|e| {
-        if e.kind() == std::io::ErrorKind::AlreadyExists {
-            Ok(())
-        } else {
-            Err(e)
-        }
-    })?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755))?;
-    }
-    Ok(())
-}
-
-fn write_file(p: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(mode);
-    }
-    let mut f = opts.open(p)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        f.set_permissions(std::fs::Permissions::from_mode(mode))?;
-    }
-    f.write_all(bytes)?;
-    f.sync_all()
 }
 
 /// `t` as RFC 3339 in UTC with whole seconds (`2026-11-25T12:00:00Z`), as Go's
