@@ -4,6 +4,18 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// The `apiFiles` phase of the `kubeadm:cluster-admins` ClusterRoleBinding, which kubeadm
+/// creates the first time a phase asks for its API client (`initData.Client()`): not a
+/// kubeadm phase name, a kbc one, so that the applier can put the binding before the first
+/// phase that uses the client.
+pub const CLUSTER_ADMINS_PHASE: &str = "cluster-admins";
+
+/// The stand-in for an owner's `uid` in an object's `metadata.ownerReferences`:
+/// `kbc:uid-of:<namespace>/<name>`. The uid exists only once the API server has created the
+/// owner, so the compiler writes this and the applier replaces it with the owner's uid
+/// before sending the object.
+pub const OWNER_UID_PLACEHOLDER: &str = "kbc:uid-of:";
+
 /// Everything `kbc-apply BUNDLE` does after installing the files, in kubeadm's phase order.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -19,12 +19,7 @@ use crate::yaml::ser::{join_documents, value_to_yaml};
 use kbc_bundle::apply::{self, ApplyPlan};
 use kbc_bundle::{Manifest, NewFile};
 
-/// The bundle path prefix of files installed on the host.
-pub const ROOTFS: &str = "rootfs/";
-/// Where kubeadm keeps the static Pod manifests and kubeconfigs (not configurable in kubeadm).
-pub const KUBERNETES_DIR: &str = "etc/kubernetes";
-pub const MANIFESTS_DIR: &str = "etc/kubernetes/manifests";
-pub const KUBELET_DIR: &str = "var/lib/kubelet";
+use crate::paths::{self, rootfs, MANIFESTS_DIR};
 
 /// Choices of one compile beyond the configuration.
 #[derive(Debug, Clone, Default)]
@@ -217,10 +212,6 @@ pub fn external_etcd_files(
 /// The local API endpoint `adv:port`.
 pub fn local_endpoint(cluster: &Cluster) -> String {
     crate::netutil::join_host_port(&cluster.advertise_address.to_string(), cluster.bind_port)
-}
-
-fn rootfs(path: &str) -> String {
-    format!("{ROOTFS}{}", path.trim_start_matches('/'))
 }
 
 /// The normalized, defaulted configuration: what `configSha256` hashes.
@@ -505,13 +496,13 @@ pub fn assemble(
     let kubelet_config =
         kubelet::kubelet_config_yaml(cluster, &opts.patches).map_err(CompileError::Patch)?;
     files.push(NewFile {
-        path: rootfs(&format!("{KUBELET_DIR}/config.yaml")),
+        path: rootfs(crate::render::kubelet::CONFIG_FILE),
         mode: 0o644,
         secret: false,
         data: kubelet_config.clone().into_bytes(),
     });
     files.push(NewFile {
-        path: rootfs(&format!("{KUBELET_DIR}/kubeadm-flags.env")),
+        path: rootfs(crate::render::kubelet::FLAGS_ENV_FILE),
         mode: 0o644,
         secret: false,
         data: kubelet::kubeadm_flags_env_with(
@@ -709,14 +700,22 @@ fn apply_plan(cluster: &Cluster, tokens: &[Token], opts: &CompileOptions) -> App
     if cluster.feature(features::WAIT_FOR_ALL_CONTROL_PLANE_COMPONENTS) {
         components.push(apply::WaitTarget {
             name: "kube-controller-manager".into(),
-            url: "https://127.0.0.1:10257/healthz".into(),
+            url: format!(
+                "https://127.0.0.1:{}/healthz",
+                paths::CONTROLLER_MANAGER_PORT
+            ),
         });
         components.push(apply::WaitTarget {
             name: "kube-scheduler".into(),
-            url: "https://127.0.0.1:10259/livez".into(),
+            url: format!("https://127.0.0.1:{}/livez", paths::SCHEDULER_PORT),
         });
     }
-    let mut ports = vec![cluster.bind_port, 10259, 10257, 10250];
+    let mut ports = vec![
+        cluster.bind_port,
+        paths::SCHEDULER_PORT,
+        paths::CONTROLLER_MANAGER_PORT,
+        paths::KUBELET_PORT,
+    ];
     let etcd_data_dir = cluster
         .config
         .etcd
@@ -724,7 +723,7 @@ fn apply_plan(cluster: &Cluster, tokens: &[Token], opts: &CompileOptions) -> App
         .as_ref()
         .map(|l| l.data_dir.clone());
     if etcd_data_dir.is_some() {
-        ports.extend([2379, 2380]);
+        ports.extend([paths::ETCD_CLIENT_PORT, paths::ETCD_PEER_PORT]);
     }
     let nr = &cluster.init.node_registration;
     let node = api_render::node_patch(cluster);
@@ -766,7 +765,7 @@ fn apply_plan(cluster: &Cluster, tokens: &[Token], opts: &CompileOptions) -> App
             node_name: cluster.node_name.clone(),
             cri_socket: cluster.cri_socket.clone(),
             ports,
-            manifests_dir: format!("/{MANIFESTS_DIR}"),
+            manifests_dir: MANIFESTS_DIR.to_string(),
             etcd_data_dir,
             ignore_errors: nr
                 .ignore_preflight_errors
@@ -775,8 +774,8 @@ fn apply_plan(cluster: &Cluster, tokens: &[Token], opts: &CompileOptions) -> App
                 .collect(),
         },
         api_server: format!("https://{local}"),
-        admin_kubeconfig: format!("/{KUBERNETES_DIR}/admin.conf"),
-        super_admin_kubeconfig: format!("/{KUBERNETES_DIR}/super-admin.conf"),
-        kubelet_kubeconfig: format!("/{KUBERNETES_DIR}/kubelet.conf"),
+        admin_kubeconfig: paths::kubernetes_file("admin.conf"),
+        super_admin_kubeconfig: paths::kubernetes_file("super-admin.conf"),
+        kubelet_kubeconfig: paths::kubernetes_file("kubelet.conf"),
     }
 }

@@ -22,10 +22,9 @@ pub const KUBE_SYSTEM: &str = "kube-system";
 /// The binding kubeadm creates with super-admin.conf when admin.conf has no rights yet.
 pub const CLUSTER_ADMINS: &str = "kubeadm:cluster-admins";
 
-/// The compiler's stand-in for an owner's `uid` in `metadata.ownerReferences`:
-/// `kbc:uid-of:<namespace>/<name>` (the owner's `apiVersion` and `kind` are in the same
-/// reference). The uid exists only once the API server has created the owner.
-pub const UID_PLACEHOLDER: &str = "kbc:uid-of:";
+/// The compiler's stand-in for an owner's `uid` (the owner's `apiVersion` and `kind` are in
+/// the same reference).
+pub use crate::bundle::apply::OWNER_UID_PLACEHOLDER as UID_PLACEHOLDER;
 
 /// One object read from a bundle file.
 #[derive(Debug, Clone)]

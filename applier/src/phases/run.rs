@@ -76,10 +76,7 @@ pub fn skip_notes(skip: &[String], phases: &[String]) -> Vec<String> {
     notes
 }
 
-/// Not a kubeadm phase: the bundle's `kubeadm:cluster-admins` binding (the plan's API files
-/// of phase `cluster-admins`), which kubeadm creates the first time a phase asks for its API
-/// client (`initData.Client()`). The run applies it just before the first API phase.
-pub const CLUSTER_ADMINS_PHASE: &str = "cluster-admins";
+pub use crate::bundle::apply::CLUSTER_ADMINS_PHASE;
 
 fn uses_client(phase: &str) -> bool {
     super::phase(phase).is_some_and(|p| p.uses_client)

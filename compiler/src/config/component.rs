@@ -34,8 +34,7 @@ pub const KUBE_PROXY_API_VERSION: &str = "kubeproxy.config.k8s.io/v1alpha1";
 /// Kind of the kube-proxy component config.
 pub const KUBE_PROXY_KIND: &str = "KubeProxyConfiguration";
 
-/// `kubeadmapiv1.DefaultManifestsDir`.
-const MANIFESTS_DIR: &str = "/etc/kubernetes/manifests";
+use crate::paths::MANIFESTS_DIR;
 /// `kubeadmapiv1.DefaultClusterDNSIP`, used when the service subnet gives no 10th address.
 const FALLBACK_CLUSTER_DNS: &str = "10.96.0.10";
 /// `constants.CACertName`.

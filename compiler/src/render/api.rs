@@ -204,9 +204,7 @@ pub struct PhaseObjects {
     pub secret: bool,
 }
 
-/// Not a kubeadm phase: kubeadm creates `kubeadm:cluster-admins` the first time a phase asks
-/// for its API client (`initData.Client()`), so it exists whenever any API phase runs.
-pub const CLUSTER_ADMINS_PHASE: &str = "cluster-admins";
+pub use kbc_bundle::apply::CLUSTER_ADMINS_PHASE;
 
 /// One row of [`PHASES`].
 struct ApiPhase {

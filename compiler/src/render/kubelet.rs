@@ -39,8 +39,6 @@ use crate::config::release;
 use crate::yaml::ser::value_to_yaml;
 use serde_json::Value;
 
-/// `/var/lib/kubelet`, kubeadm's `KubeletRunDirectory`; kubeadm creates it with mode 0700.
-pub const KUBELET_DIR: &str = "/var/lib/kubelet";
 /// `/var/lib/kubelet/config.yaml`, mode 0644.
 pub const CONFIG_FILE: &str = "/var/lib/kubelet/config.yaml";
 /// `/var/lib/kubelet/kubeadm-flags.env`, mode 0644.

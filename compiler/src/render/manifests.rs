@@ -42,18 +42,13 @@ use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
-/// `/etc/kubernetes`, where kubeadm keeps kubeconfigs and manifests (`KubernetesDir`).
-pub const KUBERNETES_DIR: &str = "/etc/kubernetes";
-/// Where the kubelet reads static Pods (`GetStaticPodDirectory`).
-pub const MANIFESTS_DIR: &str = "/etc/kubernetes/manifests";
+use crate::paths::{
+    CONTROLLER_MANAGER_PORT, ETCD_CLIENT_PORT, ETCD_METRICS_PORT, ETCD_PEER_PORT, KUBERNETES_DIR,
+    SCHEDULER_PORT,
+};
 /// `system-node-critical`'s priority value, written into every Pod.
 const PRIORITY: i64 = 2_000_001_000;
 const PRIORITY_CLASS: &str = "system-node-critical";
-const ETCD_CLIENT_PORT: u16 = 2379;
-const ETCD_PEER_PORT: u16 = 2380;
-const ETCD_METRICS_PORT: u16 = 2381;
-const CONTROLLER_MANAGER_PORT: u16 = 10257;
-const SCHEDULER_PORT: u16 = 10259;
 const CA_CERTS_PATH: &str = "/etc/ssl/certs";
 const FLEXVOLUME_DIR: &str = "/usr/libexec/kubernetes/kubelet-plugins/volume/exec";
 const APISERVER_ENDPOINT_ANNOTATION: &str =
@@ -99,7 +94,7 @@ impl Component {
         }
     }
 
-    /// The manifest's file name in [`MANIFESTS_DIR`].
+    /// The manifest's file name in [`crate::paths::MANIFESTS_DIR`].
     pub fn file_name(self) -> String {
         format!("{}.yaml", self.name())
     }

@@ -286,7 +286,11 @@ pub fn decrypt(key: &[u8; 32], blob: &[u8]) -> Result<Vec<u8>, UploadCertsError>
 
 /// The text that stands for the token Secret's `uid` until the applier knows it.
 pub fn owner_uid_placeholder(token: &UploadToken) -> String {
-    format!("kbc:uid-of:{NAMESPACE}/{}", token.secret_name())
+    format!(
+        "{}{NAMESPACE}/{}",
+        kbc_bundle::apply::OWNER_UID_PLACEHOLDER,
+        token.secret_name()
+    )
 }
 
 fn b64(data: &[u8]) -> String {

@@ -1,0 +1,36 @@
+//! The host paths and ports kubeadm fixes (`cmd/kubeadm/app/constants/constants.go`), one
+//! definition each, and the mapping of a host path to its bundle path (`rootfs/...`,
+//! docs/bundle-format.md).
+
+/// `KubernetesDir`: kubeconfigs and static Pod manifests.
+pub const KUBERNETES_DIR: &str = "/etc/kubernetes";
+/// `GetStaticPodDirectory()`: where the kubelet reads static Pods.
+pub const MANIFESTS_DIR: &str = "/etc/kubernetes/manifests";
+
+/// etcd's client port (`EtcdListenClientPort`).
+pub const ETCD_CLIENT_PORT: u16 = 2379;
+/// etcd's peer port (`EtcdListenPeerPort`).
+pub const ETCD_PEER_PORT: u16 = 2380;
+/// etcd's metrics port (`EtcdMetricsPort`).
+pub const ETCD_METRICS_PORT: u16 = 2381;
+/// kube-controller-manager's secure port (`KubeControllerManagerPort`).
+pub const CONTROLLER_MANAGER_PORT: u16 = 10257;
+/// kube-scheduler's secure port (`KubeSchedulerPort`).
+pub const SCHEDULER_PORT: u16 = 10259;
+/// The kubelet's port (`KubeletPort`).
+pub const KUBELET_PORT: u16 = 10250;
+
+/// `/etc/kubernetes/<name>` (a kubeconfig).
+pub fn kubernetes_file(name: &str) -> String {
+    format!("{KUBERNETES_DIR}/{name}")
+}
+
+/// The bundle path of host path `abs`: `/etc/kubernetes/admin.conf` →
+/// `rootfs/etc/kubernetes/admin.conf` ([`kbc_bundle::ROOTFS_PREFIX`]).
+pub fn rootfs(abs: &str) -> String {
+    format!(
+        "{}{}",
+        kbc_bundle::ROOTFS_PREFIX,
+        abs.trim_start_matches('/')
+    )
+}
