@@ -24,6 +24,7 @@ pub mod expiration;
 pub mod kdf;
 pub mod keys;
 pub mod kubeconfig;
+pub mod layout;
 pub mod plan;
 mod render;
 pub mod x509;
@@ -186,6 +187,19 @@ pub struct Artifact {
     pub bytes: Vec<u8>,
     /// Holds a private key.
     pub secret: bool,
+}
+
+impl Artifact {
+    /// `bytes` at `slot`.
+    pub fn at(slot: layout::Slot, bytes: Vec<u8>) -> Artifact {
+        Artifact {
+            path: slot.path,
+            kubeadm_path: slot.kubeadm_path,
+            mode: slot.mode,
+            bytes,
+            secret: slot.secret,
+        }
+    }
 }
 
 impl std::fmt::Debug for Artifact {

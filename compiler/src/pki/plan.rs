@@ -14,6 +14,7 @@ use super::certs::{alt_names, applicable, ca_spec, CertSpec, Eku};
 use super::existing::Provided;
 use super::keys::PrivateKey;
 use super::kubeconfig::KUBECONFIGS;
+use super::layout::{self, Slot};
 use super::x509::parse_pem_chain;
 use super::{CaId, CertSummary, EncryptionAlgorithm, PkiError, PkiInput, CERTIFICATE_BACKDATE};
 
@@ -158,62 +159,82 @@ fn ca_subject(id: CaId, input: &PkiInput, provided: &Provided) -> Result<String,
 /// provided CA its validity depends on the issue time; the plan assumes the CA was issued at
 /// the issue time.
 pub fn plan_with(input: &PkiInput, provided: &Provided) -> Result<PkiPlan, PkiError> {
-    let alg = key_algorithm_name(input.encryption_algorithm);
-    let leaf_validity = input.cert_validity + CERTIFICATE_BACKDATE;
-    let ca_validity = input.ca_validity + CERTIFICATE_BACKDATE;
-    let cert_dir = input
-        .certificates_dir
-        .trim_start_matches('/')
-        .trim_end_matches('/')
-        .to_string();
-    let pki_path = |rel: &str| {
-        if cert_dir.is_empty() {
-            rel.to_string()
-        } else {
-            format!("{cert_dir}/{rel}")
-        }
-    };
-    let mut warnings = Vec::new();
-    let mut files = Vec::new();
-    let key_file = |rel: &str, body: PlannedBody| PlannedFile {
-        path: pki_path(rel),
-        kubeadm_path: format!("pki/{rel}"),
-        mode: 0o600,
-        secret: true,
-        body,
-    };
-    let crt_file = |rel: &str, body: PlannedBody| PlannedFile {
-        path: pki_path(rel),
-        kubeadm_path: format!("pki/{rel}"),
-        mode: 0o644,
-        secret: false,
-        body,
-    };
-    let given = |name: &str| {
-        provided
-            .get(name)
-            .map(|f| PlannedBody::Provided(f.bytes.clone()))
+    let mut planner = Planner {
+        input,
+        provided,
+        alg: key_algorithm_name(input.encryption_algorithm),
+        files: Vec::new(),
+        warnings: Vec::new(),
     };
     for spec in applicable(input) {
+        planner.cert_row(spec)?;
+    }
+    planner.service_account_pair()?;
+    planner.kubeconfigs()?;
+    Ok(PkiPlan {
+        files: planner.files,
+        warnings: planner.warnings,
+    })
+}
+
+impl PlannedFile {
+    /// `body` at `slot`.
+    fn at(slot: Slot, body: PlannedBody) -> PlannedFile {
+        PlannedFile {
+            path: slot.path,
+            kubeadm_path: slot.kubeadm_path,
+            mode: slot.mode,
+            secret: slot.secret,
+            body,
+        }
+    }
+}
+
+/// The plan in progress, in the real render's order.
+struct Planner<'a> {
+    input: &'a PkiInput,
+    provided: &'a Provided,
+    /// The key algorithm as summaries print it.
+    alg: String,
+    files: Vec<PlannedFile>,
+    warnings: Vec<String>,
+}
+
+impl Planner<'_> {
+    fn given(&self, name: &str) -> Option<PlannedBody> {
+        self.provided
+            .get(name)
+            .map(|f| PlannedBody::Provided(f.bytes.clone()))
+    }
+
+    /// One row of the certificate table: its key and certificate, provided or planned.
+    fn cert_row(&mut self, spec: &CertSpec) -> Result<(), PkiError> {
+        let (input, provided) = (self.input, self.provided);
         let crt_rel = format!("{}.crt", spec.base);
-        let key_rel = format!("{}.key", spec.base);
-        if let Some(crt) = given(&crt_rel) {
+        if let Some(crt) = self.given(&crt_rel) {
             // Reused as is; a CA may come without its key (external CA mode).
             if spec.is_ca.is_none() {
-                alt_names(spec, input, &mut warnings).map_err(PkiError::Input)?;
+                alt_names(spec, input, &mut self.warnings).map_err(PkiError::Input)?;
             }
-            if let Some(key) = given(&key_rel) {
-                files.push(key_file(&key_rel, key));
+            if let Some(key) = self.given(&format!("{}.key", spec.base)) {
+                self.files
+                    .push(PlannedFile::at(layout::key(input, spec.base), key));
             }
-            files.push(crt_file(&crt_rel, crt));
-            continue;
+            self.files
+                .push(PlannedFile::at(layout::cert(input, spec.base), crt));
+            return Ok(());
         }
         let is_ca = spec.is_ca.is_some();
         let issuer = match spec.ca {
             Some(ca) => ca_subject(ca, input, provided)?,
             None => spec_subject(spec, input),
         };
-        let alt = alt_names(spec, input, &mut warnings).map_err(PkiError::Input)?;
+        let alt = alt_names(spec, input, &mut self.warnings).map_err(PkiError::Input)?;
+        let validity = if is_ca {
+            input.ca_validity
+        } else {
+            input.cert_validity
+        };
         let summary = CertSummary {
             name: spec.name.into(),
             file: format!("pki/{crt_rel}"),
@@ -221,72 +242,83 @@ pub fn plan_with(input: &PkiInput, provided: &Provided) -> Result<PkiPlan, PkiEr
             issuer,
             dns_names: alt.dns,
             ip_addresses: alt.ips,
-            key_algorithm: alg.clone(),
+            key_algorithm: self.alg.clone(),
             is_ca,
             key_usages: key_usages(is_ca),
             ext_key_usages: spec.ekus.iter().map(|e| eku_name(*e)).collect(),
-            validity: if is_ca { ca_validity } else { leaf_validity },
+            validity: validity + CERTIFICATE_BACKDATE,
             reused: false,
         };
-        files.push(key_file(&key_rel, PlannedBody::PrivateKey(alg.clone())));
-        files.push(crt_file(&crt_rel, PlannedBody::Certificate(summary)));
+        let key = PlannedBody::PrivateKey(self.alg.clone());
+        self.files
+            .push(PlannedFile::at(layout::key(input, spec.base), key));
+        self.files.push(PlannedFile::at(
+            layout::cert(input, spec.base),
+            PlannedBody::Certificate(summary),
+        ));
+        Ok(())
     }
-    match provided.get("sa.key") {
-        Some(k) => {
-            let key = PrivateKey::from_pem(&k.bytes).map_err(|source| PkiError::BadKey {
-                file: k.origin.clone(),
-                source,
-            })?;
-            files.push(key_file("sa.key", PlannedBody::Provided(k.bytes.clone())));
-            let public = given("sa.pub").unwrap_or(PlannedBody::Provided(key.public_key_pem()));
-            files.push(PlannedFile {
-                mode: 0o600,
-                ..crt_file("sa.pub", public)
-            });
-        }
-        None => {
-            files.push(key_file("sa.key", PlannedBody::PrivateKey(alg.clone())));
-            files.push(PlannedFile {
-                mode: 0o600,
-                ..crt_file("sa.pub", PlannedBody::PublicKey(alg.clone()))
-            });
-        }
-    }
-    let issuer = ca_subject(CaId::Ca, input, provided)?;
-    for k in KUBECONFIGS {
-        let user = k.common_name(input);
-        let body = match provided.get(k.file) {
-            Some(f) => PlannedBody::Provided(f.bytes.clone()),
-            None => PlannedBody::Kubeconfig(PlannedKubeconfig {
-                cluster: input.cluster_name.clone(),
-                server: k.server_url(input),
-                user: user.clone(),
-                client_certificate: CertSummary {
-                    name: k.file.into(),
-                    file: k.file.into(),
-                    subject: subject(&user, k.org),
-                    issuer: issuer.clone(),
-                    dns_names: Vec::new(),
-                    ip_addresses: Vec::new(),
-                    key_algorithm: alg.clone(),
-                    is_ca: false,
-                    key_usages: key_usages(false),
-                    ext_key_usages: vec![eku_name(Eku::ClientAuth)],
-                    validity: leaf_validity,
-                    reused: false,
-                },
-                key_algorithm: alg.clone(),
-            }),
+
+    /// `sa.key` and `sa.pub`: provided (the public half derived from the key when only the
+    /// key is given), or planned.
+    fn service_account_pair(&mut self) -> Result<(), PkiError> {
+        let (key, public) = match self.provided.get("sa.key") {
+            Some(k) => {
+                let key = PrivateKey::from_pem(&k.bytes).map_err(|source| PkiError::BadKey {
+                    file: k.origin.clone(),
+                    source,
+                })?;
+                let public = self
+                    .given("sa.pub")
+                    .unwrap_or(PlannedBody::Provided(key.public_key_pem()));
+                (PlannedBody::Provided(k.bytes.clone()), public)
+            }
+            None => (
+                PlannedBody::PrivateKey(self.alg.clone()),
+                PlannedBody::PublicKey(self.alg.clone()),
+            ),
         };
-        files.push(PlannedFile {
-            path: format!("etc/kubernetes/{}", k.file),
-            kubeadm_path: k.file.to_string(),
-            mode: 0o600,
-            secret: true,
-            body,
-        });
+        self.files
+            .push(PlannedFile::at(layout::key(self.input, "sa"), key));
+        self.files
+            .push(PlannedFile::at(layout::sa_pub(self.input), public));
+        Ok(())
     }
-    Ok(PkiPlan { files, warnings })
+
+    /// The five kubeconfigs, each with a client certificate signed by the cluster CA.
+    fn kubeconfigs(&mut self) -> Result<(), PkiError> {
+        let input = self.input;
+        let issuer = ca_subject(CaId::Ca, input, self.provided)?;
+        for k in KUBECONFIGS {
+            let user = k.common_name(input);
+            let body = match self.given(k.file) {
+                Some(given) => given,
+                None => PlannedBody::Kubeconfig(PlannedKubeconfig {
+                    cluster: input.cluster_name.clone(),
+                    server: k.server_url(input),
+                    user: user.clone(),
+                    client_certificate: CertSummary {
+                        name: k.file.into(),
+                        file: k.file.into(),
+                        subject: subject(&user, k.org),
+                        issuer: issuer.clone(),
+                        dns_names: Vec::new(),
+                        ip_addresses: Vec::new(),
+                        key_algorithm: self.alg.clone(),
+                        is_ca: false,
+                        key_usages: key_usages(false),
+                        ext_key_usages: vec![eku_name(Eku::ClientAuth)],
+                        validity: input.cert_validity + CERTIFICATE_BACKDATE,
+                        reused: false,
+                    },
+                    key_algorithm: self.alg.clone(),
+                }),
+            };
+            self.files
+                .push(PlannedFile::at(layout::kubeconfig(k.file), body));
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use super::certs::{self, alt_names, applicable, AltNames, BuildParams, CaId, CertSpec};
+use super::layout;
 use super::x509::{self, Cert};
 use super::{
     add_duration, build_err, check_issuer, covers, derive_keys, hex, kubeconfig, name_from_der,
@@ -358,28 +359,8 @@ impl Renderer<'_> {
             .expect("a key was derived for every planned label")
     }
 
-    /// The host path of a file of the certificates directory.
-    fn pki_path(&self, rel: &str) -> String {
-        let dir = self
-            .input
-            .certificates_dir
-            .trim_start_matches('/')
-            .trim_end_matches('/');
-        if dir.is_empty() {
-            rel.to_string()
-        } else {
-            format!("{dir}/{rel}")
-        }
-    }
-
-    fn push_pki_file(&mut self, rel: &str, mode: u32, bytes: Vec<u8>, secret: bool) {
-        self.artifacts.push(Artifact {
-            path: self.pki_path(rel),
-            kubeadm_path: format!("pki/{rel}"),
-            mode,
-            bytes,
-            secret,
-        });
+    fn push(&mut self, slot: layout::Slot, bytes: Vec<u8>) {
+        self.artifacts.push(Artifact::at(slot, bytes));
     }
 
     fn serial(&self, label: &str) -> u64 {
@@ -410,9 +391,12 @@ impl Renderer<'_> {
             None => self.new_ca(spec, provided.id, &crt_rel)?,
         };
         if let Some(kf) = &material.key_file {
-            self.push_pki_file(&format!("{}.key", spec.base), 0o600, kf.clone(), true);
+            self.push(layout::key(self.input, spec.base), kf.clone());
         }
-        self.push_pki_file(&crt_rel, 0o644, material.cert_file.clone(), false);
+        self.push(
+            layout::cert(self.input, spec.base),
+            material.cert_file.clone(),
+        );
         self.summaries.push(summary(
             spec.name,
             &format!("pki/{crt_rel}"),
@@ -490,8 +474,8 @@ impl Renderer<'_> {
                 self.new_leaf(spec, &crt_rel, ca_index, alt)?
             }
         };
-        self.push_pki_file(&key_rel, 0o600, key_bytes, true);
-        self.push_pki_file(&crt_rel, 0o644, cert_bytes, false);
+        self.push(layout::key(self.input, spec.base), key_bytes);
+        self.push(layout::cert(self.input, spec.base), cert_bytes);
         self.summaries
             .push(summary(spec.name, &format!("pki/{crt_rel}"), &der, reused)?);
         Ok(())
@@ -554,9 +538,8 @@ impl Renderer<'_> {
                 (key.to_pem(), key.public_key_pem())
             }
         };
-        self.push_pki_file("sa.key", 0o600, sa_key, true);
-        // kubeadm writes the public half 0600 too.
-        self.push_pki_file("sa.pub", 0o600, sa_pub, false);
+        self.push(layout::key(self.input, "sa"), sa_key);
+        self.push(layout::sa_pub(self.input), sa_pub);
         Ok(())
     }
 
@@ -567,15 +550,7 @@ impl Renderer<'_> {
                 Some(existing) => self.reused_kubeconfig(k, existing)?,
                 None => self.new_kubeconfig(k)?,
             };
-            self.artifacts.push(Artifact {
-                path: crate::paths::kubernetes_file(k.file)
-                    .trim_start_matches('/')
-                    .to_string(),
-                kubeadm_path: k.file.to_string(),
-                mode: 0o600,
-                bytes,
-                secret: true,
-            });
+            self.push(layout::kubeconfig(k.file), bytes);
             if let Some(der) = der {
                 self.summaries.push(summary(k.file, k.file, &der, reused)?);
             }
