@@ -425,25 +425,6 @@ fn fermat2_fixed<const L: usize>(n: &[u64; L]) -> bool {
         inv = inv.wrapping_mul(2u64.wrapping_sub(n[0].wrapping_mul(inv)));
     }
     let n0inv = inv.wrapping_neg();
-    #[inline(always)]
-    fn geq<const L: usize>(a: &[u64; L], n: &[u64; L]) -> bool {
-        for i in (0..L).rev() {
-            if a[i] != n[i] {
-                return a[i] > n[i];
-            }
-        }
-        true
-    }
-    #[inline(always)]
-    fn sub_n<const L: usize>(a: &mut [u64; L], n: &[u64; L]) {
-        let mut borrow = false;
-        for i in 0..L {
-            let (d, b1) = a[i].overflowing_sub(n[i]);
-            let (d, b2) = d.overflowing_sub(u64::from(borrow));
-            a[i] = d;
-            borrow = b1 || b2;
-        }
-    }
     // R mod n = 2^(64 L) - n, since n > 2^(64 L - 1).
     let mut one = [0u64; L];
     sub_n(&mut one, n);
@@ -451,66 +432,104 @@ fn fermat2_fixed<const L: usize>(n: &[u64; L]) -> bool {
     // Room for a 2L-limb square (L ≤ 32).
     let mut t = [0u64; 64];
     for bit in (0..64 * L).rev() {
-        // t = r^2: off-diagonal products once, doubled, plus the diagonal.
-        t[..2 * L].fill(0);
-        for i in 0..L {
-            let ri = r[i] as u128;
-            let mut carry: u128 = 0;
-            for j in i + 1..L {
-                let s = t[i + j] as u128 + ri * (r[j] as u128) + carry;
-                t[i + j] = s as u64;
-                carry = s >> 64;
-            }
-            t[i + L] = carry as u64;
-        }
-        let mut top = 0u64;
-        for v in t[..2 * L].iter_mut() {
-            let w = *v;
-            *v = (w << 1) | top;
-            top = w >> 63;
-        }
-        let mut carry: u128 = 0;
-        for i in 0..L {
-            let sq = (r[i] as u128) * (r[i] as u128);
-            let s = t[2 * i] as u128 + (sq as u64 as u128) + carry;
-            t[2 * i] = s as u64;
-            let s2 = t[2 * i + 1] as u128 + (sq >> 64) + (s >> 64);
-            t[2 * i + 1] = s2 as u64;
-            carry = s2 >> 64;
-        }
-        // Montgomery reduction: r = t / R mod n (result < 2n).
-        // Each row's carry lands in t[i + L]; the carry out of that limb (`extra`) is
-        // added one limb further up with the next row.
-        let mut extra = 0u64;
-        for i in 0..L {
-            let m = t[i].wrapping_mul(n0inv) as u128;
-            let mut carry: u128 = 0;
-            for j in 0..L {
-                let s = t[i + j] as u128 + m * (n[j] as u128) + carry;
-                t[i + j] = s as u64;
-                carry = s >> 64;
-            }
-            let s = t[i + L] as u128 + carry + extra as u128;
-            t[i + L] = s as u64;
-            extra = (s >> 64) as u64;
-        }
-        r.copy_from_slice(&t[L..2 * L]);
-        if extra != 0 || geq(&r, n) {
-            sub_n(&mut r, n);
-        }
+        square(&r, &mut t[..2 * L]);
+        montgomery_reduce(&mut t, n, n0inv, &mut r);
         // Exponent n - 1: n with its low bit cleared.
         if bit != 0 && (n[bit / 64] >> (bit % 64)) & 1 == 1 {
-            let top = r[L - 1] >> 63;
-            for i in (1..L).rev() {
-                r[i] = (r[i] << 1) | (r[i - 1] >> 63);
-            }
-            r[0] <<= 1;
-            if top == 1 || geq(&r, n) {
-                sub_n(&mut r, n);
-            }
+            double_mod(&mut r, n);
         }
     }
     r == one
+}
+
+/// `a >= n`, little-endian limbs.
+#[inline(always)]
+fn geq<const L: usize>(a: &[u64; L], n: &[u64; L]) -> bool {
+    for i in (0..L).rev() {
+        if a[i] != n[i] {
+            return a[i] > n[i];
+        }
+    }
+    true
+}
+
+/// `a -= n` (wrapping).
+#[inline(always)]
+fn sub_n<const L: usize>(a: &mut [u64; L], n: &[u64; L]) {
+    let mut borrow = false;
+    for i in 0..L {
+        let (d, b1) = a[i].overflowing_sub(n[i]);
+        let (d, b2) = d.overflowing_sub(u64::from(borrow));
+        a[i] = d;
+        borrow = b1 || b2;
+    }
+}
+
+/// `t = r^2` (2L limbs): the off-diagonal products once, doubled, plus the diagonal.
+#[inline(always)]
+fn square<const L: usize>(r: &[u64; L], t: &mut [u64]) {
+    t.fill(0);
+    for i in 0..L {
+        let ri = r[i] as u128;
+        let mut carry: u128 = 0;
+        for j in i + 1..L {
+            let s = t[i + j] as u128 + ri * (r[j] as u128) + carry;
+            t[i + j] = s as u64;
+            carry = s >> 64;
+        }
+        t[i + L] = carry as u64;
+    }
+    let mut top = 0u64;
+    for v in t.iter_mut() {
+        let w = *v;
+        *v = (w << 1) | top;
+        top = w >> 63;
+    }
+    let mut carry: u128 = 0;
+    for i in 0..L {
+        let sq = (r[i] as u128) * (r[i] as u128);
+        let s = t[2 * i] as u128 + (sq as u64 as u128) + carry;
+        t[2 * i] = s as u64;
+        let s2 = t[2 * i + 1] as u128 + (sq >> 64) + (s >> 64);
+        t[2 * i + 1] = s2 as u64;
+        carry = s2 >> 64;
+    }
+}
+
+/// Montgomery reduction: `r = t / R mod n`. Each row's carry lands in `t[i + L]`; the carry
+/// out of that limb (`extra`) is added one limb further up with the next row.
+#[inline(always)]
+fn montgomery_reduce<const L: usize>(t: &mut [u64], n: &[u64; L], n0inv: u64, r: &mut [u64; L]) {
+    let mut extra = 0u64;
+    for i in 0..L {
+        let m = t[i].wrapping_mul(n0inv) as u128;
+        let mut carry: u128 = 0;
+        for j in 0..L {
+            let s = t[i + j] as u128 + m * (n[j] as u128) + carry;
+            t[i + j] = s as u64;
+            carry = s >> 64;
+        }
+        let s = t[i + L] as u128 + carry + extra as u128;
+        t[i + L] = s as u64;
+        extra = (s >> 64) as u64;
+    }
+    r.copy_from_slice(&t[L..2 * L]);
+    if extra != 0 || geq(r, n) {
+        sub_n(r, n);
+    }
+}
+
+/// `r = 2 r mod n`: doubling in the Montgomery domain is a shift.
+#[inline(always)]
+fn double_mod<const L: usize>(r: &mut [u64; L], n: &[u64; L]) {
+    let top = r[L - 1] >> 63;
+    for i in (1..L).rev() {
+        r[i] = (r[i] << 1) | (r[i - 1] >> 63);
+    }
+    r[0] <<= 1;
+    if top == 1 || geq(r, n) {
+        sub_n(r, n);
+    }
 }
 
 fn limbs_le(x: &BoxedUint) -> Vec<u64> {
