@@ -234,8 +234,14 @@ fn matching_key(
     Ok(key)
 }
 
-/// A leaf: certificate file, key file, certificate DER, reused.
-type Leaf = (Vec<u8>, Vec<u8>, Vec<u8>, bool);
+/// A leaf certificate and its key, as files.
+struct Leaf {
+    cert_file: Vec<u8>,
+    key_file: Vec<u8>,
+    der: Vec<u8>,
+    /// Provided rather than issued.
+    reused: bool,
+}
 
 /// A provided leaf: its key must match, its CA must have signed it, and it must hold every
 /// SAN kubeadm would write. Returns the leaf and its NotAfter.
@@ -245,7 +251,7 @@ fn reused_leaf(
     key_rel: &str,
     ca: &CaMaterial,
     alt: &AltNames,
-) -> Result<(Leaf, Option<OffsetDateTime>), PkiError> {
+) -> Result<(Leaf, OffsetDateTime), PkiError> {
     let key = provided.get(key_rel).ok_or_else(|| PkiError::Incomplete {
         file: crt.origin.clone(),
         missing: key_rel.to_string(),
@@ -282,8 +288,13 @@ fn reused_leaf(
             missing: lacking.join(", "),
         });
     }
-    let leaf = (crt.bytes.clone(), key.bytes.clone(), cert.der.clone(), true);
-    Ok((leaf, Some(info.not_after)))
+    let leaf = Leaf {
+        cert_file: crt.bytes.clone(),
+        key_file: key.bytes.clone(),
+        der: cert.der.clone(),
+        reused: true,
+    };
+    Ok((leaf, info.not_after))
 }
 
 /// External CA mode (a CA certificate without its key): every file that CA would sign must
@@ -451,15 +462,14 @@ impl Renderer<'_> {
         let crt_rel = format!("{}.crt", spec.base);
         let key_rel = format!("{}.key", spec.base);
         let alt = alt_names(spec, self.input, &mut self.warnings).map_err(PkiError::Input)?;
-        let (cert_bytes, key_bytes, der, reused) = match self.provided.get(&crt_rel) {
+        let leaf = match self.provided.get(&crt_rel) {
             Some(crt) => {
                 let ca = &self.cas[ca_index];
-                let (leaf, expired) = reused_leaf(self.provided, crt, &key_rel, ca, &alt)?;
-                if expired.is_some_and(|t| t < self.times.start) {
+                let (leaf, not_after) = reused_leaf(self.provided, crt, &key_rel, ca, &alt)?;
+                if not_after < self.times.start {
                     self.warnings.push(format!(
-                        "{}: the existing certificate expired at {}",
-                        crt.origin,
-                        expired.expect("checked above")
+                        "{}: the existing certificate expired at {not_after}",
+                        crt.origin
                     ));
                 }
                 leaf
@@ -474,10 +484,14 @@ impl Renderer<'_> {
                 self.new_leaf(spec, &crt_rel, ca_index, alt)?
             }
         };
-        self.push(layout::key(self.input, spec.base), key_bytes);
-        self.push(layout::cert(self.input, spec.base), cert_bytes);
-        self.summaries
-            .push(summary(spec.name, &format!("pki/{crt_rel}"), &der, reused)?);
+        self.push(layout::key(self.input, spec.base), leaf.key_file);
+        self.push(layout::cert(self.input, spec.base), leaf.cert_file);
+        self.summaries.push(summary(
+            spec.name,
+            &format!("pki/{crt_rel}"),
+            &leaf.der,
+            leaf.reused,
+        )?);
         Ok(())
     }
 
@@ -504,7 +518,12 @@ impl Renderer<'_> {
         let der = certs::build(&params, &key, Some(&signer)).map_err(build_err(spec.name))?;
         check_issuer(&der, ca)?;
         let pem = Cert { der: der.clone() }.to_pem();
-        Ok((pem, key.to_pem(), der, false))
+        Ok(Leaf {
+            cert_file: pem,
+            key_file: key.to_pem(),
+            der,
+            reused: false,
+        })
     }
 
     /// `sa.key` and `sa.pub`: provided (the public key must match), or derived.
