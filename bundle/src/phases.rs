@@ -6,54 +6,101 @@
 //! `cmd/kubeadm/app/cmd/phases/workflow/runner.go`). The `all` sub-phases only run their
 //! siblings from the command line; skipping one skips nothing, as in kubeadm.
 
+/// What a phase of `kubeadm init` does, and so where kbc does it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhaseKind {
+    /// It writes files (certificates, kubeconfigs, static Pods): done when the bundle is
+    /// compiled; the bundle holds its files.
+    CompileTime,
+    /// It acts on the node (checks, the kubelet, waits, output): run by kbc-apply.
+    Node,
+    /// It creates or changes API objects: the bundle's `api/` files, applied by kbc-apply.
+    Api,
+    /// `x/all`: on kubeadm's command line, runs its siblings; does nothing by itself.
+    All,
+}
+
+/// A phase of `kubeadm init`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Phase {
+    /// The full name (`upload-config/kubelet`); the part before a `/` is its parent.
+    pub name: &'static str,
+    pub kind: PhaseKind,
+}
+
+impl Phase {
+    /// The parent's name (`upload-config` for `upload-config/kubelet`).
+    pub fn parent(&self) -> Option<&'static str> {
+        self.name.rsplit_once('/').map(|(parent, _)| parent)
+    }
+
+    /// The phases directly below this one, in order.
+    pub fn children(&self) -> impl Iterator<Item = &'static Phase> + '_ {
+        INIT_PHASES
+            .iter()
+            .filter(move |p| p.parent() == Some(self.name))
+    }
+
+    /// A phase without sub-phases: the unit that actually runs.
+    pub fn is_leaf(&self) -> bool {
+        self.children().next().is_none()
+    }
+}
+
+const fn phase(name: &'static str, kind: PhaseKind) -> Phase {
+    Phase { name, kind }
+}
+
+use PhaseKind::{All, Api, CompileTime, Node};
+
 /// Every phase of `kubeadm init` (v1.31), by full name, in kubeadm's order
 /// (`cmd/kubeadm/app/cmd/init.go` and `cmd/kubeadm/app/cmd/phases/init/`).
-pub const INIT_PHASES: &[&str] = &[
-    "preflight",
-    "certs",
-    "certs/all",
-    "certs/ca",
-    "certs/apiserver",
-    "certs/apiserver-kubelet-client",
-    "certs/front-proxy-ca",
-    "certs/front-proxy-client",
-    "certs/etcd-ca",
-    "certs/etcd-server",
-    "certs/etcd-peer",
-    "certs/etcd-healthcheck-client",
-    "certs/apiserver-etcd-client",
-    "certs/sa",
-    "kubeconfig",
-    "kubeconfig/all",
-    "kubeconfig/admin",
-    "kubeconfig/super-admin",
-    "kubeconfig/kubelet",
-    "kubeconfig/controller-manager",
-    "kubeconfig/scheduler",
-    "etcd",
-    "etcd/local",
-    "control-plane",
-    "control-plane/all",
-    "control-plane/apiserver",
-    "control-plane/controller-manager",
-    "control-plane/scheduler",
-    "kubelet-start",
-    "wait-control-plane",
-    "upload-config",
-    "upload-config/all",
-    "upload-config/kubeadm",
-    "upload-config/kubelet",
-    "upload-certs",
-    "mark-control-plane",
-    "bootstrap-token",
-    "kubelet-finalize",
-    "kubelet-finalize/all",
-    KUBELET_FINALIZE,
-    "addon",
-    "addon/all",
-    "addon/coredns",
-    "addon/kube-proxy",
-    "show-join-command",
+pub const INIT_PHASES: &[Phase] = &[
+    phase("preflight", Node),
+    phase("certs", CompileTime),
+    phase("certs/all", All),
+    phase("certs/ca", CompileTime),
+    phase("certs/apiserver", CompileTime),
+    phase("certs/apiserver-kubelet-client", CompileTime),
+    phase("certs/front-proxy-ca", CompileTime),
+    phase("certs/front-proxy-client", CompileTime),
+    phase("certs/etcd-ca", CompileTime),
+    phase("certs/etcd-server", CompileTime),
+    phase("certs/etcd-peer", CompileTime),
+    phase("certs/etcd-healthcheck-client", CompileTime),
+    phase("certs/apiserver-etcd-client", CompileTime),
+    phase("certs/sa", CompileTime),
+    phase("kubeconfig", CompileTime),
+    phase("kubeconfig/all", All),
+    phase("kubeconfig/admin", CompileTime),
+    phase("kubeconfig/super-admin", CompileTime),
+    phase("kubeconfig/kubelet", CompileTime),
+    phase("kubeconfig/controller-manager", CompileTime),
+    phase("kubeconfig/scheduler", CompileTime),
+    phase("etcd", CompileTime),
+    phase("etcd/local", CompileTime),
+    phase("control-plane", CompileTime),
+    phase("control-plane/all", All),
+    phase("control-plane/apiserver", CompileTime),
+    phase("control-plane/controller-manager", CompileTime),
+    phase("control-plane/scheduler", CompileTime),
+    phase("kubelet-start", Node),
+    phase("wait-control-plane", Node),
+    phase("upload-config", Api),
+    phase("upload-config/all", All),
+    phase("upload-config/kubeadm", Api),
+    phase("upload-config/kubelet", Api),
+    phase("upload-certs", Api),
+    phase("mark-control-plane", Api),
+    phase("bootstrap-token", Api),
+    phase("kubelet-finalize", Node),
+    phase("kubelet-finalize/all", All),
+    phase(KUBELET_FINALIZE, Node),
+    phase("addon", Api),
+    phase("addon/all", All),
+    phase("addon/coredns", Api),
+    phase("addon/kube-proxy", Api),
+    phase("show-join-command", Node),
 ];
 
 /// The 1.31 name of kubelet-finalize's sub-phase.
@@ -68,10 +115,10 @@ pub const ALIASES: &[(&str, &str)] = &[(
 )];
 
 /// The phase a name stands for (an alias resolved), if it is one.
-fn canonical(name: &str) -> Option<&str> {
+fn canonical(name: &str) -> Option<&'static str> {
     let name = name.trim();
-    if INIT_PHASES.contains(&name) {
-        return Some(name);
+    if let Some(p) = INIT_PHASES.iter().find(|p| p.name == name) {
+        return Some(p.name);
     }
     ALIASES.iter().find(|(a, _)| *a == name).map(|(_, p)| *p)
 }
@@ -81,6 +128,25 @@ pub fn invalid_name(skip: &[String]) -> Option<&str> {
     skip.iter()
         .map(String::as_str)
         .find(|s| canonical(s).is_none())
+}
+
+/// The phase of that full name (aliases resolved).
+pub fn find(name: &str) -> Option<&'static Phase> {
+    let name = canonical(name)?;
+    INIT_PHASES.iter().find(|p| p.name == name)
+}
+
+/// The phases a node runs after the files are installed, in kubeadm's order: every leaf
+/// phase that acts on the node or the API; `include` drops those the configuration turns
+/// off (upload-certs without `--upload-certs`, a disabled addon). `skipPhases` is applied
+/// by the caller with [`is_skipped`].
+pub fn node_phases(include: impl Fn(&Phase) -> bool) -> Vec<&'static str> {
+    INIT_PHASES
+        .iter()
+        .filter(|p| p.is_leaf() && matches!(p.kind, PhaseKind::Node | PhaseKind::Api))
+        .filter(|p| include(p))
+        .map(|p| p.name)
+        .collect()
 }
 
 /// Whether `phase` is skipped: it, or a phase above it, is named in `skip`.
@@ -110,6 +176,38 @@ mod tests {
         assert!(!is_skipped(&names(&["addon/all"]), "addon/coredns"));
         assert!(is_skipped(&names(&["addon"]), "addon/kube-proxy"));
         assert!(!is_skipped(&names(&["upload-config"]), "upload-certs"));
+    }
+
+    #[test]
+    fn the_node_runs_the_leaf_node_and_api_phases_in_kubeadms_order() {
+        assert_eq!(
+            node_phases(|_| true),
+            [
+                "preflight",
+                "kubelet-start",
+                "wait-control-plane",
+                "upload-config/kubeadm",
+                "upload-config/kubelet",
+                "upload-certs",
+                "mark-control-plane",
+                "bootstrap-token",
+                KUBELET_FINALIZE,
+                "addon/coredns",
+                "addon/kube-proxy",
+                "show-join-command",
+            ]
+        );
+        let certs = find("certs").unwrap();
+        assert_eq!(certs.kind, PhaseKind::CompileTime);
+        assert!(!certs.is_leaf());
+        assert_eq!(certs.children().count(), 12); // all, ca, ..., sa
+        assert_eq!(find("addon/coredns").unwrap().parent(), Some("addon"));
+        assert_eq!(
+            find("kubelet-finalize/experimental-cert-rotation")
+                .unwrap()
+                .name,
+            KUBELET_FINALIZE
+        );
     }
 
     #[test]

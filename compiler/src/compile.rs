@@ -658,33 +658,16 @@ pub fn rfc3339(at: IssueTime) -> String {
 /// kubeadm's init phases that remain for the node after `skipPhases`
 /// ([`kbc_bundle::phases::is_skipped`]; the phases that only write files ran at compile time).
 pub fn remaining_phases(cluster: &Cluster, upload_certs: bool) -> Vec<String> {
-    let mut phases = vec![
-        "preflight",
-        "kubelet-start",
-        "wait-control-plane",
-        "upload-config/kubeadm",
-        "upload-config/kubelet",
-    ];
-    if upload_certs {
-        phases.push("upload-certs");
-    }
-    phases.extend([
-        "mark-control-plane",
-        "bootstrap-token",
-        kbc_bundle::phases::KUBELET_FINALIZE,
-    ]);
-    if !cluster.config.dns.disabled {
-        phases.push("addon/coredns");
-    }
-    if !cluster.config.proxy.disabled {
-        phases.push("addon/kube-proxy");
-    }
-    phases.push("show-join-command");
-    phases
-        .into_iter()
-        .filter(|p| !kbc_bundle::phases::is_skipped(&cluster.init.skip_phases, p))
-        .map(str::to_string)
-        .collect()
+    kbc_bundle::phases::node_phases(|p| match p.name {
+        "upload-certs" => upload_certs,
+        "addon/coredns" => !cluster.config.dns.disabled,
+        "addon/kube-proxy" => !cluster.config.proxy.disabled,
+        _ => true,
+    })
+    .into_iter()
+    .filter(|p| !kbc_bundle::phases::is_skipped(&cluster.init.skip_phases, p))
+    .map(str::to_string)
+    .collect()
 }
 
 fn apply_plan(cluster: &Cluster, tokens: &[Token], opts: &CompileOptions) -> ApplyPlan {

@@ -52,9 +52,6 @@ pub fn is_skipped(skip: &[String], phase: &str) -> bool {
         })
 }
 
-/// kubeadm init phases whose work the compiler did: their files are in the bundle.
-pub const COMPILE_TIME_PHASES: &[&str] = &["certs", "kubeconfig", "etcd", "control-plane"];
-
 /// A note for every `--skip-phases` name that names no phase of this run.
 pub fn skip_notes(skip: &[String], phases: &[String]) -> Vec<String> {
     let mut notes = Vec::new();
@@ -63,7 +60,10 @@ pub fn skip_notes(skip: &[String], phases: &[String]) -> Vec<String> {
             continue;
         }
         let top = name.split('/').next().unwrap_or(name);
-        if COMPILE_TIME_PHASES.contains(&top) {
+        // A phase whose work the compiler did: its files are in the bundle.
+        let compile_time = kbc_bundle::phases::find(top)
+            .is_some_and(|p| p.kind == kbc_bundle::phases::PhaseKind::CompileTime);
+        if compile_time {
             notes.push(format!(
                 "note: --skip-phases {name}: that phase ran when the bundle was compiled; skip it there (skipPhases) or skip install here"
             ));
