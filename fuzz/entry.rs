@@ -156,9 +156,9 @@ pub fn pem(data: &[u8]) {
     let provided = Provided::from_host_files(files, "etc/kubernetes/pki", "fuzz");
     let mut input = PkiInput::new("cp-1", "10.0.0.5".parse().expect("an address"));
     input.encryption_algorithm = pki::EncryptionAlgorithm::EcdsaP256;
-    if pki::plan::plan_with(&input, &provided).is_err() {
+    if pki::plan::plan(&input, &provided).is_err() {
         return;
     }
     let at = IssueTime::from_unix(1_767_225_600).expect("a valid time");
-    let _ = pki::render_with(&input, &Secrets::from_seed([7; 32]), at, &provided, 1);
+    let _ = pki::render(&input, &Secrets::from_seed([7; 32]), at, &provided, 1);
 }

@@ -6,7 +6,7 @@ use crate::pki_support as support;
 
 use std::path::Path;
 
-use kbc::pki::{render_with, CaId, IssueTime, PkiInput, Provided};
+use kbc::pki::{CaId, IssueTime, PkiInput, Provided};
 use kbc::secrets::{CaPair, Secrets};
 use support::*;
 
@@ -21,7 +21,8 @@ fn refused(input: &PkiInput, secrets: &Secrets, pki_dir: Option<&Path>) -> Strin
         None => Provided::default(),
     };
     // Rendering is pure: a refused input never reaches the writer.
-    let err = render_with(input, secrets, at(), &provided, 2).expect_err("bad input was accepted");
+    let err =
+        kbc::pki::render(input, secrets, at(), &provided, 2).expect_err("bad input was accepted");
     let mut message = err.to_string();
     let mut source = std::error::Error::source(&err);
     while let Some(cause) = source {
@@ -40,7 +41,7 @@ fn existing_pki_dir_is_reused_byte_for_byte() {
     let (a, out_a) = render_dir(&input(), &secrets());
     // Another seed: every file still comes from the existing dir.
     let provided = Provided::read_pki_dir(&a.path().join("pki"), &input()).unwrap();
-    let out_b = render_with(&input(), &other_secrets(), at(), &provided, 2).unwrap();
+    let out_b = kbc::pki::render(&input(), &other_secrets(), at(), &provided, 2).unwrap();
     assert_eq!(out_a.artifacts, out_b.artifacts);
     assert!(out_b.certificates.iter().all(|c| c.reused));
     assert!(out_b.external_cas.is_empty());
@@ -56,7 +57,7 @@ fn partial_pki_dir_keeps_cas_and_regenerates_the_rest() {
         std::fs::copy(a.path().join("pki").join(f), pki.join(f)).unwrap();
     }
     let provided = Provided::read_pki_dir(&pki, &input()).unwrap();
-    let out_b = render_with(&input(), &other_secrets(), at(), &provided, 2).unwrap();
+    let out_b = kbc::pki::render(&input(), &other_secrets(), at(), &provided, 2).unwrap();
     let g = |o: &kbc::pki::PkiOutput, n: &str| o.get(n).unwrap().bytes.clone();
     assert_eq!(g(&out_a, "pki/ca.crt"), g(&out_b, "pki/ca.crt"));
     assert_eq!(g(&out_a, "pki/etcd/ca.key"), g(&out_b, "pki/etcd/ca.key"));
@@ -89,7 +90,7 @@ fn external_ca_mode_reuses_everything_without_ca_key() {
     let (a, _) = render_dir(&input(), &secrets());
     std::fs::remove_file(a.path().join("pki/ca.key")).unwrap();
     let provided = Provided::read_pki_dir(&a.path().join("pki"), &input()).unwrap();
-    let out = render_with(&input(), &other_secrets(), at(), &provided, 1).unwrap();
+    let out = kbc::pki::render(&input(), &other_secrets(), at(), &provided, 1).unwrap();
     assert_eq!(out.external_cas, [CaId::Ca]);
     assert!(out.get("pki/ca.key").is_none());
     assert_eq!(out.artifacts.len(), 26);
@@ -190,7 +191,7 @@ fn user_ca_with_other_subject_and_p384_key() {
             .as_secs() as i64,
     )
     .unwrap();
-    let out = render_with(&input(), &s, at_now, &Provided::default(), 2).unwrap();
+    let out = kbc::pki::render(&input(), &s, at_now, &Provided::default(), 2).unwrap();
     let o = tempfile::tempdir().unwrap();
     kbc::fsutil::write_kubeadm_layout(&out, o.path()).unwrap();
     let t = ok(
@@ -295,7 +296,7 @@ fn a_certificate_that_is_not_a_ca_is_refused() {
 fn an_expired_ca_is_refused() {
     let mut old_input = input();
     old_input.ca_validity = std::time::Duration::from_secs(24 * 3600);
-    let old = render_with(
+    let old = kbc::pki::render(
         &old_input,
         &secrets(),
         IssueTime::parse_rfc3339("2020-01-01T00:00:00Z").unwrap(),
@@ -524,7 +525,7 @@ fn existing_kubeconfigs_and_pairs_are_checked() {
     let d = pki_with(&base);
     std::fs::write(d.path().join("admin.conf"), b(&out, "admin.conf")).unwrap();
     let provided = Provided::read_pki_dir(&d.path().join("pki"), &moved).unwrap();
-    let o = render_with(&moved, &secrets(), at(), &provided, 2).unwrap();
+    let o = kbc::pki::render(&moved, &secrets(), at(), &provided, 2).unwrap();
     assert_eq!(o.get("admin.conf").unwrap().bytes, b(&out, "admin.conf"));
     assert!(
         o.warnings
@@ -554,6 +555,6 @@ fn existing_kubeconfigs_and_pairs_are_checked() {
     // sa.key alone: kept, sa.pub derived from it.
     let d = pki_with(&[("sa.key", b(&out, "pki/sa.key"))]);
     let provided = Provided::read_pki_dir(&d.path().join("pki"), &input()).unwrap();
-    let o = render_with(&input(), &other_secrets(), at(), &provided, 2).unwrap();
+    let o = kbc::pki::render(&input(), &other_secrets(), at(), &provided, 2).unwrap();
     assert_eq!(o.get("pki/sa.pub").unwrap().bytes, b(&out, "pki/sa.pub"));
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use kbc::pki::{render_with, EncryptionAlgorithm, PrivateKey, Provided, Seed};
+use kbc::pki::{EncryptionAlgorithm, PrivateKey, Provided, Seed};
 use sha2::{Digest, Sha256};
 use support::*;
 
@@ -119,8 +119,8 @@ fn two_processes_other_threads_tz_umask_same_bytes_ecdsa() {
 
 #[test]
 fn thread_count_does_not_matter_in_process() {
-    let a = render_with(&input(), &secrets(), at(), &Provided::default(), 1).unwrap();
-    let b = render_with(&input(), &secrets(), at(), &Provided::default(), 7).unwrap();
+    let a = kbc::pki::render(&input(), &secrets(), at(), &Provided::default(), 1).unwrap();
+    let b = kbc::pki::render(&input(), &secrets(), at(), &Provided::default(), 7).unwrap();
     assert_eq!(a.artifacts, b.artifacts);
 }
 
@@ -138,7 +138,7 @@ fn another_seed_gives_other_keys_and_certs() {
     // The review summaries do not depend on the seed.
     assert_eq!(a.certificates, b.certificates);
     // Another issue time changes certificates but not keys.
-    let c = render_with(
+    let c = kbc::pki::render(
         &input(),
         &secrets(),
         kbc::pki::IssueTime::parse_rfc3339("2030-01-01T00:00:00Z").unwrap(),

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use kbc::pki::{render_with, IssueTime, PkiInput, PkiOutput, Provided};
+use kbc::pki::{IssueTime, PkiInput, PkiOutput, Provided};
 use kbc::secrets::Secrets;
 
 /// The fixed test seed: bytes 0, 1, …, 31.
@@ -58,7 +58,7 @@ pub fn render(input: &PkiInput, secrets: &Secrets) -> PkiOutput {
         let mut map = CACHE.get_or_init(Default::default).lock().unwrap();
         Arc::clone(map.entry(key).or_default())
     };
-    cell.get_or_init(|| render_with(input, secrets, at(), &Provided::default(), 2).unwrap())
+    cell.get_or_init(|| kbc::pki::render(input, secrets, at(), &Provided::default(), 2).unwrap())
         .clone()
 }
 

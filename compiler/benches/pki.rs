@@ -5,7 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use kbc::pki::{render_with, threads_from_env, EncryptionAlgorithm, IssueTime, PkiInput, Provided};
+use kbc::cli::env::key_threads;
+use kbc::pki::{render, EncryptionAlgorithm, IssueTime, PkiInput, Provided};
 use kbc::secrets::Secrets;
 
 /// CPU seconds used by this process so far (Linux `/proc/self/stat`, 100 Hz ticks); None
@@ -31,13 +32,13 @@ fn run(
     let mut input = PkiInput::new("cp-1", "192.168.0.10".parse().expect("an IP"));
     input.encryption_algorithm = alg;
     let at = IssueTime::parse_rfc3339("2026-11-25T12:00:00Z").expect("RFC 3339");
-    let threads = threads_from_env();
+    let threads = key_threads();
     let mut times = Vec::new();
     let cpu0 = cpu_seconds();
     for seed in seeds {
         let secrets = Secrets::from_seed(seed);
         let t = Instant::now();
-        let out = render_with(&input, &secrets, at, &Provided::default(), threads).expect("render");
+        let out = render(&input, &secrets, at, &Provided::default(), threads).expect("render");
         times.push(t.elapsed());
         assert_eq!(out.artifacts.len(), 27);
     }
@@ -57,7 +58,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(15);
-    println!("threads: {}, runs: {runs}", threads_from_env());
+    println!("threads: {}, runs: {runs}", key_threads());
     let fixed = || (0..runs).map(|_| [7u8; 32]);
     let varied = || (0..runs).map(|i| [i.wrapping_mul(37).wrapping_add(1); 32]);
     for (name, alg) in [

@@ -33,7 +33,8 @@ pub struct CompileOptions {
     /// The node's host name, when known (`--host-name`): kubeadm writes
     /// `--hostname-override` only when it differs from the node name; unknown, kbc always does.
     pub host_name: Option<String>,
-    /// Key-generation threads (the output does not depend on it).
+    /// Key-generation threads (the output does not depend on it; 0 counts as 1). The
+    /// command line reads `KBC_THREADS` (`cli::env`); the library reads no environment.
     pub threads: usize,
     /// kubeadm's patches (`--patches DIR` / `patches.directory`), loaded by the caller.
     pub patches: PatchSet,
@@ -290,12 +291,8 @@ pub fn compile(
     opts: &CompileOptions,
 ) -> Result<Compiled, CompileError> {
     let opts = &opts.effective(cluster);
-    let threads = if opts.threads == 0 {
-        pki::threads_from_env()
-    } else {
-        opts.threads
-    };
-    let pki_out = pki::render_with(&cluster.pki_input(), secrets, at, &opts.provided, threads)
+    let threads = opts.threads;
+    let pki_out = pki::render(&cluster.pki_input(), secrets, at, &opts.provided, threads)
         .map_err(CompileError::Pki)?;
     let tokens = resolve_tokens(cluster, secrets);
     let external = external_etcd_files(cluster, secrets, opts.upload_certs)?;
@@ -381,7 +378,7 @@ pub struct Planned {
 }
 
 /// Plans the bundle of [`compile`] without generating a key, for the review rendering: the
-/// PKI from [`pki::plan::plan_with`] (files given with `--pki-dir` as they are), every other
+/// PKI from [`pki::plan::plan`] (files given with `--pki-dir` as they are), every other
 /// file through [`assemble`] as `compile` makes it, with tokens, certificate key and upload
 /// token derived from an all-zero seed, and a placeholder CA (unless one is provided) and
 /// discovery hash: the review rendering redacts all of them. CA pairs from a secrets file
@@ -398,7 +395,7 @@ pub fn plan_bundle(
         Some(s) => opts.provided.with_secrets(s).map_err(CompileError::Pki)?,
         None => opts.provided.clone(),
     };
-    let plan = pki::plan::plan_with(&input, &provided).map_err(CompileError::Pki)?;
+    let plan = pki::plan::plan(&input, &provided).map_err(CompileError::Pki)?;
     let external = match secrets {
         Some(s) => external_etcd_files(cluster, s, opts.upload_certs)?,
         None => Vec::new(),

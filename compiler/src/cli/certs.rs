@@ -72,25 +72,6 @@ pub struct CheckExpirationArgs {
     pub output: kbc_bundle::cli::OutputFormat,
 }
 
-/// The issue time: `--issued-at`, else `SOURCE_DATE_EPOCH`, else the clock.
-pub fn resolve_issue_time(flag: Option<&str>) -> Result<IssueTime, pki::IssueTimeError> {
-    if let Some(s) = flag {
-        return IssueTime::parse_rfc3339(s);
-    }
-    if let Ok(v) = std::env::var("SOURCE_DATE_EPOCH") {
-        let secs: i64 = v
-            .trim()
-            .parse()
-            .map_err(|_| pki::IssueTimeError::SourceDateEpoch(v.clone()))?;
-        return IssueTime::from_unix(secs);
-    }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    IssueTime::from_unix(now)
-}
-
 /// Loads `--secrets`, or makes a one-off random seed with a warning on stderr.
 pub fn load_secrets(path: Option<&Path>) -> Result<Secrets, Exit> {
     match path {
@@ -107,12 +88,12 @@ pub fn load_secrets(path: Option<&Path>) -> Result<Secrets, Exit> {
 /// `kbc certs render` once CONFIG has become a [`PkiInput`].
 pub fn render(args: &RenderArgs, input: &PkiInput) -> Result<(), Exit> {
     let secrets = load_secrets(args.secrets.as_deref())?;
-    let at = resolve_issue_time(args.issued_at.as_deref()).map_err(|e| refuse(&e))?;
+    let at = super::env::issue_time(args.issued_at.as_deref()).map_err(|e| refuse(&e))?;
     let provided = match &args.pki_dir {
         Some(d) => Provided::read_pki_dir(d, input).map_err(|e| refuse(&e))?,
         None => Provided::default(),
     };
-    let out = pki::render_with(input, &secrets, at, &provided, pki::threads_from_env())
+    let out = pki::render(input, &secrets, at, &provided, super::env::key_threads())
         .map_err(|e| refuse(&e))?;
     for w in &out.warnings {
         errln!("warning: {w}");
@@ -134,7 +115,7 @@ pub fn render(args: &RenderArgs, input: &PkiInput) -> Result<(), Exit> {
 pub fn check_expiration(args: &CheckExpirationArgs) -> Result<(), Exit> {
     let now = match &args.now {
         Some(s) => IssueTime::parse_rfc3339(s).map_err(|e| refuse(&e))?,
-        None => resolve_issue_time(None).map_err(|e| refuse(&e))?,
+        None => super::env::issue_time(None).map_err(|e| refuse(&e))?,
     };
     let provided = match (&args.pki_dir, &args.bundle) {
         (Some(_), Some(_)) => {

@@ -1,7 +1,7 @@
 //! `kbc compile CONFIG -o bundle.tgz`: validate, compile, write the bundle atomically (0600),
 //! print its digest and a short summary.
 
-use super::certs::{load_secrets, resolve_issue_time};
+use super::certs::load_secrets;
 use super::config::load_source;
 use super::init_flags::InitFlags;
 use super::node::NodeArgs;
@@ -89,7 +89,7 @@ pub fn init_options(init: &InitFlags, opts: &mut CompileOptions) {
 pub fn run(a: CompileArgs) -> Result<(), Exit> {
     let (cluster, patches) = load_cluster(a.config.as_deref(), &a.init, &a.node)?;
     let secrets = load_secrets(a.secrets.as_deref())?;
-    let at = resolve_issue_time(a.issued_at.as_deref()).map_err(|e| refuse(&e))?;
+    let at = super::env::issue_time(a.issued_at.as_deref()).map_err(|e| refuse(&e))?;
     let provided = match &a.pki_dir {
         Some(d) => Provided::read_pki_dir(d, &cluster.pki_input()).map_err(|e| refuse(&e))?,
         None => Provided::default(),
@@ -97,6 +97,7 @@ pub fn run(a: CompileArgs) -> Result<(), Exit> {
     let mut opts = CompileOptions {
         provided,
         patches,
+        threads: super::env::key_threads(),
         ..CompileOptions::default()
     };
     a.node.apply_host(&mut opts);

@@ -15,6 +15,7 @@ macro_rules! errln {
 pub mod certs;
 pub mod compile;
 pub mod config;
+pub mod env;
 pub mod init_flags;
 pub mod misc;
 pub mod node;

@@ -1,5 +1,5 @@
 //! Where each PKI file goes and how it is written: one definition read by the real render
-//! ([`super::render_with`]) and by the keyless review plan ([`super::plan`]), so the two
+//! ([`super::render`]) and by the keyless review plan ([`super::plan`]), so the two
 //! cannot disagree on a path, a mode or the `secret` flag. kubeadm's layout
 //! (`cmd/kubeadm/app/util/pkiutil/pki_helpers.go`, `cmd/kubeadm/app/phases/kubeconfig/`):
 //! keys 0600, certificates 0644, `sa.pub` 0600, kubeconfigs 0600 under `/etc/kubernetes`.

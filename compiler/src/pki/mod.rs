@@ -21,12 +21,12 @@ pub mod certs;
 pub mod der;
 pub mod existing;
 pub mod expiration;
+mod issue;
 pub mod kdf;
 pub mod keys;
 pub mod kubeconfig;
 pub mod layout;
 pub mod plan;
-mod render;
 pub mod x509;
 
 use std::net::IpAddr;
@@ -416,25 +416,6 @@ pub enum PkiError {
     },
 }
 
-/// The thread count for key generation: `KBC_THREADS` if set to a positive number, else the
-/// available parallelism. Output never depends on it.
-pub fn threads_from_env() -> usize {
-    std::env::var("KBC_THREADS")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        .filter(|n| *n > 0)
-        .unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
-        })
-}
-
-/// Renders the PKI from seed and inputs alone (no existing files).
-pub fn render(input: &PkiInput, secrets: &Secrets, at: IssueTime) -> Result<PkiOutput, PkiError> {
-    render_with(input, secrets, at, &Provided::default(), threads_from_env())
-}
-
 /// `sha256:<hex>` of a certificate's SubjectPublicKeyInfo.
 pub fn spki_sha256_pin(cert_der: &[u8]) -> Result<String, x509::CertError> {
     let info = Cert {
@@ -584,14 +565,14 @@ fn summary(name: &str, file: &str, der: &[u8], reused: bool) -> Result<CertSumma
 
 /// The full procedure with existing files (`--pki-dir`, secrets CA pairs) and an explicit
 /// thread count.
-pub fn render_with(
+pub fn render(
     input: &PkiInput,
     secrets: &Secrets,
     at: IssueTime,
     provided: &Provided,
     threads: usize,
 ) -> Result<PkiOutput, PkiError> {
-    render::render(input, secrets, at, provided, threads)
+    issue::render(input, secrets, at, provided, threads.max(1))
 }
 
 /// Go's `VerifyHostname` for one required DNS name: an exact (case-insensitive) SAN, or a

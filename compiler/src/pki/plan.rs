@@ -1,4 +1,4 @@
-//! The keyless PKI plan: the files and certificate summaries [`super::render_with`] would
+//! The keyless PKI plan: the files and certificate summaries [`super::render`] would
 //! produce for a [`PkiInput`] with nothing provided, computed without generating a key.
 //!
 //! `kbc render` uses it to print the review rendering in milliseconds. It reads the same
@@ -66,7 +66,7 @@ pub struct PlannedFile {
 /// The whole plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PkiPlan {
-    /// Files in [`super::render_with`]'s order.
+    /// Files in [`super::render`]'s order.
     pub files: Vec<PlannedFile>,
     /// Non-fatal findings (skipped SANs), as the real render reports them.
     pub warnings: Vec<String>,
@@ -131,11 +131,6 @@ fn spec_subject(spec: &CertSpec, input: &PkiInput) -> String {
     subject(&spec.common_name(input), spec.org)
 }
 
-/// Plans the PKI of `input` as [`super::render_with`] renders it with no provided files.
-pub fn plan(input: &PkiInput) -> Result<PkiPlan, PkiError> {
-    plan_with(input, &Provided::default())
-}
-
 /// The CA's subject as its leaves name their issuer: the provided certificate's, else the
 /// table's.
 fn ca_subject(id: CaId, input: &PkiInput, provided: &Provided) -> Result<String, PkiError> {
@@ -158,7 +153,7 @@ fn ca_subject(id: CaId, input: &PkiInput, provided: &Provided) -> Result<String,
 /// difference remains: a kubeconfig client certificate starts when its CA does, so with a
 /// provided CA its validity depends on the issue time; the plan assumes the CA was issued at
 /// the issue time.
-pub fn plan_with(input: &PkiInput, provided: &Provided) -> Result<PkiPlan, PkiError> {
+pub fn plan(input: &PkiInput, provided: &Provided) -> Result<PkiPlan, PkiError> {
     let mut planner = Planner {
         input,
         provided,
@@ -328,7 +323,7 @@ mod tests {
     #[test]
     fn plan_lists_every_file_of_the_default_pki() {
         let input = PkiInput::new("cp-1", "192.168.56.10".parse().unwrap());
-        let p = plan(&input).unwrap();
+        let p = plan(&input, &Provided::default()).unwrap();
         // 10 certificates with keys, sa pair, 5 kubeconfigs.
         assert_eq!(p.files.len(), 27);
         assert_eq!(p.certificates().len(), 15);

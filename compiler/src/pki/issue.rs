@@ -1,4 +1,4 @@
-//! The procedure behind [`super::render_with`], one function per kubeadm step
+//! The procedure behind [`super::render`], one function per kubeadm step
 //! (`cmd/kubeadm/app/phases/certs/certlist.go`: `CreateAsCA` per CA row, `CreateFromCA` per
 //! leaf row; `cmd/kubeadm/app/phases/kubeconfig/`): load the provided CAs, check external-CA
 //! mode, derive every missing key at once, then issue (or reuse) each row of the `CERTS`
