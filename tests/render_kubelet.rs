@@ -3,9 +3,7 @@
 //! snapshot of `config.yaml` for every valid fixture (§10.1).
 
 use kbc::config::{Cluster, Source};
-use kbc::render::kubelet::{
-    go_quote, kubeadm_flags_env, kubeadm_flags_env_with, kubelet_config_yaml, KubeletHostInputs,
-};
+use kbc::render::kubelet::{go_quote, kubeadm_flags_env, kubelet_config_yaml, KubeletHostInputs};
 use kbc::render::patches::PatchSet;
 use std::path::Path;
 
@@ -26,7 +24,7 @@ fn inline(node_registration: &str, cluster: &str) -> Cluster {
 
 /// kubeadm's bytes on a machine whose host name is the node name.
 fn on_own_host(c: &Cluster) -> String {
-    kubeadm_flags_env_with(
+    kubeadm_flags_env(
         c,
         &KubeletHostInputs {
             host_name: Some(c.node_name.clone()),
@@ -97,18 +95,21 @@ fn every_valid_fixture_is_covered_above() {
 #[test]
 fn host_name_unknown_always_overrides_with_the_node_name() {
     assert_eq!(
-        kubeadm_flags_env(&fixture("single-node.yaml")),
+        kubeadm_flags_env(&fixture("single-node.yaml"), &KubeletHostInputs::default()),
         "KUBELET_KUBEADM_ARGS=\"--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock --hostname-override=cp-1 --pod-infra-container-image=registry.k8s.io/pause:3.10\"\n"
     );
     // v1beta3.yaml's node name "Legacy-CP" is lower-cased by kubeadm.
-    assert!(kubeadm_flags_env(&fixture("v1beta3.yaml")).contains(" --hostname-override=legacy-cp "));
+    assert!(
+        kubeadm_flags_env(&fixture("v1beta3.yaml"), &KubeletHostInputs::default())
+            .contains(" --hostname-override=legacy-cp ")
+    );
 }
 
 #[test]
 fn host_name_rule_of_kubeadm() {
     let c = fixture("single-node.yaml");
     let with = |h: &str| {
-        kubeadm_flags_env_with(
+        kubeadm_flags_env(
             &c,
             &KubeletHostInputs {
                 host_name: Some(h.into()),
@@ -129,12 +130,15 @@ fn kubelet_extra_args_override_every_base_entry_of_their_name() {
     // The node name is the extra arg's; the user's entries replace kubeadm's, repeats kept,
     // all sorted by name, then value.
     let expected = "KUBELET_KUBEADM_ARGS=\"--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock --hostname-override=cp-1.example.com --node-ip=192.0.2.10 --node-ip=2001:db8::10 --pod-infra-container-image=mirror.example/pause:3.10\"\n";
-    assert_eq!(kubeadm_flags_env(&c), expected);
+    assert_eq!(
+        kubeadm_flags_env(&c, &KubeletHostInputs::default()),
+        expected
+    );
     // On a host named like the override kubeadm adds no base entry; the user's stays.
     let own = KubeletHostInputs {
         host_name: Some("cp-1.example.com".into()),
     };
-    assert_eq!(kubeadm_flags_env_with(&c, &own), expected);
+    assert_eq!(kubeadm_flags_env(&c, &own), expected);
 }
 
 #[test]
@@ -147,7 +151,7 @@ fn values_are_quoted_with_go_percent_q() {
         host_name: Some("cp-1".into()),
     };
     assert_eq!(
-        kubeadm_flags_env_with(&c, &own),
+        kubeadm_flags_env(&c, &own),
         "KUBELET_KUBEADM_ARGS=\"--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock --node-labels=a=\\\"b\\\",c=d\\\\e --pod-infra-container-image=registry.k8s.io/pause:3.10\"\n"
     );
     assert_eq!(go_quote("tab\there"), "\"tab\\there\"");

@@ -28,7 +28,7 @@ fn pod(c: &Cluster, component: Component) -> serde_json::Value {
 }
 
 fn command(c: &Cluster, component: Component) -> Vec<String> {
-    manifests::component_command(c, component)
+    manifests::component_command(c, &HostInputs::default(), component)
 }
 
 fn flags<'a>(cmd: &'a [String], name: &str) -> Vec<&'a str> {
@@ -59,7 +59,7 @@ fn valid_fixtures_manifests() {
     insta::glob!("../fixtures", "*.yaml", |path| {
         let src = source(path);
         let c = load_source(&src);
-        let pods = manifests::static_pods(&c);
+        let pods = manifests::static_pods(&c, &HostInputs::default());
         let names: Vec<&str> = pods.iter().map(|(n, _)| n.as_str()).collect();
         let mut want = vec![
             "kube-apiserver.yaml",
@@ -82,7 +82,10 @@ fn valid_fixtures_manifests() {
 #[test]
 fn manifests_are_deterministic() {
     let c = fixture("component-configs.yaml");
-    assert_eq!(manifests::static_pods(&c), manifests::static_pods(&c));
+    assert_eq!(
+        manifests::static_pods(&c, &HostInputs::default()),
+        manifests::static_pods(&c, &HostInputs::default())
+    );
 }
 
 #[test]
@@ -292,7 +295,7 @@ fn dual_stack_subnets_are_passed_verbatim() {
 #[test]
 fn external_etcd_flags_volumes_and_no_etcd_pod() {
     let c = fixture("external-etcd.yaml");
-    let pods = manifests::static_pods(&c);
+    let pods = manifests::static_pods(&c, &HostInputs::default());
     assert!(pods.iter().all(|(n, _)| n != "etcd.yaml"));
     assert_eq!(pods.len(), 3);
     assert!(manifests::static_pod(&c, &HostInputs::default(), Component::Etcd).is_none());
@@ -469,7 +472,7 @@ fn ipv6_advertise_address_probes_and_urls() {
         ["https://[::1]:2379,https://[fd00::10]:2379"]
     );
     assert_eq!(flags(&cmd, "listen-metrics-urls"), ["http://[::1]:2381"]);
-    let yaml = &manifests::static_pods(&c)[0].1;
+    let yaml = &manifests::static_pods(&c, &HostInputs::default())[0].1;
     assert!(yaml.contains("[fd00::10]:6443"), "{yaml}");
 }
 
@@ -559,7 +562,7 @@ fn default_probes_resources_and_pod_shape() {
         container(&etcd)["volumeMounts"],
         serde_json::json!([{"mountPath": "/var/lib/etcd", "name": "etcd-data"}, {"mountPath": "/etc/kubernetes/pki/etcd", "name": "etcd-certs"}])
     );
-    let yaml = &manifests::static_pods(&c)[2].1;
+    let yaml = &manifests::static_pods(&c, &HostInputs::default())[2].1;
     assert!(yaml.contains("  creationTimestamp: null\n"), "{yaml}");
     assert!(yaml.ends_with("\nstatus: {}\n"), "{yaml}");
 }
@@ -602,7 +605,7 @@ fn ca_directories_and_external_ca_are_explicit_inputs() {
     };
     let p = manifests::static_pod(&c, &none, Component::ApiServer).unwrap();
     assert_eq!(p["spec"]["volumes"].as_array().unwrap().len(), 2);
-    let cm = manifests::component_command_with(&c, &none, Component::ControllerManager);
+    let cm = manifests::component_command(&c, &none, Component::ControllerManager);
     assert_eq!(flags(&cm, "cluster-signing-cert-file"), [""]);
     assert_eq!(flags(&cm, "cluster-signing-key-file"), [""]);
 }

@@ -86,7 +86,7 @@ fn names(list: &Value, key: &str) -> Vec<String> {
 #[test]
 fn no_patches_leave_the_manifests_byte_identical() {
     let c = fixture("single-node.yaml");
-    let plain = manifests::static_pods(&c);
+    let plain = manifests::static_pods(&c, &HostInputs::default());
     let patched = patched_static_pods(&c, &HostInputs::default(), &PatchSet::default()).unwrap();
     assert_eq!(plain, patched);
     // A directory whose patches target other components leaves the rest unchanged too.
@@ -168,7 +168,7 @@ fn strategic_merges_by_merge_key_and_honours_directives() {
     assert_eq!(main["resources"], json!({"limits": {"cpu": "1"}}));
 
     // Untargeted Pods are untouched.
-    let plain = manifests::static_pods(&c);
+    let plain = manifests::static_pods(&c, &HostInputs::default());
     let patched = patched_static_pods(&c, &HostInputs::default(), &patches("strategic")).unwrap();
     assert_eq!(plain[1], patched[1], "kube-controller-manager");
     assert_eq!(plain[3], patched[3], "etcd");
@@ -290,7 +290,7 @@ fn kubeletconfiguration_patches_apply_to_config_yaml() {
     );
     // Pods are not kubelet targets.
     assert_eq!(
-        manifests::static_pods(&c),
+        manifests::static_pods(&c, &HostInputs::default()),
         patched_static_pods(&c, &HostInputs::default(), &patches("kubelet")).unwrap()
     );
 }

@@ -502,7 +502,7 @@ pub fn assemble(
         path: rootfs(crate::render::kubelet::FLAGS_ENV_FILE),
         mode: 0o644,
         secret: false,
-        data: kubelet::kubeadm_flags_env_with(
+        data: kubelet::kubeadm_flags_env(
             cluster,
             &kubelet::KubeletHostInputs {
                 host_name: opts.host_name.clone(),
@@ -610,7 +610,7 @@ pub fn assemble(
         // their own names: no hostname override, none of the control plane's extra args.
         let mut worker = cluster.clone();
         worker.init.node_registration.kubelet_extra_args.clear();
-        let worker_flags = kubelet::kubeadm_flags_env_with(
+        let worker_flags = kubelet::kubeadm_flags_env(
             &worker,
             &kubelet::KubeletHostInputs {
                 host_name: Some(cluster.node_name.clone()),

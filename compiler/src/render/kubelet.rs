@@ -72,13 +72,9 @@ pub fn kubelet_config_yaml(cluster: &Cluster, patches: &PatchSet) -> Result<Stri
     Ok(value_to_yaml(&doc))
 }
 
-/// `/var/lib/kubelet/kubeadm-flags.env` with the host name unknown (see the module docs).
-pub fn kubeadm_flags_env(cluster: &Cluster) -> String {
-    kubeadm_flags_env_with(cluster, &KubeletHostInputs::default())
-}
-
-/// [`kubeadm_flags_env`] with explicit host inputs.
-pub fn kubeadm_flags_env_with(cluster: &Cluster, host: &KubeletHostInputs) -> String {
+/// `/var/lib/kubelet/kubeadm-flags.env` for the node; `host` holds what kubeadm would read
+/// from the machine.
+pub fn kubeadm_flags_env(cluster: &Cluster, host: &KubeletHostInputs) -> String {
     format!(
         "{FLAGS_ENV_VARIABLE}={}\n",
         go_quote(&kubelet_flags(cluster, host).join(" "))

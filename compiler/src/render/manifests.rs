@@ -120,14 +120,10 @@ impl Default for HostInputs {
     }
 }
 
-/// Every manifest `kubeadm init` writes, as `(file name, YAML)` in [`Component::ALL`] order;
-/// etcd is left out with external etcd. Uses [`HostInputs::default`].
-pub fn static_pods(cluster: &Cluster) -> Vec<(String, String)> {
-    static_pods_with(cluster, &HostInputs::default())
-}
-
-/// [`static_pods`] with explicit host inputs.
-pub fn static_pods_with(cluster: &Cluster, host: &HostInputs) -> Vec<(String, String)> {
+/// Every static Pod of the cluster as (file name, YAML), in [`Component::ALL`]'s order;
+/// `host` holds what kubeadm would read from the machine (`HostInputs::default()`: kbc's
+/// defaults, see the module notes).
+pub fn static_pods(cluster: &Cluster, host: &HostInputs) -> Vec<(String, String)> {
     Component::ALL
         .into_iter()
         .filter_map(|c| Some((c.file_name(), value_to_yaml(&static_pod(cluster, host, c)?))))
@@ -148,7 +144,7 @@ pub fn static_pod(cluster: &Cluster, host: &HostInputs, component: Component) ->
             let container = Container {
                 name: component.name(),
                 image: release::kubernetes_image(component.name(), &images),
-                command: component_command_with(cluster, host, component),
+                command: component_command(cluster, host, component),
                 mounts: mounts.mounts(),
                 liveness: Some(liveness(&host_addr, "/livez", port, "HTTPS")),
                 readiness: Some(readiness(&host_addr, "/readyz", port, "HTTPS")),
@@ -188,7 +184,7 @@ pub fn static_pod(cluster: &Cluster, host: &HostInputs, component: Component) ->
             let container = Container {
                 name: component.name(),
                 image: release::kubernetes_image(component.name(), &images),
-                command: component_command_with(cluster, host, component),
+                command: component_command(cluster, host, component),
                 mounts: mounts.mounts(),
                 liveness: Some(liveness(&host_addr, "/healthz", port, "HTTPS")),
                 readiness: None,
@@ -211,7 +207,7 @@ pub fn static_pod(cluster: &Cluster, host: &HostInputs, component: Component) ->
             let container = Container {
                 name: component.name(),
                 image: release::etcd_image(&images)?,
-                command: component_command_with(cluster, host, component),
+                command: component_command(cluster, host, component),
                 // Fixed order, read-write: the data dir, then the certificates.
                 mounts: vec![
                     volume_mount("etcd-data", &local.data_dir, false),
@@ -240,14 +236,9 @@ pub fn static_pod(cluster: &Cluster, host: &HostInputs, component: Component) ->
     Some(pod)
 }
 
-/// The component's command line (binary first) with [`HostInputs::default`]. Empty for etcd
-/// when etcd is external.
-pub fn component_command(cluster: &Cluster, component: Component) -> Vec<String> {
-    component_command_with(cluster, &HostInputs::default(), component)
-}
-
-/// [`component_command`] with explicit host inputs.
-pub fn component_command_with(
+/// The container command of `component`: kubeadm's defaults merged with extraArgs
+/// (`cmd/kubeadm/app/util/arguments.go`).
+pub fn component_command(
     cluster: &Cluster,
     host: &HostInputs,
     component: Component,
