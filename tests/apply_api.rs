@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime};
 use apply_support::server::{ApiServer, Faults};
 use apply_support::{bundle, bundle_with_kubelet, kubelet_healthz, sample_plan, Host, Pki, NODE};
 use base64::Engine as _;
-use kbc_apply::api::{ApiClient, ApiError, ApiRequest, Endpoint, ObjectRef};
+use kbc_apply::client::{ApiClient, ApiError, ApiRequest, Endpoint, ObjectRef};
 use serde_json::{json, Value};
 
 fn request_lines(server: &ApiServer) -> String {

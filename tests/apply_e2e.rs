@@ -23,7 +23,7 @@ use std::time::{Duration, Instant, SystemTime};
 use apply_support::server::{ApiServer, Faults, Identity};
 use apply_support::{kubelet_healthz, Host, Run};
 use base64::Engine as _;
-use kbc_apply::api::{ApiClient, ApiError, ApiRequest, Endpoint, ObjectRef};
+use kbc_apply::client::{ApiClient, ApiError, ApiRequest, Endpoint, ObjectRef};
 use kbc_bundle::VerifiedBundle;
 use serde_json::{json, Value};
 

@@ -11,7 +11,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 use kbc_bundle::cli::{to_json, OutputFormat};
 
 use kbc_apply::bundle;
-use kbc_apply::phases::{self, ApplyContext, PhaseError, RunOptions};
+use kbc_apply::{ApplyContext, PhaseError, RunOptions};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -133,7 +133,7 @@ struct RunArgs {
 }
 
 fn parse_api_server(s: &str) -> Result<String, String> {
-    match kbc_apply::api::client::split_url(s) {
+    match kbc_apply::client::split_url(s) {
         Some(_) if !s.trim_start_matches("https://").contains('/') => Ok(s.to_string()),
         _ => Err("expected https://HOST[:PORT] (no path)".to_string()),
     }
@@ -262,7 +262,7 @@ fn run_command(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
                 kubelet_healthz: run.kubelet_healthz,
                 now: std::time::SystemTime::now(),
             };
-            phases::run::run(&ctx, &opts, &mut *out).map_err(|e| (e.code, Box::new(e) as _))?;
+            kbc_apply::run(&ctx, &opts, &mut *out).map_err(|e| (e.code, Box::new(e) as _))?;
         }
         Command::Verify { bundle, output } => {
             let verified = load(&bundle);
@@ -285,12 +285,12 @@ fn run_command(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
         } => {
             let (ctx, _lock) = context(&bundle, &target, dry_run)?;
             verified_line(&mut *out, &ctx.bundle);
-            phases::install::run(&ctx, &mut *out).map_err(phase_failure)?;
+            kbc_apply::install::run(&ctx, &mut *out).map_err(phase_failure)?;
         }
         Command::Reset { bundle, target } => {
             let (ctx, _lock) = context(&bundle, &target, false)?;
             verified_line(&mut *out, &ctx.bundle);
-            phases::reset::run(&ctx, &mut *out).map_err(phase_failure)?;
+            kbc_apply::reset::run(&ctx, &mut *out).map_err(phase_failure)?;
         }
         Command::Completions { shell } => {
             let _ = out.write_all(&kbc_bundle::cli::completions(Cli::command(), shell));

@@ -22,7 +22,6 @@ pub enum KubeconfigError {
 /// What the client needs from a kubeconfig, PEM-encoded.
 #[derive(Debug, Clone)]
 pub struct Credentials {
-    pub server: String,
     pub ca_pem: Vec<u8>,
     pub cert_pem: Vec<u8>,
     pub key_pem: Vec<u8>,
@@ -98,11 +97,11 @@ pub fn load(path: &Path, root: &Path) -> Result<Credentials, KubeconfigError> {
     let user = named(&config, "users", &user_name)
         .and_then(|u| u.get("user"))
         .ok_or_else(|| invalid(format!("no user named \"{user_name}\"")))?;
-    let server = cluster
+    // kbc-apply connects to the plan's API server; a kubeconfig without one is still broken.
+    cluster
         .get("server")
         .and_then(Value::as_str)
-        .ok_or_else(|| invalid(format!("cluster \"{cluster_name}\" has no server")))?
-        .to_string();
+        .ok_or_else(|| invalid(format!("cluster \"{cluster_name}\" has no server")))?;
     let data_or_file = |node: &Value, data: &str, file: &str| -> Result<Vec<u8>, KubeconfigError> {
         if let Some(b64) = node.get(data).and_then(Value::as_str) {
             return base64::engine::general_purpose::STANDARD
@@ -122,7 +121,6 @@ pub fn load(path: &Path, root: &Path) -> Result<Credentials, KubeconfigError> {
         Err(invalid(format!("neither {data} nor {file} is set")))
     };
     Ok(Credentials {
-        server,
         ca_pem: data_or_file(
             cluster,
             "certificate-authority-data",

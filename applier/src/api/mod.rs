@@ -12,4 +12,4 @@ pub mod objects;
 pub mod request;
 
 pub use client::{ApiClient, ApiError, Endpoint, Response};
-pub use request::{ApiRequest, Method, ObjectRef};
+pub use request::{ApiRequest, ObjectRef};

@@ -62,11 +62,6 @@ pub fn b64(data: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(data)
 }
 
-/// Decodes standard base64, `None` when it is not.
-pub fn unb64(text: &str) -> Option<Vec<u8>> {
-    base64::engine::general_purpose::STANDARD.decode(text).ok()
-}
-
 /// `2026-11-25T15:04:05Z`: RFC 3339 in UTC, whole seconds, as kubeadm writes token
 /// expirations (Go's `time.RFC3339`).
 pub fn rfc3339(t: SystemTime) -> String {

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use super::Outcome;
 use super::{PhaseError, Session};
 use crate::api::objects::{b64, fold_string_data, is_subset, parse_documents, rfc3339};
-use crate::api::{ApiError, ApiRequest, ObjectRef, Response};
+use crate::api::{ApiRequest, ObjectRef, Response};
 
 /// The kube-system namespace, home of the bootstrap token Secrets.
 pub const KUBE_SYSTEM: &str = "kube-system";
@@ -277,9 +277,4 @@ fn resolve_owner_uids(
         r["uid"] = Value::String(uid);
     }
     Ok(())
-}
-
-/// Makes an [`ApiError`] a phase failure.
-pub fn api(e: ApiError) -> PhaseError {
-    PhaseError::Api(e)
 }

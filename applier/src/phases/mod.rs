@@ -33,15 +33,13 @@ use std::path::{Path, PathBuf};
 use crate::bundle::{BundleFile, VerifiedBundle};
 
 pub use error::{PhaseError, Refusal};
-pub use session::{shown, systemctl, systemctl_must, RunOptions, Session};
+pub use session::{systemctl, systemctl_must, RunOptions, Session};
 
 /// One phase of a full run.
 pub struct Phase {
     /// kubeadm's name; a parent (`addon`) also runs its sub-phases (`addon/coredns`), which
     /// the plan names.
     pub name: &'static str,
-    /// What it does, for help texts and docs.
-    pub summary: &'static str,
     /// It talks to the API server with admin.conf (kubeadm's `initData.Client()`); the
     /// runner puts the `kubeadm:cluster-admins` binding before the first such phase.
     pub uses_client: bool,
@@ -56,16 +54,16 @@ pub struct Phase {
 /// kubelet-start phases write) and `cluster-admins` (the binding kubeadm creates on first
 /// use of its client).
 pub const PHASES: &[Phase] = &[
+    // kubeadm's init preflight checks
     Phase {
         name: "preflight",
-        summary: "kubeadm's init preflight checks",
         uses_client: false,
         prints_own_line: false,
         run: |s, _| preflight::run(s),
     },
+    // the bundle's files, atomically, with their modes
     Phase {
         name: "install",
-        summary: "the bundle's files, atomically, with their modes",
         uses_client: false,
         prints_own_line: true,
         run: |s, _| {
@@ -74,72 +72,72 @@ pub const PHASES: &[Phase] = &[
             Ok(outcome)
         },
     },
+    // enable and (re)start the kubelet
     Phase {
         name: "kubelet-start",
-        summary: "enable and (re)start the kubelet",
         uses_client: false,
         prints_own_line: false,
         run: |s, _| kubelet_start::run(s),
     },
+    // poll the kubelet's and the control plane's health endpoints
     Phase {
         name: "wait-control-plane",
-        summary: "poll the kubelet's and the control plane's health endpoints",
         uses_client: false,
         prints_own_line: false,
         run: |s, _| wait_control_plane::run(s),
     },
+    // the kubeadm:cluster-admins binding
     Phase {
         name: run::CLUSTER_ADMINS_PHASE,
-        summary: "the kubeadm:cluster-admins binding",
         uses_client: true,
         prints_own_line: false,
         run: api_objects::run,
     },
+    // the kubeadm-config and kubelet-config ConfigMaps
     Phase {
         name: "upload-config",
-        summary: "the kubeadm-config and kubelet-config ConfigMaps",
         uses_client: true,
         prints_own_line: false,
         run: api_objects::run,
     },
+    // the encrypted kubeadm-certs Secret
     Phase {
         name: "upload-certs",
-        summary: "the encrypted kubeadm-certs Secret",
         uses_client: true,
         prints_own_line: false,
         run: |s, _| upload_certs::run(s),
     },
+    // the control-plane labels and taints on the Node
     Phase {
         name: "mark-control-plane",
-        summary: "the control-plane labels and taints on the Node",
         uses_client: true,
         prints_own_line: false,
         run: |s, _| mark_control_plane::run(s),
     },
+    // bootstrap tokens, their RBAC and cluster-info
     Phase {
         name: "bootstrap-token",
-        summary: "bootstrap tokens, their RBAC and cluster-info",
         uses_client: true,
         prints_own_line: false,
         run: api_objects::run,
     },
+    // point kubelet.conf at the rotated client certificate
     Phase {
         name: "kubelet-finalize",
-        summary: "point kubelet.conf at the rotated client certificate",
         uses_client: false,
         prints_own_line: false,
         run: |s, _| kubelet_finalize::run(s),
     },
+    // CoreDNS and kube-proxy
     Phase {
         name: "addon",
-        summary: "CoreDNS and kube-proxy",
         uses_client: true,
         prints_own_line: false,
         run: api_objects::run,
     },
+    // print the join commands
     Phase {
         name: "show-join-command",
-        summary: "print the join commands",
         uses_client: false,
         prints_own_line: false,
         run: |s, _| show_join_command::run(s),

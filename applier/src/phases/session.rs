@@ -3,7 +3,7 @@
 //! host helpers the phases call.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use crate::api::{ApiClient, ApiError, Endpoint};
@@ -148,9 +148,4 @@ pub fn systemctl_must(s: &Session<'_>, args: &[&str]) -> Result<(), PhaseError> 
             command: format!("{} {}", s.opts.systemctl.display(), args.join(" ")),
         })
     }
-}
-
-/// A path for messages.
-pub fn shown(p: &Path) -> String {
-    p.display().to_string()
 }
