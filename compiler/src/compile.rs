@@ -65,7 +65,7 @@ const TOKEN_CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
 /// `n` characters of `[a-z0-9]` from a byte source, uniformly: bytes `< 252` (= 7 × 36) pick
 /// `TOKEN_CHARS[b % 36]`, larger ones are skipped (kubeadm's `bootstraputil.randBytes` rule).
 /// The one definition of the token alphabet, for seeded and for random tokens.
-pub fn token_chars(mut next_byte: impl FnMut() -> u8, n: usize) -> String {
+pub(crate) fn token_chars(mut next_byte: impl FnMut() -> u8, n: usize) -> String {
     let mut out = String::with_capacity(n);
     while out.len() < n {
         let b = next_byte();
@@ -85,7 +85,7 @@ fn derived_chars(secrets: &Secrets, label: &str, n: usize) -> String {
 
 /// The bootstrap tokens of the InitConfiguration, each from the config or, when the config
 /// leaves it out, from the seed (kubeadm would make a random one).
-pub fn resolve_tokens(cluster: &Cluster, secrets: &Secrets) -> Vec<Token> {
+pub(crate) fn resolve_tokens(cluster: &Cluster, secrets: &Secrets) -> Vec<Token> {
     cluster
         .init
         .bootstrap_tokens
@@ -144,7 +144,7 @@ pub enum CompileError {
 
 /// One client file of an external etcd ([`external_etcd_files`]).
 #[derive(Debug, Clone)]
-pub struct ExternalFile {
+pub(crate) struct ExternalFile {
     /// The host path `etcd.external` names.
     pub path: String,
     /// Its upload-certs data key (`external-etcd.key`, ...).
@@ -170,7 +170,7 @@ fn external_etcd_bundle_files(external: &[ExternalFile]) -> Vec<NewFile> {
 /// secrets file: installed at the paths `etcd.external` names (the key 0600) and uploaded by
 /// upload-certs. A path left empty (etcd without TLS) has no file. Without the files in the
 /// secrets file nothing is installed (the node has them), and upload-certs is refused.
-pub fn external_etcd_files(
+pub(crate) fn external_etcd_files(
     cluster: &Cluster,
     secrets: &Secrets,
     upload_certs: bool,
@@ -211,12 +211,12 @@ pub fn external_etcd_files(
 }
 
 /// The local API endpoint `adv:port`.
-pub fn local_endpoint(cluster: &Cluster) -> String {
+pub(crate) fn local_endpoint(cluster: &Cluster) -> String {
     crate::netutil::join_host_port(&cluster.advertise_address.to_string(), cluster.bind_port)
 }
 
 /// The normalized, defaulted configuration: what `configSha256` hashes.
-pub fn normalized_config(cluster: &Cluster) -> String {
+pub(crate) fn normalized_config(cluster: &Cluster) -> String {
     crate::cli::config::documents(
         &cluster.init,
         &cluster.config,
@@ -227,7 +227,7 @@ pub fn normalized_config(cluster: &Cluster) -> String {
 /// The seed- and key-dependent values that the key-independent files embed: the real ones
 /// for `kbc compile`, placeholders for `kbc render` (see [`plan_bundle`]).
 #[derive(Debug, Clone)]
-pub struct Embedded {
+pub(crate) struct Embedded {
     /// The bootstrap tokens.
     pub tokens: Vec<Token>,
     /// `ca.crt` as PEM.
@@ -246,7 +246,7 @@ pub struct Embedded {
 
 /// Everything of a bundle but the PKI artifacts, and the apply plan.
 #[derive(Debug)]
-pub struct Assembled {
+pub(crate) struct Assembled {
     pub files: Vec<NewFile>,
     pub plan: ApplyPlan,
     /// `host:port` clients use: controlPlaneEndpoint, else the local endpoint.
@@ -254,7 +254,7 @@ pub struct Assembled {
 }
 
 /// The upload-certs proxy token, derived from the seed.
-pub fn upload_token(secrets: &Secrets) -> upload_certs::UploadToken {
+pub(crate) fn upload_token(secrets: &Secrets) -> upload_certs::UploadToken {
     upload_certs::UploadToken {
         id: derived_chars(secrets, "kbc/v1/upload-certs/token/id", 6),
         secret: derived_chars(secrets, "kbc/v1/upload-certs/token/secret", 16),
@@ -263,7 +263,7 @@ pub fn upload_token(secrets: &Secrets) -> upload_certs::UploadToken {
 
 /// The `(data key, bytes)` pairs of the upload-certs phase: PKI files read through `get` by
 /// their kubeadm path, external etcd's client files from `external` ([`external_etcd_files`]).
-pub fn upload_files(
+pub(crate) fn upload_files(
     cluster: &Cluster,
     get: impl Fn(&str) -> Option<Vec<u8>>,
     external: &[ExternalFile],
@@ -361,7 +361,7 @@ pub fn manifest(cluster: &Cluster, endpoint: &str, at: IssueTime, plan: &ApplyPl
 
 /// A placeholder CA certificate for [`plan_bundle`]: never a valid PEM body, so it cannot be
 /// mistaken for a real one.
-pub const PLACEHOLDER_CA_PEM: &str =
+pub(crate) const PLACEHOLDER_CA_PEM: &str =
     "-----BEGIN CERTIFICATE-----\nkbc-render-placeholder-ca\n-----END CERTIFICATE-----\n";
 
 /// What [`plan_bundle`] produces: the bundle without keys.
@@ -465,7 +465,7 @@ pub fn plan_bundle(
 /// The bundle's files that do not hold a key: static Pods, kubelet files, API objects, join
 /// files and images.txt, with the seed- and key-dependent values taken from `e`. Shared by
 /// [`compile`] and [`plan_bundle`], so the review rendering shows what the bundle holds.
-pub fn assemble(
+pub(crate) fn assemble(
     cluster: &Cluster,
     opts: &CompileOptions,
     e: &Embedded,
@@ -648,13 +648,13 @@ pub fn assemble(
 }
 
 /// `2026-11-25T12:00:00Z`.
-pub fn rfc3339(at: IssueTime) -> String {
+pub(crate) fn rfc3339(at: IssueTime) -> String {
     crate::pki::rfc3339(at.at())
 }
 
 /// kubeadm's init phases that remain for the node after `skipPhases`
 /// ([`kbc_bundle::phases::is_skipped`]; the phases that only write files ran at compile time).
-pub fn remaining_phases(cluster: &Cluster, upload_certs: bool) -> Vec<String> {
+pub(crate) fn remaining_phases(cluster: &Cluster, upload_certs: bool) -> Vec<String> {
     kbc_bundle::phases::node_phases(|p| match p.name {
         "upload-certs" => upload_certs,
         "addon/coredns" => !cluster.config.dns.disabled,

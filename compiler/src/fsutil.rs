@@ -8,7 +8,7 @@ use kbc_bundle::limits::MAX_INPUT_FILE_BYTES;
 
 /// Writes `bytes` to `path` atomically with `mode` (see [`kbc_bundle::atomic`]), after
 /// removing temporary files that a killed earlier run left in the same directory.
-pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -19,12 +19,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
 
 /// Reads a user's input file as UTF-8 text: a regular file (a FIFO or a device would block
 /// or never end) of at most [`MAX_INPUT_FILE_BYTES`].
-pub fn read_input(path: &Path) -> io::Result<String> {
+pub(crate) fn read_input(path: &Path) -> io::Result<String> {
     utf8_text(read_input_bytes(path)?)
 }
 
 /// Standard input as UTF-8 text, at most [`MAX_INPUT_FILE_BYTES`].
-pub fn read_stdin() -> io::Result<String> {
+pub(crate) fn read_stdin() -> io::Result<String> {
     utf8_text(kbc_bundle::file::read_to_limit(
         io::stdin(),
         MAX_INPUT_FILE_BYTES,
@@ -45,7 +45,7 @@ fn utf8_text(bytes: Vec<u8>) -> io::Result<String> {
 }
 
 /// [`read_input`] without the UTF-8 check.
-pub fn read_input_bytes(path: &Path) -> io::Result<Vec<u8>> {
+pub(crate) fn read_input_bytes(path: &Path) -> io::Result<Vec<u8>> {
     kbc_bundle::file::read_capped(path, MAX_INPUT_FILE_BYTES)
 }
 

@@ -14,7 +14,7 @@ use crate::review::{self, parse_yaml, scalar, ReviewInput};
 /// The facts `kbc inspect` prints.
 #[derive(Debug, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Inspection {
+pub(crate) struct Inspection {
     api_version: &'static str,
     kind: &'static str,
     pub digest: String,
@@ -37,7 +37,7 @@ pub struct Inspection {
 /// One certificate's dates.
 #[derive(Debug, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct CertificateDates {
+pub(crate) struct CertificateDates {
     /// The bundle path of the file holding it.
     pub path: String,
     /// RFC 3339.
@@ -49,7 +49,7 @@ pub struct CertificateDates {
 
 /// String pairs serialized as a JSON object in their order.
 #[derive(Debug, Default)]
-pub struct OrderedMap(pub Vec<(String, String)>);
+pub(crate) struct OrderedMap(pub Vec<(String, String)>);
 
 impl serde::Serialize for OrderedMap {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -122,7 +122,7 @@ impl Inspection {
 /// fields.
 #[derive(Debug, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Refusal {
+pub(crate) struct Refusal {
     api_version: &'static str,
     kind: &'static str,
     verification: &'static str,

@@ -3,25 +3,25 @@
 //! docs/bundle-format.md).
 
 /// `KubernetesDir`: kubeconfigs and static Pod manifests.
-pub const KUBERNETES_DIR: &str = "/etc/kubernetes";
+pub(crate) const KUBERNETES_DIR: &str = "/etc/kubernetes";
 /// `GetStaticPodDirectory()`: where the kubelet reads static Pods.
-pub const MANIFESTS_DIR: &str = "/etc/kubernetes/manifests";
+pub(crate) const MANIFESTS_DIR: &str = "/etc/kubernetes/manifests";
 
 /// etcd's client port (`EtcdListenClientPort`).
-pub const ETCD_CLIENT_PORT: u16 = 2379;
+pub(crate) const ETCD_CLIENT_PORT: u16 = 2379;
 /// etcd's peer port (`EtcdListenPeerPort`).
-pub const ETCD_PEER_PORT: u16 = 2380;
+pub(crate) const ETCD_PEER_PORT: u16 = 2380;
 /// etcd's metrics port (`EtcdMetricsPort`).
-pub const ETCD_METRICS_PORT: u16 = 2381;
+pub(crate) const ETCD_METRICS_PORT: u16 = 2381;
 /// kube-controller-manager's secure port (`KubeControllerManagerPort`).
-pub const CONTROLLER_MANAGER_PORT: u16 = 10257;
+pub(crate) const CONTROLLER_MANAGER_PORT: u16 = 10257;
 /// kube-scheduler's secure port (`KubeSchedulerPort`).
-pub const SCHEDULER_PORT: u16 = 10259;
+pub(crate) const SCHEDULER_PORT: u16 = 10259;
 /// The kubelet's port (`KubeletPort`).
-pub const KUBELET_PORT: u16 = 10250;
+pub(crate) const KUBELET_PORT: u16 = 10250;
 
 /// `/etc/kubernetes/<name>` (a kubeconfig).
-pub fn kubernetes_file(name: &str) -> String {
+pub(crate) fn kubernetes_file(name: &str) -> String {
     format!("{KUBERNETES_DIR}/{name}")
 }
 

@@ -36,7 +36,7 @@ use crate::yaml::node::Pos;
 mod decode;
 
 /// The only version this kbc reads and writes.
-pub const VERSION: &str = "kbc.secrets/v1";
+pub(crate) const VERSION: &str = "kbc.secrets/v1";
 
 /// A CA certificate (PEM, possibly a chain) and its private key (PEM).
 #[derive(Clone, PartialEq, Eq, Serialize)]
@@ -411,7 +411,7 @@ pub fn load_ca_pair(cert: &Path, key: &Path) -> Result<CaPair, InputFileError> {
 
 /// Reads and checks external etcd's client files: the CA and the client certificate parse,
 /// and the key belongs to the client certificate.
-pub fn load_external_etcd(
+pub(crate) fn load_external_etcd(
     ca: &Path,
     cert: &Path,
     key: &Path,

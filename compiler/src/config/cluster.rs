@@ -92,7 +92,7 @@ impl Cluster {
 }
 
 /// What the image rules read from a ClusterConfiguration.
-pub fn image_inputs<'a>(
+pub(crate) fn image_inputs<'a>(
     c: &'a ClusterConfiguration,
     v: &'a KubeVersion,
 ) -> release::ImageInputs<'a> {
@@ -112,7 +112,7 @@ pub fn image_inputs<'a>(
 }
 
 /// Checks the Kubernetes version: a concrete release kbc can render, never a label.
-pub fn resolve_version(v: &str, out: &mut Vec<Diagnostic>) -> Option<KubeVersion> {
+pub(crate) fn resolve_version(v: &str, out: &mut Vec<Diagnostic>) -> Option<KubeVersion> {
     let path = "kubernetesVersion";
     let kind = "ClusterConfiguration";
     // A label was resolved by the dynamic defaults; here it can only be a version or wrong.

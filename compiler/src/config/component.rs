@@ -26,13 +26,13 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// `kubelet.config.k8s.io/v1beta1`, written into the defaulted document as kubeadm's marshal does.
-pub const KUBELET_API_VERSION: &str = "kubelet.config.k8s.io/v1beta1";
+pub(crate) const KUBELET_API_VERSION: &str = "kubelet.config.k8s.io/v1beta1";
 /// Kind of the kubelet component config.
-pub const KUBELET_KIND: &str = "KubeletConfiguration";
+pub(crate) const KUBELET_KIND: &str = "KubeletConfiguration";
 /// `kubeproxy.config.k8s.io/v1alpha1`.
-pub const KUBE_PROXY_API_VERSION: &str = "kubeproxy.config.k8s.io/v1alpha1";
+pub(crate) const KUBE_PROXY_API_VERSION: &str = "kubeproxy.config.k8s.io/v1alpha1";
 /// Kind of the kube-proxy component config.
-pub const KUBE_PROXY_KIND: &str = "KubeProxyConfiguration";
+pub(crate) const KUBE_PROXY_KIND: &str = "KubeProxyConfiguration";
 
 use crate::paths::MANIFESTS_DIR;
 /// `kubeadmapiv1.DefaultClusterDNSIP`, used when the service subnet gives no 10th address.
@@ -59,7 +59,7 @@ const KUBE_PROXY_KUBECONFIG: &str = "/var/lib/kube-proxy/kubeconfig.conf";
 
 /// The cluster facts kubeadm's overlay reads, resolved by the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct OverlayInput<'a> {
+pub(crate) struct OverlayInput<'a> {
     /// `ClusterConfiguration.certificatesDir` (kubelet `clientCAFile` = `<dir>/ca.crt`).
     pub certificates_dir: &'a str,
     /// `networking.dnsDomain` (kubelet `clusterDomain`).
@@ -90,7 +90,7 @@ impl Default for OverlayInput<'_> {
 /// A field the user set to something other than kubeadm's recommended value (a warning, the
 /// user's value is kept).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Recommendation {
+pub(crate) struct Recommendation {
     /// `KubeletConfiguration` or `KubeProxyConfiguration`.
     pub kind: &'static str,
     /// JSON path of the field, as kubeadm names it (`authorization.mode`).
@@ -183,7 +183,7 @@ fn fill_or_warn_opt(
 ///
 /// Order and rules follow `kubeletConfig.Default`; the returned recommendations are in the
 /// order kubeadm prints its warnings.
-pub fn default_kubelet(
+pub(crate) fn default_kubelet(
     user: Option<KubeletConfiguration>,
     input: &OverlayInput,
 ) -> (KubeletConfiguration, Vec<Recommendation>) {
@@ -317,7 +317,7 @@ pub fn default_kubelet(
 /// kubeadm's per-node `Mutate` of the kubelet configuration before `config.yaml` is written
 /// (`componentconfigs/kubelet_unix.go`): on a node running systemd-resolved an unset
 /// `resolvConf` becomes systemd-resolved's file; another value is kept with a warning.
-pub fn mutate_kubelet(
+pub(crate) fn mutate_kubelet(
     c: &mut KubeletConfiguration,
     systemd_resolved: bool,
 ) -> Option<Recommendation> {
@@ -341,7 +341,7 @@ pub fn mutate_kubelet(
 }
 
 /// Applies kubeadm's kube-proxy overlay to the user's document (or to an empty one).
-pub fn default_kube_proxy(
+pub(crate) fn default_kube_proxy(
     user: Option<KubeProxyConfiguration>,
     input: &OverlayInput,
 ) -> (KubeProxyConfiguration, Vec<Recommendation>) {
@@ -394,7 +394,7 @@ pub fn default_kube_proxy(
 /// kubeadm's `constants.GetDNSIP`: the 10th address of the first CIDR of the (possibly
 /// dual-stack) service subnet, or `10.96.0.10` when that cannot be computed (any CIDR of the
 /// list unparsable, or a subnet too small to hold a 10th address).
-pub fn cluster_dns_ip(service_subnet: &str) -> String {
+pub(crate) fn cluster_dns_ip(service_subnet: &str) -> String {
     indexed_ip(service_subnet, 10).unwrap_or_else(|| FALLBACK_CLUSTER_DNS.to_owned())
 }
 

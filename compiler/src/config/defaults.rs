@@ -9,27 +9,27 @@ use super::diag::Diagnostic;
 use super::duration::Duration;
 use super::wire::v1beta4::*;
 
-pub const DEFAULT_BIND_PORT: i32 = 6443;
-pub const DEFAULT_SERVICE_SUBNET: &str = "10.96.0.0/12";
-pub const DEFAULT_DNS_DOMAIN: &str = "cluster.local";
-pub const DEFAULT_CERTIFICATES_DIR: &str = "/etc/kubernetes/pki";
-pub const DEFAULT_IMAGE_REPOSITORY: &str = super::release::DEFAULT_IMAGE_REPOSITORY;
-pub const DEFAULT_CLUSTER_NAME: &str = "kubernetes";
-pub const DEFAULT_KUBERNETES_VERSION: &str = "stable-1";
-pub const DEFAULT_ETCD_DATA_DIR: &str = "/var/lib/etcd";
-pub const DEFAULT_ENCRYPTION_ALGORITHM: &str = "RSA-2048";
-pub const DEFAULT_IMAGE_PULL_POLICY: &str = "IfNotPresent";
+pub(crate) const DEFAULT_BIND_PORT: i32 = 6443;
+pub(crate) const DEFAULT_SERVICE_SUBNET: &str = "10.96.0.0/12";
+pub(crate) const DEFAULT_DNS_DOMAIN: &str = "cluster.local";
+pub(crate) const DEFAULT_CERTIFICATES_DIR: &str = "/etc/kubernetes/pki";
+pub(crate) const DEFAULT_IMAGE_REPOSITORY: &str = super::release::DEFAULT_IMAGE_REPOSITORY;
+pub(crate) const DEFAULT_CLUSTER_NAME: &str = "kubernetes";
+pub(crate) const DEFAULT_KUBERNETES_VERSION: &str = "stable-1";
+pub(crate) const DEFAULT_ETCD_DATA_DIR: &str = "/var/lib/etcd";
+pub(crate) const DEFAULT_ENCRYPTION_ALGORITHM: &str = "RSA-2048";
+pub(crate) const DEFAULT_IMAGE_PULL_POLICY: &str = "IfNotPresent";
 /// kubeadm's CRI socket when detection is skipped (`DefaultCRISocket` on Linux).
-pub const DEFAULT_CRI_SOCKET: &str = "unix:///var/run/containerd/containerd.sock";
-pub const CERTIFICATE_VALIDITY: Duration = Duration::from_hours(8760);
-pub const CA_CERTIFICATE_VALIDITY: Duration = Duration::from_hours(87600);
-pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_hours(24);
-pub const DEFAULT_TOKEN_USAGES: [&str; 2] = ["signing", "authentication"];
-pub const DEFAULT_TOKEN_GROUP: &str = "system:bootstrappers:kubeadm:default-node-token";
-pub const CONTROL_PLANE_TAINT_KEY: &str = "node-role.kubernetes.io/control-plane";
+pub(crate) const DEFAULT_CRI_SOCKET: &str = "unix:///var/run/containerd/containerd.sock";
+pub(crate) const CERTIFICATE_VALIDITY: Duration = Duration::from_hours(8760);
+pub(crate) const CA_CERTIFICATE_VALIDITY: Duration = Duration::from_hours(87600);
+pub(crate) const DEFAULT_TOKEN_TTL: Duration = Duration::from_hours(24);
+pub(crate) const DEFAULT_TOKEN_USAGES: [&str; 2] = ["signing", "authentication"];
+pub(crate) const DEFAULT_TOKEN_GROUP: &str = "system:bootstrappers:kubeadm:default-node-token";
+pub(crate) const CONTROL_PLANE_TAINT_KEY: &str = "node-role.kubernetes.io/control-plane";
 
 /// `SetDefaults_Timeouts`: every unset timeout gets kubeadm's constant.
-pub fn default_timeouts(t: &mut Timeouts) {
+pub(crate) fn default_timeouts(t: &mut Timeouts) {
     let set = |v: &mut Option<Duration>, d: Duration| {
         v.get_or_insert(d);
     };
@@ -46,7 +46,7 @@ pub fn default_timeouts(t: &mut Timeouts) {
 }
 
 /// `SetDefaults_InitConfiguration` and what it calls.
-pub fn default_init(c: &mut InitConfiguration) {
+pub(crate) fn default_init(c: &mut InitConfiguration) {
     if c.bootstrap_tokens.is_empty() {
         c.bootstrap_tokens.push(BootstrapToken::default());
     }
@@ -73,7 +73,7 @@ pub fn default_init(c: &mut InitConfiguration) {
 }
 
 /// `SetDefaults_ClusterConfiguration` and what it calls.
-pub fn default_cluster(c: &mut ClusterConfiguration) {
+pub(crate) fn default_cluster(c: &mut ClusterConfiguration) {
     let fill = |v: &mut String, d: &str| {
         if v.is_empty() {
             *v = d.to_string();
@@ -118,7 +118,7 @@ fn default_envs(envs: &mut [EnvVar]) {
 }
 
 /// The control-plane taint kubeadm registers when `taints` is absent or `null`.
-pub fn control_plane_taint() -> Taint {
+pub(crate) fn control_plane_taint() -> Taint {
     Taint {
         key: CONTROL_PLANE_TAINT_KEY.into(),
         effect: "NoSchedule".into(),
@@ -139,7 +139,7 @@ pub struct Overrides {
 
 /// kbc's `SetInitDynamicDefaults`: the same steps, with host look-ups replaced by inputs.
 /// Returns warnings; missing inputs are left empty for validation to report with their flag.
-pub fn dynamic_defaults(
+pub(crate) fn dynamic_defaults(
     init: &mut InitConfiguration,
     cluster: &mut ClusterConfiguration,
     o: &Overrides,
@@ -216,7 +216,7 @@ pub fn dynamic_defaults(
 /// the internet, which kbc never uses, so kubeadm's offline fallback to its own version
 /// applies, with its two warnings (`cmd/kubeadm/app/util/version.go`). Errors are left to
 /// validation. Returns the warnings.
-pub fn normalize_kubernetes_version(cluster: &mut ClusterConfiguration) -> Vec<Diagnostic> {
+pub(crate) fn normalize_kubernetes_version(cluster: &mut ClusterConfiguration) -> Vec<Diagnostic> {
     use super::release::{release_version, ReleaseVersion, KUBEADM_VERSION};
     let mut warnings = Vec::new();
     match release_version(&cluster.kubernetes_version) {

@@ -15,9 +15,9 @@ use crate::yaml::node::{parse_document, split_documents, Node, Pos};
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
 
-pub const KUBEADM_GROUP: &str = "kubeadm.k8s.io";
-pub const KUBELET_GROUP_VERSION: &str = "kubelet.config.k8s.io/v1beta1";
-pub const KUBE_PROXY_GROUP_VERSION: &str = "kubeproxy.config.k8s.io/v1alpha1";
+pub(crate) const KUBEADM_GROUP: &str = "kubeadm.k8s.io";
+pub(crate) const KUBELET_GROUP_VERSION: &str = "kubelet.config.k8s.io/v1beta1";
+pub(crate) const KUBE_PROXY_GROUP_VERSION: &str = "kubeproxy.config.k8s.io/v1alpha1";
 
 /// kubeadm API versions that kubeadm 1.31 refuses, with the release to use instead.
 const OLD_VERSIONS: &[(&str, &str)] = &[

@@ -19,13 +19,13 @@ pub struct Gate {
     pub deprecated: Option<&'static str>,
 }
 
-pub const CONTROL_PLANE_KUBELET_LOCAL_MODE: &str = "ControlPlaneKubeletLocalMode";
-pub const ETCD_LEARNER_MODE: &str = "EtcdLearnerMode";
-pub const PUBLIC_KEYS_ECDSA: &str = "PublicKeysECDSA";
-pub const ROOTLESS_CONTROL_PLANE: &str = "RootlessControlPlane";
-pub const WAIT_FOR_ALL_CONTROL_PLANE_COMPONENTS: &str = "WaitForAllControlPlaneComponents";
+pub(crate) const CONTROL_PLANE_KUBELET_LOCAL_MODE: &str = "ControlPlaneKubeletLocalMode";
+pub(crate) const ETCD_LEARNER_MODE: &str = "EtcdLearnerMode";
+pub(crate) const PUBLIC_KEYS_ECDSA: &str = "PublicKeysECDSA";
+pub(crate) const ROOTLESS_CONTROL_PLANE: &str = "RootlessControlPlane";
+pub(crate) const WAIT_FOR_ALL_CONTROL_PLANE_COMPONENTS: &str = "WaitForAllControlPlaneComponents";
 
-pub const GATES: &[Gate] = &[
+pub(crate) const GATES: &[Gate] = &[
     Gate {
         name: CONTROL_PLANE_KUBELET_LOCAL_MODE,
         stage: Stage::Alpha,
@@ -63,7 +63,7 @@ pub const GATES: &[Gate] = &[
 ];
 
 /// Gates kubeadm removed; naming one is the same error as naming an unknown gate.
-pub const REMOVED: &[(&str, &str)] = &[
+pub(crate) const REMOVED: &[(&str, &str)] = &[
     ("IPv6DualStack", "1.24"),
     ("UnversionedKubeletConfigMap", "1.26"),
     ("UpgradeAddonsBeforeControlPlane", "1.31"),

@@ -103,7 +103,7 @@ pub fn load(src: &Source, opts: &LoadOptions) -> Result<Loaded, Report> {
 
 /// The defaulted documents without validation (for `config migrate` and `config images
 /// list`), plus what went wrong reading them, located in `src`.
-pub fn read_config(src: &Source, opts: &LoadOptions) -> (Option<Config>, Documents, Report) {
+pub(crate) fn read_config(src: &Source, opts: &LoadOptions) -> (Option<Config>, Documents, Report) {
     let (config, docs, report) = read_unfinished(src, opts);
     let report = finish(report, &docs, src);
     (config, docs, report)
@@ -196,7 +196,7 @@ pub fn finish(mut report: Report, docs: &Documents, src: &Source) -> Report {
 }
 
 /// The position of the deepest node on `path` (`a.b[2].c`) that exists in the document.
-pub fn locate(root: &Node, path: &str) -> crate::yaml::node::Pos {
+pub(crate) fn locate(root: &Node, path: &str) -> crate::yaml::node::Pos {
     use crate::yaml::node::Value;
     let mut node = root;
     let mut pos = root.pos;

@@ -16,19 +16,20 @@ use std::sync::LazyLock;
 /// and 3.5.24 to release-1.31), so emulating one of them means changing these pins with it.
 pub const KUBEADM_VERSION: &str = "v1.31.1";
 /// The kubeadm minor kbc behaves as.
-pub const KUBEADM_MINOR: u32 = 31;
+pub(crate) const KUBEADM_MINOR: u32 = 31;
 /// The oldest control plane kubeadm 1.31 deploys (`MinimumControlPlaneVersion`).
-pub const MINIMUM_CONTROL_PLANE_MINOR: u32 = 30;
+pub(crate) const MINIMUM_CONTROL_PLANE_MINOR: u32 = 30;
 /// `kubeadm config print init-defaults` prints kubeadm's `MAJOR.MINOR.0` without `v`.
-pub const PRINT_DEFAULTS_VERSION: &str = "1.31.0";
+pub(crate) const PRINT_DEFAULTS_VERSION: &str = "1.31.0";
 
-pub const DEFAULT_IMAGE_REPOSITORY: &str = "registry.k8s.io";
+pub(crate) const DEFAULT_IMAGE_REPOSITORY: &str = "registry.k8s.io";
 /// CI builds (`ci/...` versions) take control-plane images from here; kbc refuses them.
-pub const COREDNS_VERSION: &str = "v1.11.3";
-pub const PAUSE_VERSION: &str = "3.10";
+pub(crate) const COREDNS_VERSION: &str = "v1.11.3";
+pub(crate) const PAUSE_VERSION: &str = "3.10";
 /// `SupportedEtcdVersion`: Kubernetes minor → etcd image tag. Minors outside the table use the
 /// nearest end, as kubeadm does.
-pub const ETCD_VERSIONS: &[(u32, &str)] = &[(29, "3.5.15-0"), (30, "3.5.15-0"), (31, "3.5.15-0")];
+pub(crate) const ETCD_VERSIONS: &[(u32, &str)] =
+    &[(29, "3.5.15-0"), (30, "3.5.15-0"), (31, "3.5.15-0")];
 
 /// A Kubernetes release version, `v1.31.2` or `v1.31.0-rc.1`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -111,7 +112,7 @@ static BUCKET: LazyLock<Regex> =
 
 /// How kubeadm turned a `kubernetesVersion` into a release.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ReleaseVersion {
+pub(crate) enum ReleaseVersion {
     /// Already a version (normalized to the `v` form).
     Given(String),
     /// A label that kubeadm would fetch from `url`; offline it falls back to its own version,
@@ -123,7 +124,7 @@ pub enum ReleaseVersion {
 /// (`stable`, `stable-1`, `latest-1.29`, `ci/latest`, …) is what kubeadm cannot fetch in an
 /// air gap, so it falls back to the client version, whatever minor the label names; anything
 /// else is kubeadm's error text.
-pub fn release_version(version: &str) -> Result<ReleaseVersion, String> {
+pub(crate) fn release_version(version: &str) -> Result<ReleaseVersion, String> {
     let normalized = |v: &str| {
         RELEASE
             .is_match(v)
@@ -154,7 +155,7 @@ pub fn release_version(version: &str) -> Result<ReleaseVersion, String> {
 }
 
 /// The etcd image tag kubeadm pins for a Kubernetes minor.
-pub fn etcd_version(minor: u32) -> &'static str {
+pub(crate) fn etcd_version(minor: u32) -> &'static str {
     let first = ETCD_VERSIONS[0];
     let last = ETCD_VERSIONS[ETCD_VERSIONS.len() - 1];
     ETCD_VERSIONS
@@ -179,7 +180,7 @@ pub struct ImageInputs<'a> {
 }
 
 /// One control-plane image, `repo/name:tag`.
-pub fn kubernetes_image(name: &str, i: &ImageInputs) -> String {
+pub(crate) fn kubernetes_image(name: &str, i: &ImageInputs) -> String {
     format!("{}/{name}:{}", i.image_repository, i.version.image_tag())
 }
 
@@ -201,11 +202,11 @@ pub fn coredns_image(i: &ImageInputs) -> String {
     format!("{repo}/coredns:{tag}")
 }
 
-pub fn pause_image(i: &ImageInputs) -> String {
+pub(crate) fn pause_image(i: &ImageInputs) -> String {
     format!("{}/pause:{PAUSE_VERSION}", i.image_repository)
 }
 
-pub fn etcd_image(i: &ImageInputs) -> Option<String> {
+pub(crate) fn etcd_image(i: &ImageInputs) -> Option<String> {
     let (repo, tag) = i.local_etcd?;
     let repo = if repo.is_empty() {
         i.image_repository

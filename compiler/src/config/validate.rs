@@ -34,16 +34,17 @@ static REFERENCE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(r"^(?-u:({name})(?::({tag}))?(?:@({digest}))?)$")).expect("static regex")
 });
 
-pub const TOKEN_USAGES: [&str; 2] = ["signing", "authentication"];
-pub const PULL_POLICIES: [&str; 3] = ["Always", "IfNotPresent", "Never"];
-pub const ENCRYPTION_ALGORITHMS: [&str; 4] = ["ECDSA-P256", "RSA-2048", "RSA-3072", "RSA-4096"];
+pub(crate) const TOKEN_USAGES: [&str; 2] = ["signing", "authentication"];
+pub(crate) const PULL_POLICIES: [&str; 3] = ["Always", "IfNotPresent", "Never"];
+pub(crate) const ENCRYPTION_ALGORITHMS: [&str; 4] =
+    ["ECDSA-P256", "RSA-2048", "RSA-3072", "RSA-4096"];
 
 fn err(kind: &str, path: impl Into<String>, msg: impl Into<String>) -> Diagnostic {
     Diagnostic::error(path, msg).kind(kind)
 }
 
 /// DNS-1123 subdomain problems, apimachinery's wording; empty when valid.
-pub fn dns1123_subdomain(s: &str) -> Vec<String> {
+pub(crate) fn dns1123_subdomain(s: &str) -> Vec<String> {
     let mut out = Vec::new();
     if s.len() > 253 {
         out.push("must be no more than 253 characters".to_string());
@@ -291,7 +292,7 @@ fn absolute(kind: &str, path: &str, p: &str, out: &mut Vec<Diagnostic>) {
 }
 
 /// Parses a comma-separated CIDR list the way `netutils.ParseCIDRs` does.
-pub fn parse_cidrs(s: &str) -> Result<Vec<IpNet>, String> {
+pub(crate) fn parse_cidrs(s: &str) -> Result<Vec<IpNet>, String> {
     s.split(',')
         .map(|c| {
             let c = c.trim();
@@ -718,7 +719,7 @@ fn etcd(e: &Etcd, out: &mut Vec<Diagnostic>) {
 
 /// Splits `host[:port]` as `ParseHostPort` does and checks both parts; the port is `None`
 /// when absent. Returns `None` when the endpoint is invalid.
-pub fn parse_endpoint(s: &str) -> Option<(String, Option<u16>)> {
+pub(crate) fn parse_endpoint(s: &str) -> Option<(String, Option<u16>)> {
     let (host, port) = if let Some(rest) = s.strip_prefix('[') {
         let (h, after) = rest.split_once(']')?;
         let port = match after {

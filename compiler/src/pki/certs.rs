@@ -54,7 +54,7 @@ impl CaId {
 
 /// Which SAN rule a certificate uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SanRule {
+pub(crate) enum SanRule {
     /// No SAN extension.
     None,
     /// One DNS name: the CA's CN.
@@ -69,7 +69,7 @@ pub enum SanRule {
 
 /// How the CN is chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cn {
+pub(crate) enum Cn {
     /// A fixed string.
     Fixed(&'static str),
     /// `nodeRegistration.name`.
@@ -96,7 +96,7 @@ impl Eku {
 
 /// One row of the certificate table.
 #[derive(Debug, Clone, Copy)]
-pub struct CertSpec {
+pub(crate) struct CertSpec {
     /// kubeadm's name (`apiserver`, `etcd-server`, …; for CAs `ca`, `etcd-ca`, …).
     pub name: &'static str,
     /// File base relative to `certificatesDir` (`apiserver`, `etcd/server`).
@@ -120,7 +120,7 @@ pub struct CertSpec {
 const SERVER_CLIENT: &[Eku] = &[Eku::ServerAuth, Eku::ClientAuth];
 
 /// Every certificate of `kubeadm init phase certs all`, in phase order.
-pub const CERTS: &[CertSpec] = &[
+pub(crate) const CERTS: &[CertSpec] = &[
     CertSpec {
         name: "ca",
         base: "ca",
@@ -234,7 +234,7 @@ pub const CERTS: &[CertSpec] = &[
 ];
 
 /// The row of a CA.
-pub fn ca_spec(id: CaId) -> &'static CertSpec {
+pub(crate) fn ca_spec(id: CaId) -> &'static CertSpec {
     CERTS
         .iter()
         .find(|c| c.is_ca == Some(id))
@@ -242,7 +242,7 @@ pub fn ca_spec(id: CaId) -> &'static CertSpec {
 }
 
 /// The rows that apply to `input` (no etcd rows with external etcd).
-pub fn applicable(input: &PkiInput) -> impl Iterator<Item = &'static CertSpec> + '_ {
+pub(crate) fn applicable(input: &PkiInput) -> impl Iterator<Item = &'static CertSpec> + '_ {
     CERTS
         .iter()
         .filter(move |c| !(c.etcd && input.external_etcd))
@@ -305,7 +305,7 @@ impl AltNames {
 
 /// Go's `netutils.ParseIPSloppy`: like the standard parser, but IPv4 octets may carry
 /// leading zeros (read as decimal).
-pub fn parse_ip_sloppy(s: &str) -> Option<IpAddr> {
+pub(crate) fn parse_ip_sloppy(s: &str) -> Option<IpAddr> {
     if let Ok(ip) = s.parse::<IpAddr>() {
         return Some(ip);
     }
@@ -325,7 +325,7 @@ pub fn parse_ip_sloppy(s: &str) -> Option<IpAddr> {
 
 /// DNS-1123 subdomain (lower case, ≤ 253 characters, labels of `[a-z0-9-]` not starting or
 /// ending with `-`).
-pub fn is_dns1123_subdomain(s: &str) -> bool {
+pub(crate) fn is_dns1123_subdomain(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 253
         && s.split('.').all(|l| {
@@ -339,12 +339,12 @@ pub fn is_dns1123_subdomain(s: &str) -> bool {
 }
 
 /// `*.` + a DNS-1123 subdomain.
-pub fn is_wildcard_dns1123_subdomain(s: &str) -> bool {
+pub(crate) fn is_wildcard_dns1123_subdomain(s: &str) -> bool {
     s.strip_prefix("*.").is_some_and(is_dns1123_subdomain)
 }
 
 /// The host part of `controlPlaneEndpoint` (`host:port`, `[v6]:port` or a bare host).
-pub fn endpoint_host(endpoint: &str) -> &str {
+pub(crate) fn endpoint_host(endpoint: &str) -> &str {
     if let Some(rest) = endpoint.strip_prefix('[') {
         if let Some((h, _)) = rest.split_once(']') {
             return h;
@@ -391,7 +391,7 @@ fn append_sans(
 }
 
 /// The SANs of `spec` for `input`, post-processed as kubeadm does.
-pub fn alt_names(
+pub(crate) fn alt_names(
     spec: &CertSpec,
     input: &PkiInput,
     warnings: &mut Vec<String>,
@@ -446,7 +446,7 @@ pub fn alt_names(
 }
 
 /// The first host address of a CIDR (network address + 1): the `kubernetes` Service IP.
-pub fn first_ip(net: &ipnet::IpNet) -> Result<IpAddr, String> {
+pub(crate) fn first_ip(net: &ipnet::IpNet) -> Result<IpAddr, String> {
     let addr = match net.network() {
         IpAddr::V4(a) => u32::from(a)
             .checked_add(1)
@@ -507,7 +507,7 @@ fn dn_value(s: &str) -> DnValue {
 }
 
 /// kubeadm's subject: O (if any) then CN.
-pub fn subject_name(cn: &str, org: Option<&str>) -> DistinguishedName {
+pub(crate) fn subject_name(cn: &str, org: Option<&str>) -> DistinguishedName {
     let mut dn = DistinguishedName::new();
     if let Some(o) = org {
         dn.push(DnType::OrganizationName, dn_value(o));
@@ -517,7 +517,7 @@ pub fn subject_name(cn: &str, org: Option<&str>) -> DistinguishedName {
 }
 
 /// Go's CA subject key identifier: SHA-1 of the subjectPublicKey bits.
-pub fn subject_key_id(key: &PrivateKey) -> Vec<u8> {
+pub(crate) fn subject_key_id(key: &PrivateKey) -> Vec<u8> {
     let bits = rcgen::PublicKeyData::der_bytes(key);
     Sha1::digest(bits).to_vec()
 }

@@ -41,7 +41,7 @@ pub struct Provided {
 }
 
 /// Every file name kbc looks for, relative to the certificates dir, in a fixed order.
-pub fn pki_file_names(input: &PkiInput) -> Vec<String> {
+pub(crate) fn pki_file_names(input: &PkiInput) -> Vec<String> {
     let mut out = Vec::new();
     for spec in applicable(input) {
         out.push(format!("{}.crt", spec.base));

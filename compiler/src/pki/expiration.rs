@@ -161,7 +161,7 @@ pub fn format_expiry(t: OffsetDateTime) -> String {
 
 /// Go's `text/tabwriter` with minwidth 10, tabwidth 4, padding 3, space padding and no
 /// flags, for lines whose cells are separated by `\t` (the last cell is not aligned).
-pub fn tabwrite(lines: &[Vec<String>]) -> String {
+pub(crate) fn tabwrite(lines: &[Vec<String>]) -> String {
     let cols = lines
         .iter()
         .map(|l| l.len().saturating_sub(1))
@@ -273,7 +273,7 @@ struct JsonReport<'a> {
 /// The JSON output of `kubeadm certs check-expiration -o json`
 /// (`CertificateExpirationInfo`, `output.kubeadm.k8s.io/v1alpha3`; `fetchCertificateExpirationInfo`
 /// in `cmd/kubeadm/app/cmd/certs.go`), residual times counted from `now`.
-pub fn render_json(report: &Report, now: OffsetDateTime) -> String {
+pub(crate) fn render_json(report: &Report, now: OffsetDateTime) -> String {
     fn entry(r: &Row, now: OffsetDateTime) -> JsonCertificate<'_> {
         match r.expires {
             Some(t) => JsonCertificate {

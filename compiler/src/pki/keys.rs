@@ -93,7 +93,7 @@ pub enum KeyError {
 }
 
 /// The smallest RSA key kbc reads from the user: kubeadm's smallest `encryptionAlgorithm`.
-pub const MIN_RSA_BITS: usize = 2048;
+pub(crate) const MIN_RSA_BITS: usize = 2048;
 
 /// A private key of one of the types kubeadm handles.
 #[derive(Clone)]
@@ -134,7 +134,7 @@ fn pem_config() -> pem::EncodeConfig {
 }
 
 /// PEM-encodes one block with LF line endings and 64-character lines (Go `encoding/pem`).
-pub fn encode_pem(tag: &str, der: &[u8]) -> Vec<u8> {
+pub(crate) fn encode_pem(tag: &str, der: &[u8]) -> Vec<u8> {
     pem::encode_config(&pem::Pem::new(tag, der.to_vec()), pem_config()).into_bytes()
 }
 

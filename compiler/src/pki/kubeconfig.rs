@@ -88,7 +88,7 @@ impl KubeconfigSpec {
 }
 
 /// `https://` + advertise address (IPv6 bracketed) + `:` + bind port.
-pub fn local_url(input: &PkiInput) -> String {
+pub(crate) fn local_url(input: &PkiInput) -> String {
     format!(
         "https://{}",
         crate::netutil::join_host_port(&input.advertise_address.to_string(), input.bind_port)
@@ -96,7 +96,7 @@ pub fn local_url(input: &PkiInput) -> String {
 }
 
 /// `https://` + `controlPlaneEndpoint` as written (host:port), else the local URL.
-pub fn control_plane_url(input: &PkiInput) -> String {
+pub(crate) fn control_plane_url(input: &PkiInput) -> String {
     match &input.control_plane_endpoint {
         Some(ep) if !ep.is_empty() => format!("https://{ep}"),
         _ => local_url(input),

@@ -47,7 +47,7 @@ use certs::Signer;
 use x509::Cert;
 
 /// kubeadm's `CertificateBackdate`: NotBefore is the issue time minus five minutes.
-pub const CERTIFICATE_BACKDATE: Duration = Duration::from_secs(5 * 60);
+pub(crate) const CERTIFICATE_BACKDATE: Duration = Duration::from_secs(5 * 60);
 
 /// Everything of the validated cluster configuration that the PKI depends on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -611,7 +611,7 @@ fn check_issuer(der: &[u8], ca: &CaMaterial) -> Result<(), PkiError> {
 
 /// `t` as RFC 3339 in UTC with whole seconds (`2026-11-25T12:00:00Z`), as Go's
 /// `metav1.Time` and kubeadm print it; any year of the calendar.
-pub fn rfc3339(t: OffsetDateTime) -> String {
+pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",

@@ -92,7 +92,7 @@ impl PkiPlan {
 }
 
 /// The key algorithm as [`super::x509::CertInfo::key_algorithm`] spells it.
-pub fn key_algorithm_name(alg: EncryptionAlgorithm) -> String {
+pub(crate) fn key_algorithm_name(alg: EncryptionAlgorithm) -> String {
     match alg {
         EncryptionAlgorithm::Rsa2048 => "RSA 2048".into(),
         EncryptionAlgorithm::Rsa3072 => "RSA 3072".into(),

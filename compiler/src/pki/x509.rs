@@ -178,7 +178,7 @@ fn key_algorithm(cert: &X509Certificate<'_>) -> String {
 /// Why a CA certificate (with the chain above it in its file) cannot sign what kubeadm
 /// makes with it, as Go's and OpenSSL's verifiers would decide at run time; `None` if it
 /// can. Element 0 of `chain` is the CA itself.
-pub fn ca_unusable(chain: &[CertInfo]) -> Option<String> {
+pub(crate) fn ca_unusable(chain: &[CertInfo]) -> Option<String> {
     let ca = chain.first()?;
     if ca.has_key_usage && !ca.key_usages.iter().any(|u| u == "keyCertSign") {
         return Some(

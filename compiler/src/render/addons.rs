@@ -379,7 +379,7 @@ fn fill(template: &str, fields: &[(&str, &str)]) -> Value {
 }
 
 /// The DNS Service IP: the 10th address of the first service CIDR (`constants.GetDNSIP`).
-pub fn dns_ip(input: &ApiInput) -> String {
+pub(crate) fn dns_ip(input: &ApiInput) -> String {
     cluster_dns_ip(&input.cluster.config.networking.service_subnet)
 }
 

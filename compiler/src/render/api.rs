@@ -79,9 +79,9 @@ const ANONYMOUS_USER: &str = "system:anonymous";
 const TOKEN_SECRET_TYPE: &str = "bootstrap.kubernetes.io/token";
 const TOKEN_SECRET_PREFIX: &str = "bootstrap-token-";
 /// `constants.AnnotationKubeadmCRISocket`.
-pub const CRI_SOCKET_ANNOTATION: &str = "kubeadm.alpha.kubernetes.io/cri-socket";
+pub(crate) const CRI_SOCKET_ANNOTATION: &str = "kubeadm.alpha.kubernetes.io/cri-socket";
 /// `constants.LabelNodeRoleControlPlane` and `LabelExcludeFromExternalLB`, in kubeadm's order.
-pub const CONTROL_PLANE_LABELS: [&str; 2] = [
+pub(crate) const CONTROL_PLANE_LABELS: [&str; 2] = [
     "node-role.kubernetes.io/control-plane",
     "node.kubernetes.io/exclude-from-external-load-balancers",
 ];
@@ -263,7 +263,7 @@ const PHASES: [ApiPhase; 7] = [
 ];
 
 /// Whether kubeadm skips `phase` for `skipPhases` (the one rule: [`kbc_bundle::phases`]).
-pub fn phase_skipped(skip_phases: &[String], phase: &str) -> bool {
+pub(crate) fn phase_skipped(skip_phases: &[String], phase: &str) -> bool {
     kbc_bundle::phases::is_skipped(skip_phases, phase)
 }
 
@@ -523,7 +523,7 @@ fn utc_rfc3339(s: &str) -> String {
 }
 
 /// `BootstrapTokenToSecret` without the TTL-based `expiration` (see the module notes).
-pub fn token_secret(t: &Token) -> Value {
+pub(crate) fn token_secret(t: &Token) -> Value {
     let mut data = BTreeMap::new();
     data.insert("token-id".to_string(), t.id.clone());
     data.insert("token-secret".to_string(), t.secret.clone());

@@ -18,7 +18,7 @@ pub fn arg(name: &str, value: impl Into<String>) -> Arg {
 }
 
 /// `GetArgValue(args, name, -1)`: the value of the *last* entry called `name`.
-pub fn last_value<'a>(args: &'a [Arg], name: &str) -> Option<&'a str> {
+pub(crate) fn last_value<'a>(args: &'a [Arg], name: &str) -> Option<&'a str> {
     args.iter()
         .rev()
         .find(|a| a.name == name)
@@ -26,7 +26,7 @@ pub fn last_value<'a>(args: &'a [Arg], name: &str) -> Option<&'a str> {
 }
 
 /// `SetArgValues(args, name, value, 1)`: sets the last entry called `name`, or appends one.
-pub fn set_value(args: &mut Vec<Arg>, name: &str, value: impl Into<String>) {
+pub(crate) fn set_value(args: &mut Vec<Arg>, name: &str, value: impl Into<String>) {
     match args.iter_mut().rev().find(|a| a.name == name) {
         Some(a) => a.value = value.into(),
         None => args.push(arg(name, value)),
@@ -36,7 +36,7 @@ pub fn set_value(args: &mut Vec<Arg>, name: &str, value: impl Into<String>) {
 /// `ArgumentsToCommand(base, overrides)`: every override entry (repeats kept) plus every base
 /// entry whose name no override uses; sorted by name, then value (byte order); each entry one
 /// `--name=value` element, with no quoting.
-pub fn to_command(base: &[Arg], overrides: &[Arg]) -> Vec<String> {
+pub(crate) fn to_command(base: &[Arg], overrides: &[Arg]) -> Vec<String> {
     let mut args: Vec<&Arg> = overrides.iter().collect();
     args.extend(
         base.iter()

@@ -54,17 +54,17 @@ use base64::Engine as _;
 use serde_json::json;
 
 /// Where the join command text goes in the bundle.
-pub const COMMANDS_PATH: &str = "join/commands.txt";
+pub(crate) const COMMANDS_PATH: &str = "join/commands.txt";
 /// Where the worker join script goes in the bundle (mode 0700: it holds a token).
-pub const WORKER_SCRIPT_PATH: &str = "join/join-worker.sh";
+pub(crate) const WORKER_SCRIPT_PATH: &str = "join/join-worker.sh";
 /// `kubeadmapiv1.DefaultClusterName`: the cluster name of the bootstrap kubeconfig.
-pub const BOOTSTRAP_CLUSTER_NAME: &str = "kubernetes";
+pub(crate) const BOOTSTRAP_CLUSTER_NAME: &str = "kubernetes";
 /// `discovery/token.TokenUser`: the user of the bootstrap kubeconfig.
-pub const BOOTSTRAP_USER: &str = "tls-bootstrap-token-user";
+pub(crate) const BOOTSTRAP_USER: &str = "tls-bootstrap-token-user";
 
 /// What kubeadm prints instead of the token or the certificate key with `--skip-token-print` /
 /// `--skip-certificate-key-print` (passed as `template.HTML`, hence not escaped).
-pub const VALUE_WITHHELD: &str = "<value withheld>";
+pub(crate) const VALUE_WITHHELD: &str = "<value withheld>";
 
 /// A template value: [`VALUE_WITHHELD`] verbatim, anything else through [`html_escape`].
 fn value(s: &str) -> String {

@@ -40,11 +40,11 @@ use crate::yaml::ser::value_to_yaml;
 use serde_json::Value;
 
 /// `/var/lib/kubelet/config.yaml`, mode 0644.
-pub const CONFIG_FILE: &str = "/var/lib/kubelet/config.yaml";
+pub(crate) const CONFIG_FILE: &str = "/var/lib/kubelet/config.yaml";
 /// `/var/lib/kubelet/kubeadm-flags.env`, mode 0644.
-pub const FLAGS_ENV_FILE: &str = "/var/lib/kubelet/kubeadm-flags.env";
+pub(crate) const FLAGS_ENV_FILE: &str = "/var/lib/kubelet/kubeadm-flags.env";
 /// The variable the kubelet's systemd drop-in expands (`KubeletEnvFileVariableName`).
-pub const FLAGS_ENV_VARIABLE: &str = "KUBELET_KUBEADM_ARGS";
+pub(crate) const FLAGS_ENV_VARIABLE: &str = "KUBELET_KUBEADM_ARGS";
 
 /// What kubeadm reads from the host for the kubelet's flags, given explicitly.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -83,7 +83,7 @@ pub fn kubeadm_flags_env(cluster: &Cluster, host: &KubeletHostInputs) -> String 
 
 /// The kubelet flags of `kubeadm-flags.env`, each one `--name=value` element, in kubeadm's
 /// order (sorted by name, then value).
-pub fn kubelet_flags(cluster: &Cluster, host: &KubeletHostInputs) -> Vec<String> {
+pub(crate) fn kubelet_flags(cluster: &Cluster, host: &KubeletHostInputs) -> Vec<String> {
     let extra = &cluster.init.node_registration.kubelet_extra_args;
     let mut base = vec![
         arg("container-runtime-endpoint", cluster.cri_socket.as_str()),

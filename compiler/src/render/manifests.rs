@@ -57,7 +57,7 @@ const ETCD_CLIENT_URLS_ANNOTATION: &str = "kubeadm.kubernetes.io/etcd.advertise-
 
 /// `caCertsExtraVolumePaths` of kubeadm 1.31, in kubeadm's order. (1.30 and earlier had a
 /// single `/etc/pki`.)
-pub const CA_CERTS_EXTRA_DIRS: [&str; 5] = [
+pub(crate) const CA_CERTS_EXTRA_DIRS: [&str; 5] = [
     "/etc/pki/ca-trust",
     "/etc/pki/tls/certs",
     "/etc/ca-certificates",

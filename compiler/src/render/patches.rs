@@ -49,20 +49,20 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 /// Patch target of the local etcd static Pod.
-pub const ETCD: &str = "etcd";
+pub(crate) const ETCD: &str = "etcd";
 /// Patch target of the kube-apiserver static Pod.
-pub const KUBE_APISERVER: &str = "kube-apiserver";
+pub(crate) const KUBE_APISERVER: &str = "kube-apiserver";
 /// Patch target of the kube-controller-manager static Pod.
-pub const KUBE_CONTROLLER_MANAGER: &str = "kube-controller-manager";
+pub(crate) const KUBE_CONTROLLER_MANAGER: &str = "kube-controller-manager";
 /// Patch target of the kube-scheduler static Pod.
-pub const KUBE_SCHEDULER: &str = "kube-scheduler";
+pub(crate) const KUBE_SCHEDULER: &str = "kube-scheduler";
 /// Patch target of `/var/lib/kubelet/config.yaml`.
-pub const KUBELET_CONFIGURATION: &str = "kubeletconfiguration";
+pub(crate) const KUBELET_CONFIGURATION: &str = "kubeletconfiguration";
 /// Patch target of the CoreDNS Deployment (kubeadm 1.31 added it).
-pub const COREDNS_DEPLOYMENT: &str = "corednsdeployment";
+pub(crate) const COREDNS_DEPLOYMENT: &str = "corednsdeployment";
 
 /// `patches.KnownTargets()` of kubeadm 1.31, in its order.
-pub const KNOWN_TARGETS: [&str; 6] = [
+pub(crate) const KNOWN_TARGETS: [&str; 6] = [
     ETCD,
     KUBE_APISERVER,
     KUBE_CONTROLLER_MANAGER,
@@ -672,11 +672,11 @@ impl PatchSet {
 
 /// Most operations in one JSON patch: a real one has a handful; the bound also bounds the
 /// nesting that `move` operations can build.
-pub const MAX_JSON_PATCH_OPERATIONS: usize = 1000;
+pub(crate) const MAX_JSON_PATCH_OPERATIONS: usize = 1000;
 
 /// Largest patched document: kubeadm's targets are a few kilobytes; `copy` operations that
 /// double a subtree must not fill memory (review B21).
-pub const MAX_PATCHED_BYTES: u64 = 4 << 20;
+pub(crate) const MAX_PATCHED_BYTES: u64 = 4 << 20;
 
 /// Applies a JSON patch one operation at a time, so that the growth a `copy` causes is
 /// checked before the next one: the document may not exceed [`MAX_PATCHED_BYTES`].

@@ -58,21 +58,21 @@ use crate::config::Cluster;
 /// Where the objects go in the bundle.
 pub const PATH: &str = "api/30-upload-certs.yaml";
 /// The Secret holding the encrypted files (`constants.KubeadmCertsSecret`).
-pub const KUBEADM_CERTS_SECRET: &str = "kubeadm-certs";
+pub(crate) const KUBEADM_CERTS_SECRET: &str = "kubeadm-certs";
 /// The Role and RoleBinding name (`constants.KubeadmCertsClusterRoleName`).
-pub const KUBEADM_CERTS_ROLE: &str = "kubeadm:kubeadm-certs";
+pub(crate) const KUBEADM_CERTS_ROLE: &str = "kubeadm:kubeadm-certs";
 /// The proxy token's description, verbatim from `createShortLivedBootstrapToken`.
-pub const PROXY_TOKEN_DESCRIPTION: &str = "Proxy for managing TTL for the kubeadm-certs secret";
+pub(crate) const PROXY_TOKEN_DESCRIPTION: &str =
+    "Proxy for managing TTL for the kubeadm-certs secret";
 /// `constants.DefaultCertTokenDuration`: 2h.
-pub const PROXY_TOKEN_TTL_SECONDS: u64 = 2 * 60 * 60;
+pub(crate) const PROXY_TOKEN_TTL_SECONDS: u64 = 2 * 60 * 60;
 /// `constants.NodeBootstrapTokenAuthGroup`, the RoleBinding's subject.
-pub const NODE_BOOTSTRAP_TOKEN_GROUP: &str = "system:bootstrappers:kubeadm:default-node-token";
+pub(crate) const NODE_BOOTSTRAP_TOKEN_GROUP: &str =
+    "system:bootstrappers:kubeadm:default-node-token";
 /// Domain-separation label of the nonce derivation (part of kbc's output format).
-pub const NONCE_LABEL: &[u8] = b"kbc/v1/upload-certs/nonce";
+pub(crate) const NONCE_LABEL: &[u8] = b"kbc/v1/upload-certs/nonce";
 /// AES-GCM's standard nonce size (Go's `gcm.NonceSize()`).
-pub const NONCE_LEN: usize = 12;
-/// GCM tag size.
-pub const TAG_LEN: usize = 16;
+pub(crate) const NONCE_LEN: usize = 12;
 
 const NAMESPACE: &str = "kube-system";
 const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
@@ -238,7 +238,7 @@ pub enum UploadCertsError {
 }
 
 /// The certificate key as kubeadm prints it: 64 lower-case hex digits.
-pub fn certificate_key_hex(key: &[u8; 32]) -> String {
+pub(crate) fn certificate_key_hex(key: &[u8; 32]) -> String {
     key.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -285,7 +285,7 @@ pub fn decrypt(key: &[u8; 32], blob: &[u8]) -> Result<Vec<u8>, UploadCertsError>
 }
 
 /// The text that stands for the token Secret's `uid` until the applier knows it.
-pub fn owner_uid_placeholder(token: &UploadToken) -> String {
+pub(crate) fn owner_uid_placeholder(token: &UploadToken) -> String {
     format!(
         "{}{NAMESPACE}/{}",
         kbc_bundle::apply::OWNER_UID_PLACEHOLDER,

@@ -13,7 +13,7 @@ use std::fmt;
 
 /// A field the target type does not know.
 #[derive(Clone, Debug, PartialEq)]
-pub struct UnknownField {
+pub(crate) struct UnknownField {
     pub path: String,
     pub key: String,
     pub pos: Pos,
@@ -50,7 +50,9 @@ impl de::Error for Error {
 }
 
 /// Decodes `node` into `T`, returning the value and every unknown field met on the way.
-pub fn from_node<T: de::DeserializeOwned>(node: &Node) -> (Result<T, Error>, Vec<UnknownField>) {
+pub(crate) fn from_node<T: de::DeserializeOwned>(
+    node: &Node,
+) -> (Result<T, Error>, Vec<UnknownField>) {
     let unknown = RefCell::new(Vec::new());
     let de = NodeDe {
         node,

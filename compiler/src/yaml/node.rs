@@ -121,7 +121,7 @@ impl Node {
 }
 
 /// YAML 1.1 plain-scalar resolution as in go-yaml v2's `resolve.go`.
-pub fn resolve_plain(s: &str) -> Resolved<'_> {
+pub(crate) fn resolve_plain(s: &str) -> Resolved<'_> {
     match s {
         "" | "~" | "null" | "Null" | "NULL" => return Resolved::Null,
         "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {

@@ -30,7 +30,7 @@ fn options() -> serde_saphyr::SerializerOptions {
 
 /// Whether go-yaml v2 (or any YAML 1.1 reader) would read the plain scalar `s` as a
 /// non-string: booleans, null, numbers (octal, underscores), sexagesimals, timestamps, merge.
-pub fn needs_yaml11_quotes(s: &str) -> bool {
+pub(crate) fn needs_yaml11_quotes(s: &str) -> bool {
     if !matches!(resolve_plain(s), Resolved::Str(_)) || s == "<<" || s == "=" {
         return true;
     }
@@ -96,7 +96,7 @@ fn go_block_plain_allowed(s: &str) -> bool {
 }
 
 /// A JSON value that serializes with go-yaml v2's quoting.
-pub struct GoYaml<'a>(pub &'a Value);
+pub(crate) struct GoYaml<'a>(pub &'a Value);
 
 impl Serialize for GoYaml<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -163,7 +163,7 @@ fn any_key_needs_quotes(v: &Value) -> bool {
 }
 
 /// Joins documents with `---` lines, as `kubeadm config print` does.
-pub fn join_documents<I: IntoIterator<Item = String>>(docs: I) -> String {
+pub(crate) fn join_documents<I: IntoIterator<Item = String>>(docs: I) -> String {
     docs.into_iter().collect::<Vec<_>>().join("---\n")
 }
 

@@ -1,6 +1,10 @@
 //! `JoinConfiguration` (v1beta4 and v1beta3), read only to check its fields: `kubeadm init`
 //! ignores the document, but still runs the version gate and the strict check on it.
 
+// The fields are decoded to check kubeadm's schema (unknown fields, wrong types); kbc uses
+// none of the values.
+#![allow(dead_code)]
+
 use super::v1beta4::{ApiEndpoint, NodeRegistrationOptions, Patches, Timeouts};
 use crate::config::duration::Duration;
 use serde::Deserialize;
@@ -8,7 +12,7 @@ use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct JoinConfigurationV1beta4 {
+pub(crate) struct JoinConfigurationV1beta4 {
     pub api_version: Option<String>,
     pub kind: Option<String>,
     pub dry_run: Option<bool>,
@@ -24,7 +28,7 @@ pub struct JoinConfigurationV1beta4 {
 
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct JoinConfigurationV1beta3 {
+pub(crate) struct JoinConfigurationV1beta3 {
     pub api_version: Option<String>,
     pub kind: Option<String>,
     pub node_registration: Option<NodeRegistrationV1beta3>,
@@ -39,7 +43,7 @@ pub struct JoinConfigurationV1beta3 {
 /// v1beta3 node registration: `kubeletExtraArgs` is a map.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct NodeRegistrationV1beta3 {
+pub(crate) struct NodeRegistrationV1beta3 {
     pub name: Option<String>,
     pub cri_socket: Option<String>,
     pub taints: Option<Vec<super::v1beta4::Taint>>,
@@ -50,7 +54,7 @@ pub struct NodeRegistrationV1beta3 {
 
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Discovery {
+pub(crate) struct Discovery {
     pub bootstrap_token: Option<BootstrapTokenDiscovery>,
     pub file: Option<FileDiscovery>,
     #[serde(rename = "tlsBootstrapToken")]
@@ -61,7 +65,7 @@ pub struct Discovery {
 
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct BootstrapTokenDiscovery {
+pub(crate) struct BootstrapTokenDiscovery {
     pub token: Option<String>,
     #[serde(rename = "apiServerEndpoint")]
     pub api_server_endpoint: Option<String>,
@@ -73,13 +77,13 @@ pub struct BootstrapTokenDiscovery {
 
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct FileDiscovery {
+pub(crate) struct FileDiscovery {
     pub kube_config_path: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct JoinControlPlane {
+pub(crate) struct JoinControlPlane {
     #[serde(rename = "localAPIEndpoint")]
     pub local_api_endpoint: Option<ApiEndpoint>,
     pub certificate_key: Option<String>,

@@ -803,9 +803,9 @@ pub struct OutputRoutingOptions {
 }
 
 /// component-base `TextOptions` (= inline [`OutputRoutingOptions`]).
-pub type TextOptions = OutputRoutingOptions;
+pub(crate) type TextOptions = OutputRoutingOptions;
 /// component-base `JSONOptions` (= inline [`OutputRoutingOptions`]).
-pub type JsonOptions = OutputRoutingOptions;
+pub(crate) type JsonOptions = OutputRoutingOptions;
 
 /// component-base `TimeOrMetaDuration`: `flushFrequency` as either a duration string or an
 /// integer of nanoseconds; it is written back in the form it was read (an integer when unset).

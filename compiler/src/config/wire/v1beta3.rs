@@ -9,10 +9,8 @@ use crate::config::duration::Duration;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
-pub const GROUP_VERSION: &str = "kubeadm.k8s.io/v1beta3";
-
 /// extraArgs in v1beta3 are a map; v1beta4 made them a list.
-pub type ArgMap = BTreeMap<String, String>;
+pub(crate) type ArgMap = BTreeMap<String, String>;
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]

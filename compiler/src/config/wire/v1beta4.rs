@@ -11,7 +11,7 @@ use crate::config::duration::Duration;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-pub const GROUP_VERSION: &str = "kubeadm.k8s.io/v1beta4";
+pub(crate) const GROUP_VERSION: &str = "kubeadm.k8s.io/v1beta4";
 
 fn is_false(b: &bool) -> bool {
     !*b
