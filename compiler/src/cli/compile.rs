@@ -2,12 +2,9 @@
 //! print its digest and a short summary.
 
 use super::certs::load_secrets;
-use super::config::load_source;
-use super::init_flags::InitFlags;
-use super::node::NodeArgs;
+use super::inputs::{ClusterInputs, Resolved};
 use super::{refuse, Exit, EXIT_REFUSED};
 use crate::compile::{self, CompileOptions};
-use crate::pki::Provided;
 use clap::Args;
 use kbc_bundle::cli::OutputFormat;
 use std::path::PathBuf;
@@ -21,12 +18,6 @@ pub struct CompileArgs {
     /// Where to write the bundle (written to a temporary file, then renamed; mode 0600).
     #[arg(short = 'o', long = "output")]
     pub output: PathBuf,
-    /// Cluster secrets file (`kbc secrets generate`); without it the bundle is not reproducible.
-    #[arg(long)]
-    pub secrets: Option<PathBuf>,
-    /// Reuse the certificates and kubeconfigs of an existing kubeadm certificates dir.
-    #[arg(long)]
-    pub pki_dir: Option<PathBuf>,
     /// Issue time (RFC 3339); default SOURCE_DATE_EPOCH, else now.
     #[arg(long)]
     pub issued_at: Option<String>,
@@ -38,70 +29,17 @@ pub struct CompileArgs {
     #[arg(long, value_enum, default_value_t)]
     pub output_format: OutputFormat,
     #[command(flatten)]
-    pub init: InitFlags,
-    #[command(flatten)]
-    pub node: NodeArgs,
-}
-
-/// Loads and validates the configuration (CONFIG, `--config`, or the kubeadm init flags)
-/// with the node facts, and the patches (`--patches DIR`, else `patches.directory`); prints
-/// warnings.
-pub fn load_cluster(
-    config: Option<&str>,
-    init: &InitFlags,
-    node: &NodeArgs,
-) -> Result<(crate::config::Cluster, crate::render::patches::PatchSet), Exit> {
-    let src = init.source(config)?;
-    let loaded = load_source(&src, node, init.skip_phases.clone())?;
-    for w in loaded.warnings.warnings() {
-        errln!("{w}");
-    }
-    let cluster = loaded.cluster;
-    let patch_dir = init.patches.clone().or_else(|| {
-        cluster
-            .init
-            .patches
-            .as_ref()
-            .filter(|p| !p.directory.is_empty())
-            .map(|p| PathBuf::from(&p.directory))
-    });
-    let patches = match &patch_dir {
-        Some(dir) => crate::render::patches::load_patches(dir).map_err(|e| refuse(&e))?,
-        None => Default::default(),
-    };
-    for ignored in patches.ignored() {
-        errln!(
-            "warning: patches: ignoring {}: {}",
-            ignored.path.display(),
-            ignored.reason
-        );
-    }
-    Ok((cluster, patches))
-}
-
-/// The compile options the kubeadm init flags set (besides the configuration).
-pub fn init_options(init: &InitFlags, opts: &mut CompileOptions) {
-    opts.upload_certs = init.upload_certs;
-    opts.skip_token_print = init.skip_token_print;
-    opts.skip_certificate_key_print = init.skip_certificate_key_print;
+    pub inputs: ClusterInputs,
 }
 
 pub fn run(a: CompileArgs) -> Result<(), Exit> {
-    let (cluster, patches) = load_cluster(a.config.as_deref(), &a.init, &a.node)?;
-    let secrets = load_secrets(a.secrets.as_deref())?;
+    let Resolved { cluster, options } = a.inputs.resolve(a.config.as_deref())?;
+    let secrets = load_secrets(a.inputs.secrets.as_deref())?;
     let at = super::env::issue_time(a.issued_at.as_deref()).map_err(|e| refuse(&e))?;
-    let provided = match &a.pki_dir {
-        Some(d) => Provided::read_pki_dir(d, &cluster.pki_input()).map_err(|e| refuse(&e))?,
-        None => Provided::default(),
-    };
-    let mut opts = CompileOptions {
-        provided,
-        patches,
+    let opts = CompileOptions {
         threads: super::env::key_threads(),
-        ..CompileOptions::default()
+        ..options
     };
-    a.node.apply_host(&mut opts);
-    init_options(&a.init, &mut opts);
     let compiled = compile::compile(&cluster, &secrets, at, &opts).map_err(|e| refuse(&e))?;
     for w in &compiled.warnings {
         errln!("warning: {w}");
@@ -295,7 +233,7 @@ fn join_commands(
         );
         // kubeadm offers the control-plane join only with a controlPlaneEndpoint.
         let control_plane = cluster.control_plane_endpoint.as_ref().map(|_| {
-            let key = match (a.init.upload_certs, a.show_secrets) {
+            let key = match (a.inputs.init.upload_certs, a.show_secrets) {
                 (false, _) => String::new(),
                 (true, true) => format!(" --certificate-key {certificate_key_hex}"),
                 (true, false) => format!(" --certificate-key {}", "*".repeat(64)),

@@ -17,6 +17,7 @@ pub mod compile;
 pub mod config;
 pub mod env;
 pub mod init_flags;
+pub mod inputs;
 pub mod misc;
 pub mod node;
 pub mod review;

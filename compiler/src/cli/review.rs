@@ -1,13 +1,10 @@
 //! `kbc render`, `kbc inspect` and `kbc diff`: the public review rendering
 //! ([`crate::review`]) of a configuration (planned without keys) or of a bundle.
 
-use super::compile::load_cluster;
-use super::init_flags::InitFlags;
-use super::node::NodeArgs;
+use super::inputs::{ClusterInputs, Resolved};
 use super::{refuse, Exit, EXIT_REFUSED};
-use crate::compile::{self, CompileOptions};
+use crate::compile;
 use crate::inspect::{Inspection, Refusal};
-use crate::pki::Provided;
 use crate::review::{self, ReviewInput};
 use clap::Args;
 use kbc_bundle::cli::OutputFormat;
@@ -16,24 +13,6 @@ use std::path::PathBuf;
 /// `kbc diff --exit-code` when the renderings differ.
 pub const EXIT_DIFFERENT: i32 = 3;
 
-/// The flags of `kbc compile` that change the bundle's content, minus secrets and time.
-#[derive(Debug, Clone, Args)]
-pub struct RenderOptions {
-    /// Reuse the certificates and kubeconfigs of an existing kubeadm certificates dir (as
-    /// `kbc compile --pki-dir`; they are shown, not checked).
-    #[arg(long)]
-    pub pki_dir: Option<PathBuf>,
-    /// The cluster secrets file, read only for what it holds besides the seed (CA pairs, the
-    /// external etcd client files), shown as the bundle shows them; the seed never changes
-    /// the rendering.
-    #[arg(long)]
-    pub secrets: Option<PathBuf>,
-    #[command(flatten)]
-    pub init: InitFlags,
-    #[command(flatten)]
-    pub node: NodeArgs,
-}
-
 #[derive(Debug, Args)]
 pub struct RenderArgs {
     /// The kubeadm configuration file (`-` for standard input); without one, the kubeadm init
@@ -41,7 +20,7 @@ pub struct RenderArgs {
     #[arg(id = "config_file", value_name = "CONFIG")]
     pub config: Option<String>,
     #[command(flatten)]
-    pub options: RenderOptions,
+    pub options: ClusterInputs,
 }
 
 #[derive(Debug, Args)]
@@ -89,29 +68,18 @@ pub struct DiffArgs {
     #[arg(long)]
     pub exit_code: bool,
     #[command(flatten)]
-    pub options: RenderOptions,
+    pub options: ClusterInputs,
 }
 
 /// The rendering of a configuration, planned without keys.
-pub fn render_config(config: Option<&str>, o: &RenderOptions) -> Result<String, Exit> {
-    let (cluster, patches) = load_cluster(config, &o.init, &o.node)?;
-    let provided = match &o.pki_dir {
-        Some(d) => Provided::read_pki_dir(d, &cluster.pki_input()).map_err(|e| refuse(&e))?,
-        None => Provided::default(),
-    };
-    let mut opts = CompileOptions {
-        provided,
-        patches,
-        ..CompileOptions::default()
-    };
-    o.node.apply_host(&mut opts);
-    super::compile::init_options(&o.init, &mut opts);
+pub fn render_config(config: Option<&str>, o: &ClusterInputs) -> Result<String, Exit> {
+    let Resolved { cluster, options } = o.resolve(config)?;
     let secrets = match &o.secrets {
         Some(path) => Some(crate::secrets::Secrets::load(path).map_err(|e| refuse(&e))?),
         None => None,
     };
     let planned =
-        compile::plan_bundle(&cluster, &opts, secrets.as_ref()).map_err(|e| refuse(&e))?;
+        compile::plan_bundle(&cluster, &options, secrets.as_ref()).map_err(|e| refuse(&e))?;
     for w in &planned.warnings {
         errln!("warning: {w}");
     }
@@ -159,7 +127,7 @@ pub fn inspect(a: InspectArgs) -> Result<(), Exit> {
 }
 
 /// A bundle's or a configuration's rendering, chosen by content (gzip magic → bundle).
-fn rendering(path: &str, o: &RenderOptions) -> Result<String, Exit> {
+fn rendering(path: &str, o: &ClusterInputs) -> Result<String, Exit> {
     let is_bundle = path != "-"
         && std::fs::File::open(path)
             .and_then(|mut f| {

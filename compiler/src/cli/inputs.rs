@@ -1,0 +1,93 @@
+//! The flags `kbc compile`, `kbc render` and `kbc diff` share, and the one step that turns
+//! them into what the library takes (ripgrep's LowArgs → HiArgs): the validated
+//! [`Cluster`] and the [`CompileOptions`]. Every file these commands read besides the
+//! secrets is read here: the configuration, the patches and `--pki-dir`.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::config::load_source;
+use super::init_flags::InitFlags;
+use super::node::NodeArgs;
+use super::{refuse, Exit};
+use crate::compile::CompileOptions;
+use crate::config::Cluster;
+use crate::pki::Provided;
+use crate::render::patches::PatchSet;
+
+#[derive(Debug, Clone, Args)]
+pub struct ClusterInputs {
+    /// The cluster secrets file (`kbc secrets generate`). compile derives every key from its
+    /// seed (without it: a one-off random seed, and the bundle is not reproducible); render
+    /// and diff read only its CA pairs and external etcd files, never the seed.
+    #[arg(long)]
+    pub secrets: Option<PathBuf>,
+    /// Reuse the certificates and kubeconfigs of an existing kubeadm certificates dir (render
+    /// and diff show them, compile checks them).
+    #[arg(long)]
+    pub pki_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub init: InitFlags,
+    #[command(flatten)]
+    pub node: NodeArgs,
+}
+
+/// What the flags resolve to.
+pub struct Resolved {
+    pub cluster: Cluster,
+    /// Everything but the thread count, which only compile needs.
+    pub options: CompileOptions,
+}
+
+impl ClusterInputs {
+    /// Loads and validates the configuration (CONFIG, `--config`, or the kubeadm init flags)
+    /// with the node facts, the patches and `--pki-dir`; prints the warnings.
+    pub fn resolve(&self, config: Option<&str>) -> Result<Resolved, Exit> {
+        let src = self.init.source(config)?;
+        let loaded = load_source(&src, &self.node, self.init.skip_phases.clone())?;
+        for w in loaded.warnings.warnings() {
+            errln!("{w}");
+        }
+        let cluster = loaded.cluster;
+        let patches = self.patches(&cluster)?;
+        let provided = match &self.pki_dir {
+            Some(d) => Provided::read_pki_dir(d, &cluster.pki_input()).map_err(|e| refuse(&e))?,
+            None => Provided::default(),
+        };
+        let mut options = CompileOptions {
+            provided,
+            patches,
+            upload_certs: self.init.upload_certs,
+            skip_token_print: self.init.skip_token_print,
+            skip_certificate_key_print: self.init.skip_certificate_key_print,
+            ..CompileOptions::default()
+        };
+        self.node.apply_host(&mut options);
+        Ok(Resolved { cluster, options })
+    }
+
+    /// kubeadm's patches: `--patches DIR`, else the configuration's `patches.directory`.
+    fn patches(&self, cluster: &Cluster) -> Result<PatchSet, Exit> {
+        let dir = self.init.patches.clone().or_else(|| {
+            cluster
+                .init
+                .patches
+                .as_ref()
+                .filter(|p| !p.directory.is_empty())
+                .map(|p| PathBuf::from(&p.directory))
+        });
+        let patches = match &dir {
+            Some(dir) => crate::render::patches::load_patches(dir).map_err(|e| refuse(&e))?,
+            None => PatchSet::default(),
+        };
+        for ignored in patches.ignored() {
+            errln!(
+                "warning: patches: ignoring {}: {}",
+                ignored.path.display(),
+                ignored.reason
+            );
+        }
+        Ok(patches)
+    }
+}
