@@ -470,51 +470,99 @@ pub(crate) fn assemble(
     opts: &CompileOptions,
     e: &Embedded,
 ) -> Result<Assembled, CompileError> {
-    let tokens = &e.tokens;
     let endpoint = cluster
         .control_plane_endpoint
         .clone()
         .unwrap_or_else(|| local_endpoint(cluster));
-    let mut files = Vec::new();
+    let server = format!("https://{endpoint}");
+    let mut files = static_pod_files(cluster, opts, e.external_ca)?;
+    files.extend(kubelet_files(cluster, opts)?);
+    let api = api_files(cluster, opts, e, &server)?;
+    files.extend(api.files);
+    files.extend(join_files(cluster, opts, e, &endpoint, &server));
+    let images: String = cluster.images().iter().map(|i| format!("{i}\n")).collect();
+    files.push(NewFile {
+        path: "images.txt".into(),
+        mode: 0o644,
+        secret: false,
+        data: images.into_bytes(),
+    });
+    let mut plan = apply_plan(cluster, &e.tokens, opts);
+    plan.api_files = api.refs;
+    plan.bootstrap_tokens.extend(api.upload_tokens);
+    Ok(Assembled {
+        files,
+        plan,
+        endpoint,
+    })
+}
+
+/// The static Pods (control-plane phase, etcd/local), patched, 0600 as kubeadm writes them.
+fn static_pod_files(
+    cluster: &Cluster,
+    opts: &CompileOptions,
+    external_ca: bool,
+) -> Result<Vec<NewFile>, CompileError> {
     let mut host = opts.host.clone();
-    host.external_ca = e.external_ca;
+    host.external_ca = external_ca;
     let pods = crate::render::patches::patched_static_pods(cluster, &host, &opts.patches)
         .map_err(CompileError::Patch)?;
-    for (name, yaml) in pods {
-        files.push(NewFile {
+    Ok(pods
+        .into_iter()
+        .map(|(name, yaml)| NewFile {
             path: rootfs(&format!("{MANIFESTS_DIR}/{name}")),
             mode: 0o600,
             secret: false,
             data: yaml.into_bytes(),
-        });
-    }
-    let ca_pem = &e.ca_pem;
-    let server = format!("https://{endpoint}");
-    let kubelet_config =
+        })
+        .collect())
+}
+
+/// The node's `/var/lib/kubelet/config.yaml` (patched) and `kubeadm-flags.env`.
+fn kubelet_files(cluster: &Cluster, opts: &CompileOptions) -> Result<Vec<NewFile>, CompileError> {
+    let config =
         kubelet::kubelet_config_yaml(cluster, &opts.patches).map_err(CompileError::Patch)?;
-    files.push(NewFile {
-        path: rootfs(crate::render::kubelet::CONFIG_FILE),
+    let flags = kubelet::kubeadm_flags_env(
+        cluster,
+        &kubelet::KubeletHostInputs {
+            host_name: opts.host_name.clone(),
+        },
+    );
+    Ok([
+        (crate::render::kubelet::CONFIG_FILE, config),
+        (crate::render::kubelet::FLAGS_ENV_FILE, flags),
+    ]
+    .into_iter()
+    .map(|(path, text)| NewFile {
+        path: rootfs(path),
         mode: 0o644,
         secret: false,
-        data: kubelet_config.clone().into_bytes(),
-    });
-    files.push(NewFile {
-        path: rootfs(crate::render::kubelet::FLAGS_ENV_FILE),
-        mode: 0o644,
-        secret: false,
-        data: kubelet::kubeadm_flags_env(
-            cluster,
-            &kubelet::KubeletHostInputs {
-                host_name: opts.host_name.clone(),
-            },
-        )
-        .into_bytes(),
-    });
+        data: text.into_bytes(),
+    })
+    .collect())
+}
+
+/// The `api/` files, what the plan lists of them, and the upload-certs proxy tokens.
+struct ApiFiles {
+    files: Vec<NewFile>,
+    /// In apply order (file order).
+    refs: Vec<apply::ApiFileRef>,
+    upload_tokens: Vec<apply::TokenRef>,
+}
+
+/// The API objects of every init phase, one `api/NN-<phase>.yaml` file each (CoreDNS's
+/// Deployment patched), plus upload-certs' file with `--upload-certs`.
+fn api_files(
+    cluster: &Cluster,
+    opts: &CompileOptions,
+    e: &Embedded,
+    server: &str,
+) -> Result<ApiFiles, CompileError> {
     let api = api_render::api_objects(&ApiInput {
         cluster,
-        tokens,
-        ca_cert_pem: ca_pem,
-        server: &server,
+        tokens: &e.tokens,
+        ca_cert_pem: &e.ca_pem,
+        server,
         kubelet_user_supplied: cluster.kubelet_user_supplied,
         kube_proxy_user_supplied: cluster.kube_proxy_user_supplied,
     });
@@ -526,10 +574,13 @@ pub(crate) fn assemble(
             )
             .map_err(CompileError::Patch)?;
     }
-    let mut api_refs = Vec::new();
-    let mut upload_token_ttls = Vec::new();
+    let mut out = ApiFiles {
+        files: Vec::new(),
+        refs: Vec::new(),
+        upload_tokens: Vec::new(),
+    };
     for f in api {
-        api_refs.push(apply::ApiFileRef {
+        out.refs.push(apply::ApiFileRef {
             path: f.name.clone(),
             phase: f.phase.to_string(),
         });
@@ -544,7 +595,7 @@ pub(crate) fn assemble(
             };
             docs.push(value_to_yaml(&object));
         }
-        files.push(NewFile {
+        out.files.push(NewFile {
             path: f.name,
             mode: if f.secret { 0o600 } else { 0o644 },
             secret: f.secret,
@@ -552,99 +603,109 @@ pub(crate) fn assemble(
         });
     }
     if opts.upload_certs {
-        let objects = upload_certs::upload_certs_file(
-            cluster,
-            &e.certificate_key,
-            &e.upload_files,
-            &e.upload_token,
-        )
-        .map_err(CompileError::UploadCerts)?;
-        api_refs.push(apply::ApiFileRef {
-            path: upload_certs::PATH.into(),
-            phase: "upload-certs".into(),
-        });
-        upload_token_ttls = objects
-            .tokens
-            .iter()
-            .map(|t| apply::TokenRef {
-                secret_name: t.secret_name.clone(),
-                ttl_seconds: Some(t.ttl_seconds),
-            })
-            .collect();
-        files.push(NewFile {
-            path: upload_certs::PATH.into(),
-            mode: 0o600,
-            secret: true,
-            data: objects.to_yaml().into_bytes(),
-        });
+        upload_certs_file(cluster, e, &mut out)?;
     }
     // The apply order is the file order (api/NN-...), whatever order they were made in.
-    api_refs.sort_by(|a, b| a.path.cmp(&b.path));
-    if let Some(first) = tokens.first() {
-        let key_hex = opts.upload_certs.then(|| {
-            if opts.skip_certificate_key_print {
-                join::VALUE_WITHHELD.to_string()
-            } else {
-                upload_certs::certificate_key_hex(&e.certificate_key)
-            }
-        });
-        let token = if opts.skip_token_print {
+    out.refs.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}
+
+/// upload-certs' file: the encrypted `kubeadm-certs` Secret and its proxy token.
+fn upload_certs_file(
+    cluster: &Cluster,
+    e: &Embedded,
+    out: &mut ApiFiles,
+) -> Result<(), CompileError> {
+    let objects = upload_certs::upload_certs_file(
+        cluster,
+        &e.certificate_key,
+        &e.upload_files,
+        &e.upload_token,
+    )
+    .map_err(CompileError::UploadCerts)?;
+    out.refs.push(apply::ApiFileRef {
+        path: upload_certs::PATH.into(),
+        phase: "upload-certs".into(),
+    });
+    out.upload_tokens = objects
+        .tokens
+        .iter()
+        .map(|t| apply::TokenRef {
+            secret_name: t.secret_name.clone(),
+            ttl_seconds: Some(t.ttl_seconds),
+        })
+        .collect();
+    out.files.push(NewFile {
+        path: upload_certs::PATH.into(),
+        mode: 0o600,
+        secret: true,
+        data: objects.to_yaml().into_bytes(),
+    });
+    Ok(())
+}
+
+/// `join/commands.txt` and the worker join script, with the first bootstrap token; none
+/// without a token.
+fn join_files(
+    cluster: &Cluster,
+    opts: &CompileOptions,
+    e: &Embedded,
+    endpoint: &str,
+    server: &str,
+) -> Vec<NewFile> {
+    let Some(first) = e.tokens.first() else {
+        return Vec::new();
+    };
+    let key_hex = opts.upload_certs.then(|| {
+        if opts.skip_certificate_key_print {
             join::VALUE_WITHHELD.to_string()
         } else {
-            format!("{}.{}", first.id, first.secret)
-        };
-        let commands = join::render_join_commands(&join::JoinCommandsInput {
-            endpoint: &endpoint,
-            token: &token,
-            ca_hashes: &[e.discovery_hash.as_str()],
-            certificate_key: key_hex.as_deref(),
-            control_plane_endpoint: cluster.control_plane_endpoint.is_some(),
-        });
-        files.push(NewFile {
+            upload_certs::certificate_key_hex(&e.certificate_key)
+        }
+    });
+    let token = if opts.skip_token_print {
+        join::VALUE_WITHHELD.to_string()
+    } else {
+        format!("{}.{}", first.id, first.secret)
+    };
+    let commands = join::render_join_commands(&join::JoinCommandsInput {
+        endpoint,
+        token: &token,
+        ca_hashes: &[e.discovery_hash.as_str()],
+        certificate_key: key_hex.as_deref(),
+        control_plane_endpoint: cluster.control_plane_endpoint.is_some(),
+    });
+    // Workers run the kubelet with the control plane's runtime and pause image, under
+    // their own names: no hostname override, none of the control plane's extra args.
+    let mut worker = cluster.clone();
+    worker.init.node_registration.kubelet_extra_args.clear();
+    let worker_flags = kubelet::kubeadm_flags_env(
+        &worker,
+        &kubelet::KubeletHostInputs {
+            host_name: Some(cluster.node_name.clone()),
+        },
+    );
+    let script = join::join_worker_script(&join::JoinInput {
+        server: server.to_string(),
+        ca_cert_pem: e.ca_pem.clone(),
+        token: format!("{}.{}", first.id, first.secret),
+        kubelet_config_yaml: api_render::kubelet_config_yaml(cluster),
+        kubeadm_flags_env: worker_flags,
+    });
+    vec![
+        NewFile {
             path: join::COMMANDS_PATH.into(),
             mode: 0o600,
             secret: true,
             data: commands.into_bytes(),
-        });
-        // Workers run the kubelet with the control plane's runtime and pause image, under
-        // their own names: no hostname override, none of the control plane's extra args.
-        let mut worker = cluster.clone();
-        worker.init.node_registration.kubelet_extra_args.clear();
-        let worker_flags = kubelet::kubeadm_flags_env(
-            &worker,
-            &kubelet::KubeletHostInputs {
-                host_name: Some(cluster.node_name.clone()),
-            },
-        );
-        let script = join::join_worker_script(&join::JoinInput {
-            server: server.clone(),
-            ca_cert_pem: ca_pem.clone(),
-            token: format!("{}.{}", first.id, first.secret),
-            kubelet_config_yaml: api_render::kubelet_config_yaml(cluster),
-            kubeadm_flags_env: worker_flags,
-        });
-        files.push(NewFile {
+        },
+        NewFile {
             path: join::WORKER_SCRIPT_PATH.into(),
             mode: 0o700,
             secret: true,
             data: script.into_bytes(),
-        });
-    }
-    let images: String = cluster.images().iter().map(|i| format!("{i}\n")).collect();
-    files.push(NewFile {
-        path: "images.txt".into(),
-        mode: 0o644,
-        secret: false,
-        data: images.into_bytes(),
-    });
-    let mut plan = apply_plan(cluster, tokens, opts);
-    plan.api_files = api_refs;
-    plan.bootstrap_tokens.extend(upload_token_ttls);
-    Ok(Assembled {
-        files,
-        plan,
-        endpoint,
-    })
+        },
+    ]
 }
 
 /// `2026-11-25T12:00:00Z`.
