@@ -12,25 +12,56 @@ use super::{backup, host_state, ApplyContext, HostState, Outcome, PhaseError, Re
 /// Directories reset may empty but never removes.
 const KEPT: [&str; 2] = ["etc/kubernetes", "var/lib/kubelet"];
 
+/// What reset will do, decided before anything changes.
+struct Plan<'a> {
+    /// Root-relative paths to remove, with whether the host's version differs (backed up
+    /// first under `--force`).
+    remove: Vec<(&'a str, bool)>,
+    /// Bundle files already gone.
+    absent: Vec<&'a str>,
+}
+
 /// Runs the phase, writing one line per file to `out`.
 pub fn run(ctx: &ApplyContext, out: &mut dyn Write) -> Result<Outcome, PhaseError> {
-    // Plan: (rel, differs) for every file present; refusals collected before acting.
-    let mut remove: Vec<(&str, bool)> = Vec::new();
-    let mut absent = Vec::new();
+    let plan = plan(ctx)?;
+    let mut done = Vec::new();
+    super::install::sweep(ctx, "reset", out, &mut done)?;
+    for rel in &plan.absent {
+        let _ = writeln!(out, "absent {}", ctx.host_path(rel).display());
+    }
+    for (rel, differs) in &plan.remove {
+        remove_file(ctx, rel, *differs, out, &mut done)?;
+    }
+    remove_empty_dirs(ctx, out, &mut done)?;
+    let outcome = if done.is_empty() {
+        Outcome::Unchanged
+    } else {
+        Outcome::Changed
+    };
+    let _ = writeln!(out, "reset: {outcome}");
+    Ok(outcome)
+}
+
+/// Reads the host and decides; refuses (exit 1) with every file it will not touch.
+fn plan(ctx: &ApplyContext) -> Result<Plan<'_>, PhaseError> {
+    let mut plan = Plan {
+        remove: Vec::new(),
+        absent: Vec::new(),
+    };
     let mut refusals = Vec::new();
     let mut differing = false;
     for (rel, file) in ctx.rootfs_files() {
         let path = ctx.host_path(rel);
         match host_state(&ctx.root, &path, file) {
-            Ok(HostState::Absent) => absent.push(rel),
-            Ok(HostState::Same) => remove.push((rel, false)),
+            Ok(HostState::Absent) => plan.absent.push(rel),
+            Ok(HostState::Same) => plan.remove.push((rel, false)),
             Ok(HostState::Differs(_))
                 if super::kubelet_finalize::host_is_finalized(ctx, rel, file) =>
             {
-                remove.push((rel, false))
+                plan.remove.push((rel, false))
             }
             Ok(HostState::Differs(_)) if ctx.force => match super::backup_refusal(ctx, rel) {
-                Ok(None) => remove.push((rel, true)),
+                Ok(None) => plan.remove.push((rel, true)),
                 Ok(Some(reason)) => refusals.push(Refusal { path, reason }),
                 Err(e) => refusals.push(Refusal {
                     path,
@@ -51,44 +82,54 @@ pub fn run(ctx: &ApplyContext, out: &mut dyn Write) -> Result<Outcome, PhaseErro
             }),
         }
     }
-    if !refusals.is_empty() {
-        return Err(PhaseError::Refused {
-            phase: "reset",
-            refusals,
-            hint: differing.then(|| {
-                format!(
-                    "pass --force to remove changed files too; they are kept under \"{}\"",
-                    ctx.backup_path("").display()
-                )
-            }),
-        });
+    if refusals.is_empty() {
+        return Ok(plan);
     }
+    Err(PhaseError::Refused {
+        phase: "reset",
+        refusals,
+        hint: differing.then(|| {
+            format!(
+                "pass --force to remove changed files too; they are kept under \"{}\"",
+                ctx.backup_path("").display()
+            )
+        }),
+    })
+}
 
-    let mut done = Vec::new();
-    super::install::sweep(ctx, "reset", out, &mut done)?;
-    for rel in &absent {
-        let _ = writeln!(out, "absent {}", ctx.host_path(rel).display());
+/// Removes one bundle file (backing up a changed one first).
+fn remove_file(
+    ctx: &ApplyContext,
+    rel: &str,
+    differs: bool,
+    out: &mut dyn Write,
+    done: &mut Vec<String>,
+) -> Result<(), PhaseError> {
+    let path = ctx.host_path(rel);
+    let fail = |action, done: &Vec<String>, source| PhaseError::Failed {
+        phase: "reset",
+        action,
+        path: path.clone(),
+        done: done.clone(),
+        source,
+    };
+    let mut verb = "removed".to_string();
+    if differs {
+        let target = backup(ctx, rel, done).map_err(|e| fail("back up", done, e))?;
+        verb = format!("removed (changed; backup {})", target.display());
     }
-    for (rel, differs) in &remove {
-        let path = ctx.host_path(rel);
-        let fail = |action, done: &Vec<String>, source| PhaseError::Failed {
-            phase: "reset",
-            action,
-            path: path.clone(),
-            done: done.clone(),
-            source,
-        };
-        let mut verb = "removed".to_string();
-        if *differs {
-            let target = backup(ctx, rel, &mut done).map_err(|e| fail("back up", &done, e))?;
-            verb = format!("removed (changed; backup {})", target.display());
-        }
-        fs::remove_file(&path).map_err(|e| fail("remove", &done, e))?;
-        done.push(format!("removed {}", path.display()));
-        let _ = writeln!(out, "{verb} {}", path.display());
-    }
+    fs::remove_file(&path).map_err(|e| fail("remove", done, e))?;
+    done.push(format!("removed {}", path.display()));
+    let _ = writeln!(out, "{verb} {}", path.display());
+    Ok(())
+}
 
-    // Empty directories strictly below the kept ones, deepest first.
+/// Removes the directories strictly below the kept ones that became empty, deepest first.
+fn remove_empty_dirs(
+    ctx: &ApplyContext,
+    out: &mut dyn Write,
+    done: &mut Vec<String>,
+) -> Result<(), PhaseError> {
     let mut dirs = BTreeSet::new();
     for (rel, _) in ctx.rootfs_files() {
         let mut dir = rel;
@@ -103,39 +144,23 @@ pub fn run(ctx: &ApplyContext, out: &mut dyn Write) -> Result<Outcome, PhaseErro
     dirs.sort_by_key(|d| std::cmp::Reverse(d.matches('/').count()));
     for rel in dirs {
         let path = ctx.host_path(rel);
+        let fail = |action, done: &Vec<String>, source| PhaseError::Failed {
+            phase: "reset",
+            action,
+            path: path.clone(),
+            done: done.clone(),
+            source,
+        };
         let empty = match fs::read_dir(&path) {
             Ok(mut entries) => entries.next().is_none(),
             Err(e) if e.kind() == io::ErrorKind::NotFound => false,
-            Err(e) => {
-                return Err(PhaseError::Failed {
-                    phase: "reset",
-                    action: "list",
-                    path,
-                    done,
-                    source: e,
-                })
-            }
+            Err(e) => return Err(fail("list", done, e)),
         };
         if empty {
-            if let Err(e) = fs::remove_dir(&path) {
-                return Err(PhaseError::Failed {
-                    phase: "reset",
-                    action: "remove the directory",
-                    path,
-                    done,
-                    source: e,
-                });
-            }
+            fs::remove_dir(&path).map_err(|e| fail("remove the directory", done, e))?;
             done.push(format!("removed directory {}", path.display()));
             let _ = writeln!(out, "removed directory {}", path.display());
         }
     }
-
-    let outcome = if done.is_empty() {
-        Outcome::Unchanged
-    } else {
-        Outcome::Changed
-    };
-    let _ = writeln!(out, "reset: {outcome}");
-    Ok(outcome)
+    Ok(())
 }
