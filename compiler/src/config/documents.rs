@@ -56,8 +56,78 @@ impl Documents {
 /// Splits, gates, and decodes every document, adding each problem to `report`.
 pub fn read(text: &str, allow_unknown: bool, report: &mut Report) -> Documents {
     let mut docs = Documents::default();
-    let chunks = match split_documents(text) {
-        Ok(c) => c,
+    let Some(chunks) = split(text, report) else {
+        return docs;
+    };
+    let mut seen_kinds: BTreeMap<String, usize> = BTreeMap::new();
+    for chunk in &chunks {
+        let Some(doc) = typed_document(chunk, report) else {
+            continue;
+        };
+        if let Some(first) = seen_kinds.get(&doc.kind) {
+            report.push(
+                Diagnostic::error(
+                    "kind",
+                    format!(
+                        "invalid configuration: kind {:?} is specified twice in YAML file",
+                        doc.kind
+                    ),
+                )
+                .kind(doc.kind.clone())
+                .at(doc.kind_pos)
+                .hint(format!(
+                    "the first {} starts on line {first}; merge the two documents",
+                    doc.kind
+                )),
+            );
+            continue;
+        }
+        seen_kinds.insert(doc.kind.clone(), chunk.first_line);
+        for dup in &doc.duplicates {
+            report.push(field_problem(
+                allow_unknown,
+                &doc.kind,
+                &dup.path,
+                dup.again,
+                format!(
+                    "duplicate field {:?} (first set on line {})",
+                    dup.key, dup.first.line
+                ),
+                "Go's YAML reader keeps the last value; delete one of them",
+            ));
+        }
+        if !version_gate(&doc, report) {
+            continue;
+        }
+        decode(&doc, allow_unknown, &mut docs, report);
+        docs.nodes.insert(doc.kind, doc.root);
+    }
+    docs
+}
+
+/// One YAML document with its type meta.
+struct TypedDocument {
+    root: Node,
+    duplicates: Vec<crate::yaml::node::DuplicateKey>,
+    api_version: String,
+    kind: String,
+    kind_pos: Pos,
+    api_version_pos: Pos,
+}
+
+impl TypedDocument {
+    /// `(group, version)` of the apiVersion.
+    fn group_version(&self) -> (&str, &str) {
+        self.api_version
+            .rsplit_once('/')
+            .unwrap_or(("", self.api_version.as_str()))
+    }
+}
+
+/// Kubernetes' YAML document split; `None` (and the error reported) on a bad separator.
+fn split(text: &str, report: &mut Report) -> Option<Vec<crate::yaml::node::Chunk>> {
+    match split_documents(text) {
+        Ok(chunks) => Some(chunks),
         Err(bad) => {
             report.push(
                 Diagnostic::error(
@@ -70,156 +140,145 @@ pub fn read(text: &str, allow_unknown: bool, report: &mut Report) -> Documents {
                 })
                 .hint("put the document's content on the next line"),
             );
-            return docs;
+            None
+        }
+    }
+}
+
+/// Parses a chunk and reads its apiVersion and kind (kubeadm's `SplitYAMLDocuments`: both
+/// are required); `None` with the problem reported.
+fn typed_document(chunk: &crate::yaml::node::Chunk, report: &mut Report) -> Option<TypedDocument> {
+    let (root, duplicates) = match parse_document(chunk) {
+        Ok(r) => r,
+        Err(e) => {
+            report.push(
+                Diagnostic::error("", format!("invalid YAML: {}", e.message))
+                    .at(e.pos)
+                    .hint("check the indentation and quoting around this position"),
+            );
+            return None;
         }
     };
-    let mut seen_kinds: BTreeMap<String, usize> = BTreeMap::new();
-    for chunk in &chunks {
-        let (root, duplicates) = match parse_document(chunk) {
-            Ok(r) => r,
-            Err(e) => {
-                report.push(
-                    Diagnostic::error("", format!("invalid YAML: {}", e.message))
-                        .at(e.pos)
-                        .hint("check the indentation and quoting around this position"),
-                );
-                continue;
-            }
-        };
-        let start = Pos {
-            line: chunk.first_line,
-            column: 1,
-        };
-        let Some(root) = root.filter(|r| r.get("kind").is_some() || r.get("apiVersion").is_some())
-        else {
-            report.push(missing_type_meta(start, "", ""));
-            continue;
-        };
-        let api_version = root
-            .get("apiVersion")
+    let start = Pos {
+        line: chunk.first_line,
+        column: 1,
+    };
+    let Some(root) = root.filter(|r| r.get("kind").is_some() || r.get("apiVersion").is_some())
+    else {
+        report.push(missing_type_meta(start, "", ""));
+        return None;
+    };
+    let text = |key: &str| {
+        root.get(key)
             .and_then(|e| e.value.as_str())
             .unwrap_or("")
-            .to_string();
-        let kind = root
-            .get("kind")
-            .and_then(|e| e.value.as_str())
-            .unwrap_or("")
-            .to_string();
-        let (group, version) = api_version
-            .rsplit_once('/')
-            .unwrap_or(("", api_version.as_str()));
-        if group.is_empty() || version.is_empty() || kind.is_empty() {
-            report.push(missing_type_meta(root.pos, &api_version, &kind));
-            continue;
-        }
-        let kind_pos = root.get("kind").map_or(root.pos, |e| e.value.pos);
-        if let Some(first) = seen_kinds.get(&kind) {
-            report.push(
-                Diagnostic::error(
-                    "kind",
-                    format!("invalid configuration: kind {kind:?} is specified twice in YAML file"),
-                )
-                .kind(kind.clone())
-                .at(kind_pos)
-                .hint(format!(
-                    "the first {kind} starts on line {first}; merge the two documents"
-                )),
-            );
-            continue;
-        }
-        seen_kinds.insert(kind.clone(), chunk.first_line);
-        for dup in &duplicates {
-            report.push(field_problem(
-                allow_unknown,
-                &kind,
-                &dup.path,
-                dup.again,
-                format!(
-                    "duplicate field {:?} (first set on line {})",
-                    dup.key, dup.first.line
-                ),
-                "Go's YAML reader keeps the last value; delete one of them",
-            ));
-        }
-        let apiv_pos = root.get("apiVersion").map_or(root.pos, |e| e.value.pos);
-        if group == KUBEADM_GROUP {
-            if let Some((_, release)) = OLD_VERSIONS.iter().find(|(v, _)| *v == version) {
-                report.push(
-                    Diagnostic::error("apiVersion", format!("your configuration file uses an old API spec: {api_version:?} (kind: {kind:?}). Please use kubeadm {release} instead and run 'kubeadm config migrate --old-config old.yaml --new-config new.yaml', which will write the new, similar spec using a newer API version."))
-                        .kind(kind.clone())
-                        .at(apiv_pos)
-                        .hint("kbc reads kubeadm.k8s.io/v1beta4 and v1beta3"),
-                );
-                continue;
-            }
-            if version == "v1beta3" {
-                report.push(
-                    Diagnostic::warning("apiVersion", format!("your configuration file uses a deprecated API spec: {api_version:?} (kind: {kind:?}). Please use 'kubeadm config migrate --old-config old.yaml --new-config new.yaml', which will write the new, similar spec using a newer API version."))
-                        .kind(kind.clone())
-                        .at(apiv_pos)
-                        .hint("`kbc config migrate --old-config FILE` prints the v1beta4 form"),
-                );
-            }
-        }
-        let ctx = Ctx {
-            report: &mut *report,
-            allow_unknown,
-            kind: &kind,
-        };
-        let d = &mut docs.decoded;
-        match (group, version, kind.as_str()) {
-            (KUBEADM_GROUP, "v1beta4", "InitConfiguration") => d.init = ctx.decode(&root),
-            (KUBEADM_GROUP, "v1beta4", "ClusterConfiguration") => d.cluster = ctx.decode(&root),
-            (KUBEADM_GROUP, "v1beta3", "InitConfiguration") => {
-                d.init = ctx.decode::<v1beta3::InitConfiguration>(&root).map(super::convert::init)
-            }
-            (KUBEADM_GROUP, "v1beta3", "ClusterConfiguration") => {
-                if let Some(c) = ctx.decode::<v1beta3::ClusterConfiguration>(&root) {
-                    let (c, timeout) = super::convert::cluster(c);
-                    d.cluster = Some(c);
-                    d.v1beta3_timeout = timeout;
-                }
-            }
-            (KUBEADM_GROUP, "v1beta4", "JoinConfiguration") => {
-                ctx.ignored::<join::JoinConfigurationV1beta4>(&root, &api_version)
-            }
-            (KUBEADM_GROUP, "v1beta3", "JoinConfiguration") => {
-                ctx.ignored::<join::JoinConfigurationV1beta3>(&root, &api_version)
-            }
-            (KUBEADM_GROUP, "v1beta4", "ResetConfiguration" | "UpgradeConfiguration") => {
-                report.push(ignored(&kind, &api_version, kind_pos))
-            }
-            (_, _, "InitConfiguration" | "ClusterConfiguration") => report.push(
-                Diagnostic::error("apiVersion", format!("no kind {kind:?} is registered for version {api_version:?}"))
-                    .kind(kind.clone())
-                    .at(apiv_pos)
-                    .hint("use apiVersion: kubeadm.k8s.io/v1beta4"),
-            ),
-            ("kubelet.config.k8s.io", _, "KubeletConfiguration") if api_version == KUBELET_GROUP_VERSION => {
-                d.kubelet = ctx.decode(&root)
-            }
-            ("kubeproxy.config.k8s.io", _, "KubeProxyConfiguration") if api_version == KUBE_PROXY_GROUP_VERSION => {
-                d.kube_proxy = ctx.decode(&root)
-            }
-            ("kubelet.config.k8s.io", ..) | ("kubeproxy.config.k8s.io", ..) => {
-                let preferred = if group.starts_with("kubelet") { KUBELET_GROUP_VERSION } else { KUBE_PROXY_GROUP_VERSION };
-                report.push(
-                    Diagnostic::error("apiVersion", format!("unsupported apiVersion {api_version:?}, you may have to do manual conversion to {preferred:?} and run kubeadm again"))
-                        .kind(kind.clone())
-                        .at(apiv_pos),
-                )
-            }
-            _ if allow_unknown => unknown_document_warnings(group, version, &kind, kind_pos, report),
-            _ => report.push(
-                Diagnostic::error("kind", format!("unknown document with GroupVersionKind {api_version}, Kind={kind}: kubeadm would ignore it with a warning"))
-                    .kind(kind.clone())
-                    .at(kind_pos)
-                    .hint("kbc reads InitConfiguration, ClusterConfiguration (kubeadm.k8s.io/v1beta4 or v1beta3), KubeletConfiguration (kubelet.config.k8s.io/v1beta1) and KubeProxyConfiguration (kubeproxy.config.k8s.io/v1alpha1); remove other documents (--allow-unknown-fields ignores them as kubeadm does)"),
-            ),
-        }
-        docs.nodes.insert(kind, root);
+            .to_string()
+    };
+    let pos_of = |key: &str| root.get(key).map_or(root.pos, |e| e.value.pos);
+    let doc = TypedDocument {
+        api_version: text("apiVersion"),
+        kind: text("kind"),
+        kind_pos: pos_of("kind"),
+        api_version_pos: pos_of("apiVersion"),
+        duplicates,
+        root,
+    };
+    let (group, version) = doc.group_version();
+    if group.is_empty() || version.is_empty() || doc.kind.is_empty() {
+        report.push(missing_type_meta(doc.root.pos, &doc.api_version, &doc.kind));
+        return None;
     }
-    docs
+    Some(doc)
+}
+
+/// kubeadm's version gate: API versions older than v1beta3 are refused (`false`), v1beta3
+/// is deprecated with a warning.
+fn version_gate(doc: &TypedDocument, report: &mut Report) -> bool {
+    let (group, version) = doc.group_version();
+    if group != KUBEADM_GROUP {
+        return true;
+    }
+    let (api_version, kind) = (&doc.api_version, &doc.kind);
+    if let Some((_, release)) = OLD_VERSIONS.iter().find(|(v, _)| *v == version) {
+        report.push(
+            Diagnostic::error("apiVersion", format!("your configuration file uses an old API spec: {api_version:?} (kind: {kind:?}). Please use kubeadm {release} instead and run 'kubeadm config migrate --old-config old.yaml --new-config new.yaml', which will write the new, similar spec using a newer API version."))
+                .kind(kind.clone())
+                .at(doc.api_version_pos)
+                .hint("kbc reads kubeadm.k8s.io/v1beta4 and v1beta3"),
+        );
+        return false;
+    }
+    if version == "v1beta3" {
+        report.push(
+            Diagnostic::warning("apiVersion", format!("your configuration file uses a deprecated API spec: {api_version:?} (kind: {kind:?}). Please use 'kubeadm config migrate --old-config old.yaml --new-config new.yaml', which will write the new, similar spec using a newer API version."))
+                .kind(kind.clone())
+                .at(doc.api_version_pos)
+                .hint("`kbc config migrate --old-config FILE` prints the v1beta4 form"),
+        );
+    }
+    true
+}
+
+/// Decodes a document by its group, version and kind into `docs`, or reports why not.
+fn decode(doc: &TypedDocument, allow_unknown: bool, docs: &mut Documents, report: &mut Report) {
+    let (group, version) = doc.group_version();
+    let (root, kind, api_version) = (&doc.root, doc.kind.as_str(), doc.api_version.as_str());
+    let ctx = Ctx {
+        report: &mut *report,
+        allow_unknown,
+        kind,
+    };
+    let d = &mut docs.decoded;
+    match (group, version, kind) {
+        (KUBEADM_GROUP, "v1beta4", "InitConfiguration") => d.init = ctx.decode(root),
+        (KUBEADM_GROUP, "v1beta4", "ClusterConfiguration") => d.cluster = ctx.decode(root),
+        (KUBEADM_GROUP, "v1beta3", "InitConfiguration") => {
+            d.init = ctx.decode::<v1beta3::InitConfiguration>(root).map(super::convert::init)
+        }
+        (KUBEADM_GROUP, "v1beta3", "ClusterConfiguration") => {
+            if let Some(c) = ctx.decode::<v1beta3::ClusterConfiguration>(root) {
+                let (c, timeout) = super::convert::cluster(c);
+                d.cluster = Some(c);
+                d.v1beta3_timeout = timeout;
+            }
+        }
+        (KUBEADM_GROUP, "v1beta4", "JoinConfiguration") => {
+            ctx.ignored::<join::JoinConfigurationV1beta4>(root, api_version)
+        }
+        (KUBEADM_GROUP, "v1beta3", "JoinConfiguration") => {
+            ctx.ignored::<join::JoinConfigurationV1beta3>(root, api_version)
+        }
+        (KUBEADM_GROUP, "v1beta4", "ResetConfiguration" | "UpgradeConfiguration") => {
+            report.push(ignored(kind, api_version, doc.kind_pos))
+        }
+        (_, _, "InitConfiguration" | "ClusterConfiguration") => report.push(
+            Diagnostic::error("apiVersion", format!("no kind {kind:?} is registered for version {api_version:?}"))
+                .kind(kind)
+                .at(doc.api_version_pos)
+                .hint("use apiVersion: kubeadm.k8s.io/v1beta4"),
+        ),
+        ("kubelet.config.k8s.io", _, "KubeletConfiguration") if api_version == KUBELET_GROUP_VERSION => {
+            d.kubelet = ctx.decode(root)
+        }
+        ("kubeproxy.config.k8s.io", _, "KubeProxyConfiguration") if api_version == KUBE_PROXY_GROUP_VERSION => {
+            d.kube_proxy = ctx.decode(root)
+        }
+        ("kubelet.config.k8s.io", ..) | ("kubeproxy.config.k8s.io", ..) => {
+            let preferred = if group.starts_with("kubelet") { KUBELET_GROUP_VERSION } else { KUBE_PROXY_GROUP_VERSION };
+            report.push(
+                Diagnostic::error("apiVersion", format!("unsupported apiVersion {api_version:?}, you may have to do manual conversion to {preferred:?} and run kubeadm again"))
+                    .kind(kind)
+                    .at(doc.api_version_pos),
+            )
+        }
+        _ if allow_unknown => unknown_document_warnings(group, version, kind, doc.kind_pos, report),
+        _ => report.push(
+            Diagnostic::error("kind", format!("unknown document with GroupVersionKind {api_version}, Kind={kind}: kubeadm would ignore it with a warning"))
+                .kind(kind)
+                .at(doc.kind_pos)
+                .hint("kbc reads InitConfiguration, ClusterConfiguration (kubeadm.k8s.io/v1beta4 or v1beta3), KubeletConfiguration (kubelet.config.k8s.io/v1beta1) and KubeProxyConfiguration (kubeproxy.config.k8s.io/v1alpha1); remove other documents (--allow-unknown-fields ignores them as kubeadm does)"),
+        ),
+    }
 }
 
 /// kubeadm's two warnings for a document of a kind it does not know, here or in another
