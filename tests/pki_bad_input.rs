@@ -413,14 +413,14 @@ fn bad_secrets_files_are_refused_naming_the_file() {
     ];
     for (text, want) in cases {
         std::fs::write(&f, text).unwrap();
-        let e = Secrets::load(&f).unwrap_err().to_string();
+        let e = kbc::fsutil::load_secrets(&f).unwrap_err().to_string();
         assert!(
             // The file, then (for a problem at a place in it) its line and column.
             e.starts_with(&format!("{name}:")) && e.contains(want),
             "{text:?}: {e}"
         );
     }
-    let e = Secrets::load(&dir.path().join("missing.yaml"))
+    let e = kbc::fsutil::load_secrets(&dir.path().join("missing.yaml"))
         .unwrap_err()
         .to_string();
     assert!(e.contains("missing.yaml"), "{e}");
@@ -432,23 +432,21 @@ fn secrets_file_is_private_and_never_overwritten() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("s.yaml");
     let s = Secrets::generate().unwrap();
-    s.write(&f, false).unwrap();
+    kbc::fsutil::write_secrets(&s, &f, false).unwrap();
     assert_eq!(
         std::fs::metadata(&f).unwrap().permissions().mode() & 0o777,
         0o600
     );
-    let back = Secrets::load(&f).unwrap();
+    let back = kbc::fsutil::load_secrets(&f).unwrap();
     assert_eq!(back.seed, s.seed);
-    let e = Secrets::generate()
-        .unwrap()
-        .write(&f, false)
+    let e = kbc::fsutil::write_secrets(&Secrets::generate().unwrap(), &f, false)
         .unwrap_err()
         .to_string();
     assert!(e.contains("--force"), "{e}");
-    assert_eq!(Secrets::load(&f).unwrap().seed, s.seed);
+    assert_eq!(kbc::fsutil::load_secrets(&f).unwrap().seed, s.seed);
     let t = Secrets::generate().unwrap();
-    t.write(&f, true).unwrap();
-    assert_eq!(Secrets::load(&f).unwrap().seed, t.seed);
+    kbc::fsutil::write_secrets(&t, &f, true).unwrap();
+    assert_eq!(kbc::fsutil::load_secrets(&f).unwrap().seed, t.seed);
     assert_ne!(s.seed, t.seed);
     // CA pairs are checked when added from files.
     let (a, _) = render_dir(&input(), &secrets());
@@ -479,8 +477,8 @@ fn secrets_file_is_private_and_never_overwritten() {
         .unwrap(),
     );
     let g = dir.path().join("with-ca.yaml");
-    with_ca.write(&g, false).unwrap();
-    let back = Secrets::load(&g).unwrap();
+    kbc::fsutil::write_secrets(&with_ca, &g, false).unwrap();
+    let back = kbc::fsutil::load_secrets(&g).unwrap();
     assert_eq!(back.ca, with_ca.ca);
     assert_eq!(back.service_account, with_ca.service_account);
     let e = kbc::secrets::load_sa_pair(

@@ -1,5 +1,6 @@
-//! The compiler's file I/O at the edges: reading the user's input files with a size cap, and
-//! writing output files so that a failure never leaves a partial file behind.
+//! The compiler's file I/O at the edges: reading the user's input files with a size cap (the
+//! configuration, the secrets file), and writing output files so that a failure never
+//! leaves a partial file behind. The stages below parse text and bytes they are given.
 
 use std::io;
 use std::path::Path;
@@ -87,4 +88,41 @@ fn create_dirs(dir: &Path, mode: u32) -> io::Result<()> {
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(e),
     }
+}
+
+/// The configuration at `path`, or standard input for `-`.
+pub fn read_source(path: &str) -> io::Result<crate::config::Source> {
+    let (name, text) = if path == "-" {
+        ("<stdin>".to_string(), read_stdin()?)
+    } else {
+        (path.to_string(), read_input(Path::new(path))?)
+    };
+    Ok(crate::config::Source { name, text })
+}
+
+/// Reads and parses a secrets file (a regular file of at most [`MAX_INPUT_FILE_BYTES`]).
+pub fn load_secrets(path: &Path) -> Result<crate::secrets::Secrets, crate::secrets::SecretsError> {
+    let name = path.display().to_string();
+    let text = read_input(path).map_err(|source| crate::secrets::SecretsError::Io {
+        path: name.clone(),
+        source,
+    })?;
+    crate::secrets::Secrets::parse(&text, &name)
+}
+
+/// Writes a secrets file with mode 0600; refuses to replace an existing file unless `force`.
+/// Atomic and never through a symbolic link: with `force` a link at `path` is replaced, its
+/// target left alone.
+pub fn write_secrets(
+    secrets: &crate::secrets::Secrets,
+    path: &Path,
+    force: bool,
+) -> Result<(), crate::secrets::SecretsError> {
+    let name = path.display().to_string();
+    // symlink_metadata: a link, dangling or not, is something that exists.
+    if !force && std::fs::symlink_metadata(path).is_ok() {
+        return Err(crate::secrets::SecretsError::Exists { path: name });
+    }
+    write_atomic(path, secrets.to_yaml().as_bytes(), 0o600)
+        .map_err(|source| crate::secrets::SecretsError::Io { path: name, source })
 }

@@ -251,17 +251,6 @@ impl Secrets {
         })
     }
 
-    /// Reads a secrets file (a regular file of at most
-    /// [`kbc_bundle::limits::MAX_INPUT_FILE_BYTES`]).
-    pub fn load(path: &Path) -> Result<Secrets, SecretsError> {
-        let name = path.display().to_string();
-        let text = crate::fsutil::read_input(path).map_err(|source| SecretsError::Io {
-            path: name.clone(),
-            source,
-        })?;
-        Self::parse(&text, &name)
-    }
-
     /// The file text. It holds the seed: treat it as a secret.
     pub fn to_yaml(&self) -> String {
         let f = File {
@@ -282,19 +271,6 @@ impl Secrets {
             "# kbc cluster secrets: every key of the cluster derives from this file.\n\
              # Keep it private (mode 0600) and backed up.\n{body}"
         )
-    }
-
-    /// Writes the file with mode 0600; refuses to replace an existing file unless `force`.
-    pub fn write(&self, path: &Path, force: bool) -> Result<(), SecretsError> {
-        let name = path.display().to_string();
-        // symlink_metadata: a link, dangling or not, is something that exists.
-        if !force && std::fs::symlink_metadata(path).is_ok() {
-            return Err(SecretsError::Exists { path: name });
-        }
-        // Atomic and never through a symbolic link: with --force a link at `path` is
-        // replaced, its target left alone (review E8).
-        crate::fsutil::write_atomic(path, self.to_yaml().as_bytes(), 0o600)
-            .map_err(|source| SecretsError::Io { path: name, source })
     }
 }
 

@@ -75,7 +75,7 @@ pub struct CheckExpirationArgs {
 /// Loads `--secrets`, or makes a one-off random seed with a warning on stderr.
 pub fn load_secrets(path: Option<&Path>) -> Result<Secrets, Exit> {
     match path {
-        Some(p) => Secrets::load(p).map_err(|e| refuse(&e)),
+        Some(p) => crate::fsutil::load_secrets(p).map_err(|e| refuse(&e)),
         None => {
             errln!(
                 "warning: no --secrets given: using a one-off random seed; the output is not reproducible"

@@ -114,7 +114,7 @@ pub fn load_source(
 }
 
 pub fn read_source(path: &str) -> Result<Source, Exit> {
-    Source::read(path).map_err(|e| {
+    crate::fsutil::read_source(path).map_err(|e| {
         errln!("error: cannot read {path:?}: {e}");
         Exit(EXIT_REFUSED)
     })

@@ -75,7 +75,7 @@ pub struct DiffArgs {
 pub fn render_config(config: Option<&str>, o: &ClusterInputs) -> Result<String, Exit> {
     let Resolved { cluster, options } = o.resolve(config)?;
     let secrets = match &o.secrets {
-        Some(path) => Some(crate::secrets::Secrets::load(path).map_err(|e| refuse(&e))?),
+        Some(path) => Some(crate::fsutil::load_secrets(path).map_err(|e| refuse(&e))?),
         None => None,
     };
     let planned =

@@ -96,8 +96,7 @@ pub fn run(cmd: SecretsCommand) -> Result<(), Exit> {
     match cmd {
         SecretsCommand::Generate(args) => {
             let secrets = build(&args).map_err(|e| refuse(&e))?;
-            secrets
-                .write(&args.output, args.force)
+            crate::fsutil::write_secrets(&secrets, &args.output, args.force)
                 .map_err(|e| refuse(&e))?;
             errln!(
                 "wrote cluster secrets to {} (mode 0600): keep this file private and backed up",

@@ -34,23 +34,6 @@ pub struct Source {
     pub text: String,
 }
 
-impl Source {
-    /// Reads `path`, or standard input for `-`.
-    pub fn read(path: &str) -> std::io::Result<Source> {
-        if path == "-" {
-            Ok(Source {
-                name: "<stdin>".into(),
-                text: crate::fsutil::read_stdin()?,
-            })
-        } else {
-            Ok(Source {
-                name: path.into(),
-                text: crate::fsutil::read_input(std::path::Path::new(path))?,
-            })
-        }
-    }
-}
-
 /// Choices that change how a file is read.
 #[derive(Clone, Debug, Default)]
 pub struct LoadOptions {
