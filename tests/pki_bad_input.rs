@@ -14,7 +14,7 @@ use support::*;
 /// nothing was written.
 fn refused(input: &PkiInput, secrets: &Secrets, pki_dir: Option<&Path>) -> String {
     let provided = match pki_dir {
-        Some(d) => match Provided::read_pki_dir(d, input) {
+        Some(d) => match kbc::fsutil::read_pki_dir(d, input) {
             Ok(p) => p,
             Err(e) => return e.to_string(),
         },
@@ -40,7 +40,7 @@ fn other_secrets() -> Secrets {
 fn existing_pki_dir_is_reused_byte_for_byte() {
     let (a, out_a) = render_dir(&input(), &secrets());
     // Another seed: every file still comes from the existing dir.
-    let provided = Provided::read_pki_dir(&a.path().join("pki"), &input()).unwrap();
+    let provided = kbc::fsutil::read_pki_dir(&a.path().join("pki"), &input()).unwrap();
     let out_b = kbc::pki::render(&input(), &other_secrets(), at(), &provided, 2).unwrap();
     assert_eq!(out_a.artifacts, out_b.artifacts);
     assert!(out_b.certificates.iter().all(|c| c.reused));
@@ -56,7 +56,7 @@ fn partial_pki_dir_keeps_cas_and_regenerates_the_rest() {
     for f in ["ca.crt", "ca.key", "etcd/ca.crt", "etcd/ca.key"] {
         std::fs::copy(a.path().join("pki").join(f), pki.join(f)).unwrap();
     }
-    let provided = Provided::read_pki_dir(&pki, &input()).unwrap();
+    let provided = kbc::fsutil::read_pki_dir(&pki, &input()).unwrap();
     let out_b = kbc::pki::render(&input(), &other_secrets(), at(), &provided, 2).unwrap();
     let g = |o: &kbc::pki::PkiOutput, n: &str| o.get(n).unwrap().bytes.clone();
     assert_eq!(g(&out_a, "pki/ca.crt"), g(&out_b, "pki/ca.crt"));
@@ -89,7 +89,7 @@ fn partial_pki_dir_keeps_cas_and_regenerates_the_rest() {
 fn external_ca_mode_reuses_everything_without_ca_key() {
     let (a, _) = render_dir(&input(), &secrets());
     std::fs::remove_file(a.path().join("pki/ca.key")).unwrap();
-    let provided = Provided::read_pki_dir(&a.path().join("pki"), &input()).unwrap();
+    let provided = kbc::fsutil::read_pki_dir(&a.path().join("pki"), &input()).unwrap();
     let out = kbc::pki::render(&input(), &other_secrets(), at(), &provided, 1).unwrap();
     assert_eq!(out.external_cas, [CaId::Ca]);
     assert!(out.get("pki/ca.key").is_none());
@@ -522,7 +522,7 @@ fn existing_kubeconfigs_and_pairs_are_checked() {
     moved.control_plane_endpoint = Some("api.moved.example:443".into());
     let d = pki_with(&base);
     std::fs::write(d.path().join("admin.conf"), b(&out, "admin.conf")).unwrap();
-    let provided = Provided::read_pki_dir(&d.path().join("pki"), &moved).unwrap();
+    let provided = kbc::fsutil::read_pki_dir(&d.path().join("pki"), &moved).unwrap();
     let o = kbc::pki::render(&moved, &secrets(), at(), &provided, 2).unwrap();
     assert_eq!(o.get("admin.conf").unwrap().bytes, b(&out, "admin.conf"));
     assert!(
@@ -552,7 +552,7 @@ fn existing_kubeconfigs_and_pairs_are_checked() {
     assert!(e.contains("sa.pub") && e.contains("does not match"), "{e}");
     // sa.key alone: kept, sa.pub derived from it.
     let d = pki_with(&[("sa.key", b(&out, "pki/sa.key"))]);
-    let provided = Provided::read_pki_dir(&d.path().join("pki"), &input()).unwrap();
+    let provided = kbc::fsutil::read_pki_dir(&d.path().join("pki"), &input()).unwrap();
     let o = kbc::pki::render(&input(), &other_secrets(), at(), &provided, 2).unwrap();
     assert_eq!(o.get("pki/sa.pub").unwrap().bytes, b(&out, "pki/sa.pub"));
 }

@@ -126,3 +126,46 @@ pub fn write_secrets(
     write_atomic(path, secrets.to_yaml().as_bytes(), 0o600)
         .map_err(|source| crate::secrets::SecretsError::Io { path: name, source })
 }
+
+/// Reads an existing certificates directory in kubeadm's layout (`--pki-dir`): the
+/// certificates and keys `input` needs from `pki_dir`, the kubeconfigs from its parent
+/// (`/etc/kubernetes/pki` → `/etc/kubernetes/*.conf`). Missing files are simply absent;
+/// unreadable ones are an error naming the file.
+pub fn read_pki_dir(
+    pki_dir: &Path,
+    input: &crate::pki::PkiInput,
+) -> Result<crate::pki::Provided, crate::pki::PkiError> {
+    use crate::pki::PkiError;
+    if !pki_dir.is_dir() {
+        return Err(PkiError::Read {
+            file: pki_dir.display().to_string(),
+            detail: "not a directory".into(),
+        });
+    }
+    let conf_dir = pki_dir.parent().unwrap_or(Path::new("."));
+    let wanted = crate::pki::existing::pki_file_names(input)
+        .into_iter()
+        .map(|n| {
+            let path = pki_dir.join(&n);
+            (n, path)
+        })
+        .chain(
+            crate::pki::kubeconfig::KUBECONFIGS
+                .iter()
+                .map(|k| (k.file.to_string(), conf_dir.join(k.file))),
+        );
+    let mut files = Vec::new();
+    for (name, path) in wanted {
+        match read_input_bytes(&path) {
+            Ok(bytes) => files.push((name, bytes, path.display().to_string())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(PkiError::Read {
+                    file: path.display().to_string(),
+                    detail: e.to_string(),
+                })
+            }
+        }
+    }
+    Ok(crate::pki::Provided::from_files(files))
+}

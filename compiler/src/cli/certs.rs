@@ -90,7 +90,7 @@ pub fn render(args: &RenderArgs, input: &PkiInput) -> Result<(), Exit> {
     let secrets = load_secrets(args.secrets.as_deref())?;
     let at = super::env::issue_time(args.issued_at.as_deref()).map_err(|e| refuse(&e))?;
     let provided = match &args.pki_dir {
-        Some(d) => Provided::read_pki_dir(d, input).map_err(|e| refuse(&e))?,
+        Some(d) => crate::fsutil::read_pki_dir(d, input).map_err(|e| refuse(&e))?,
         None => Provided::default(),
     };
     let out = pki::render(input, &secrets, at, &provided, super::env::key_threads())
@@ -125,7 +125,7 @@ pub fn check_expiration(args: &CheckExpirationArgs) -> Result<(), Exit> {
         (Some(dir), None) => {
             // Every file name, etcd included; absent files are simply missing.
             let names_of = PkiInput::new("node", std::net::IpAddr::from([127, 0, 0, 1]));
-            Provided::read_pki_dir(dir, &names_of).map_err(|e| refuse(&e))?
+            crate::fsutil::read_pki_dir(dir, &names_of).map_err(|e| refuse(&e))?
         }
         (None, Some(file)) => provided_from_bundle(file)?,
         (None, None) => {

@@ -52,7 +52,9 @@ impl ClusterInputs {
         let cluster = loaded.cluster;
         let patches = self.patches(&cluster)?;
         let provided = match &self.pki_dir {
-            Some(d) => Provided::read_pki_dir(d, &cluster.pki_input()).map_err(|e| refuse(&e))?,
+            Some(d) => {
+                crate::fsutil::read_pki_dir(d, &cluster.pki_input()).map_err(|e| refuse(&e))?
+            }
             None => Provided::default(),
         };
         let mut options = CompileOptions {

@@ -5,10 +5,8 @@
 //! `validateKubeConfig`).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 use super::certs::{applicable, CaId};
-use super::kubeconfig::KUBECONFIGS;
 use super::{PkiError, PkiInput};
 use crate::secrets::Secrets;
 
@@ -53,57 +51,19 @@ pub(crate) fn pki_file_names(input: &PkiInput) -> Vec<String> {
 }
 
 impl Provided {
+    /// From (name in kubeadm's layout, bytes, origin for messages) triples.
+    pub fn from_files(files: impl IntoIterator<Item = (String, Vec<u8>, String)>) -> Provided {
+        Provided {
+            files: files
+                .into_iter()
+                .map(|(name, bytes, origin)| (name, ProvidedFile { bytes, origin }))
+                .collect(),
+        }
+    }
+
     /// Looks a file up.
     pub fn get(&self, name: &str) -> Option<&ProvidedFile> {
         self.files.get(name)
-    }
-
-    /// Reads kubeadm's layout: certificates from `pki_dir`, kubeconfigs from its parent
-    /// directory (`/etc/kubernetes/pki` → `/etc/kubernetes/*.conf`). Missing files are
-    /// simply absent; unreadable ones are an error naming the file.
-    pub fn read_pki_dir(pki_dir: &Path, input: &PkiInput) -> Result<Provided, PkiError> {
-        let mut files = BTreeMap::new();
-        let conf_dir: PathBuf = pki_dir
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| PathBuf::from("."));
-        if !pki_dir.is_dir() {
-            return Err(PkiError::Read {
-                file: pki_dir.display().to_string(),
-                detail: "not a directory".into(),
-            });
-        }
-        let mut wanted: Vec<(String, PathBuf)> = pki_file_names(input)
-            .into_iter()
-            .map(|n| {
-                let p = pki_dir.join(&n);
-                (n, p)
-            })
-            .collect();
-        for k in KUBECONFIGS {
-            wanted.push((k.file.to_string(), conf_dir.join(k.file)));
-        }
-        for (name, path) in wanted {
-            match crate::fsutil::read_input_bytes(&path) {
-                Ok(bytes) => {
-                    files.insert(
-                        name,
-                        ProvidedFile {
-                            bytes,
-                            origin: path.display().to_string(),
-                        },
-                    );
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => {
-                    return Err(PkiError::Read {
-                        file: path.display().to_string(),
-                        detail: e.to_string(),
-                    })
-                }
-            }
-        }
-        Ok(Provided { files })
     }
 
     /// From host paths without the leading `/` (as in a bundle's `rootfs/`): files under
