@@ -179,6 +179,68 @@ fn fill_or_warn_opt(
     );
 }
 
+/// [`fill_or_warn_opt`] for a value that is not a string: unset takes kubeadm's value, another
+/// value is kept with kubeadm's recommendation.
+fn fill_or_warn_value<T: PartialEq + Clone + std::fmt::Display>(
+    field: &mut Option<T>,
+    kind: &'static str,
+    path: &str,
+    value: T,
+    notes: &mut Vec<Recommendation>,
+) {
+    match field {
+        None => *field = Some(value),
+        Some(v) if *v != value => notes.push(Recommendation::new(
+            kind,
+            path,
+            value.to_string(),
+            v.to_string(),
+        )),
+        Some(_) => {}
+    }
+}
+
+/// The kubelet's authentication and authorization as kubeadm sets them: the cluster CA for
+/// client certificates, no anonymous access, webhook authentication and authorization.
+fn kubelet_auth_defaults(
+    c: &mut KubeletConfiguration,
+    input: &OverlayInput,
+    warnings: &mut Vec<Recommendation>,
+) {
+    const KIND: &str = KUBELET_KIND;
+    fill_or_warn_opt(
+        &mut c.authentication.x509.client_ca_file,
+        KIND,
+        "authentication.x509.clientCAFile",
+        &go_path_join(input.certificates_dir, CA_CERT_NAME),
+        warnings,
+    );
+
+    fill_or_warn_value(
+        &mut c.authentication.anonymous.enabled,
+        KIND,
+        "authentication.anonymous.enabled",
+        false,
+        warnings,
+    );
+
+    fill_or_warn_opt(
+        &mut c.authorization.mode,
+        KIND,
+        "authorization.mode",
+        AUTHORIZATION_MODE_WEBHOOK,
+        warnings,
+    );
+
+    fill_or_warn_value(
+        &mut c.authentication.webhook.enabled,
+        KIND,
+        "authentication.webhook.enabled",
+        true,
+        warnings,
+    );
+}
+
 /// Applies kubeadm's kubelet overlay to the user's document (or to an empty one).
 ///
 /// Order and rules follow `kubeletConfig.Default`; the returned recommendations are in the
@@ -235,43 +297,7 @@ pub(crate) fn default_kubelet(
         ));
     }
 
-    fill_or_warn_opt(
-        &mut c.authentication.x509.client_ca_file,
-        KIND,
-        "authentication.x509.clientCAFile",
-        &go_path_join(input.certificates_dir, CA_CERT_NAME),
-        &mut warnings,
-    );
-
-    match c.authentication.anonymous.enabled {
-        None => c.authentication.anonymous.enabled = Some(false),
-        Some(true) => warnings.push(Recommendation::new(
-            KIND,
-            "authentication.anonymous.enabled",
-            "false",
-            "true",
-        )),
-        Some(false) => {}
-    }
-
-    fill_or_warn_opt(
-        &mut c.authorization.mode,
-        KIND,
-        "authorization.mode",
-        AUTHORIZATION_MODE_WEBHOOK,
-        &mut warnings,
-    );
-
-    match c.authentication.webhook.enabled {
-        None => c.authentication.webhook.enabled = Some(true),
-        Some(false) => warnings.push(Recommendation::new(
-            KIND,
-            "authentication.webhook.enabled",
-            "true",
-            "false",
-        )),
-        Some(true) => {}
-    }
+    kubelet_auth_defaults(&mut c, input, &mut warnings);
 
     fill_or_warn_opt(
         &mut c.healthz_bind_address,
@@ -281,18 +307,13 @@ pub(crate) fn default_kubelet(
         &mut warnings,
     );
 
-    match c.healthz_port {
-        None => c.healthz_port = Some(KUBELET_HEALTHZ_PORT),
-        Some(p) if p != KUBELET_HEALTHZ_PORT => {
-            warnings.push(Recommendation::new(
-                KIND,
-                "healthzPort",
-                KUBELET_HEALTHZ_PORT.to_string(),
-                p.to_string(),
-            ));
-        }
-        Some(_) => {}
-    }
+    fill_or_warn_value(
+        &mut c.healthz_port,
+        KIND,
+        "healthzPort",
+        KUBELET_HEALTHZ_PORT,
+        &mut warnings,
+    );
 
     let read_only_port = c.read_only_port.unwrap_or(0);
     if read_only_port != KUBELET_READ_ONLY_PORT {
