@@ -14,8 +14,7 @@ fn valid_fixtures_view() {
         let loaded = config::load(&src, &LoadOptions::default())
             .unwrap_or_else(|r| panic!("{} must be valid:\n{r}", src.name));
         let c = &loaded.cluster;
-        let view =
-            kbc::cli::config::documents(&c.init, &c.config, Some((&c.kubelet, &c.kube_proxy)));
+        let view = kbc::config::documents(&c.init, &c.config, Some((&c.kubelet, &c.kube_proxy)));
         let warnings: String = loaded
             .warnings
             .warnings()
@@ -129,7 +128,7 @@ fn yaml11_strings_round_trip_through_config_view() {
         text: text.into(),
     };
     let c = config::load(&src, &LoadOptions::default()).unwrap().cluster;
-    let view = kbc::cli::config::documents(&c.init, &c.config, None);
+    let view = kbc::config::documents(&c.init, &c.config, None);
     assert!(view.contains("value: \"yes\""), "{view}");
     assert!(view.contains("value: \"on\""), "{view}");
     let again = Source {

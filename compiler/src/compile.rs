@@ -217,7 +217,7 @@ pub(crate) fn local_endpoint(cluster: &Cluster) -> String {
 
 /// The normalized, defaulted configuration: what `configSha256` hashes.
 pub(crate) fn normalized_config(cluster: &Cluster) -> String {
-    crate::cli::config::documents(
+    crate::config::documents(
         &cluster.init,
         &cluster.config,
         Some((&cluster.kubelet, &cluster.kube_proxy)),

@@ -80,7 +80,7 @@ pub fn run(cmd: ConfigCommand) -> Result<(), Exit> {
             let loaded = load(&a)?;
             print_warnings(&loaded.warnings);
             let c = &loaded.cluster;
-            super::out(&documents(
+            super::out(&config::documents(
                 &c.init,
                 &c.config,
                 Some((&c.kubelet, &c.kube_proxy)),
@@ -124,23 +124,6 @@ fn print_warnings(r: &Report) {
     for w in r.warnings() {
         errln!("{w}");
     }
-}
-
-/// Init, Cluster and (optionally) the component configs as one multi-document YAML.
-pub fn documents(
-    init: &InitConfiguration,
-    cluster: &ClusterConfiguration,
-    components: Option<(
-        &config::wire::kubelet::KubeletConfiguration,
-        &config::wire::kubeproxy::KubeProxyConfiguration,
-    )>,
-) -> String {
-    let mut docs = vec![to_yaml(init), to_yaml(cluster)];
-    if let Some((kubelet, proxy)) = components {
-        docs.push(to_yaml(kubelet));
-        docs.push(to_yaml(proxy));
-    }
-    join_documents(docs)
 }
 
 /// `DefaultedStaticInitConfiguration` with kubeadm's placeholders, plus component configs.
@@ -202,7 +185,7 @@ fn migrate(a: MigrateArgs) -> Result<(), Exit> {
         return Err(Exit(EXIT_REFUSED));
     };
     print_warnings(&report);
-    let out = documents(&cfg.init, &cfg.cluster, None);
+    let out = config::documents(&cfg.init, &cfg.cluster, None);
     match a.new_config {
         None => super::out(&out)?,
         Some(path) => crate::fsutil::write_atomic(&path, out.as_bytes(), 0o644).map_err(|e| {

@@ -34,6 +34,26 @@ pub struct Source {
     pub text: String,
 }
 
+/// Init, Cluster and (optionally) the component configs as one multi-document YAML.
+pub fn documents(
+    init: &InitConfiguration,
+    cluster: &ClusterConfiguration,
+    components: Option<(
+        &wire::kubelet::KubeletConfiguration,
+        &wire::kubeproxy::KubeProxyConfiguration,
+    )>,
+) -> String {
+    let mut docs = vec![
+        crate::yaml::ser::to_yaml(init),
+        crate::yaml::ser::to_yaml(cluster),
+    ];
+    if let Some((kubelet, proxy)) = components {
+        docs.push(crate::yaml::ser::to_yaml(kubelet));
+        docs.push(crate::yaml::ser::to_yaml(proxy));
+    }
+    crate::yaml::ser::join_documents(docs)
+}
+
 /// Choices that change how a file is read.
 #[derive(Clone, Debug, Default)]
 pub struct LoadOptions {
