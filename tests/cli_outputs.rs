@@ -3,25 +3,10 @@
 //! without warnings; `--output json` documents that parse and state the same facts as the
 //! text output; plain (uncolored) output when stdout is not a terminal.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use crate::common::{kbc, root};
+use std::process::Command;
 
 use serde_json::Value;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn kbc(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kbc"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .unwrap()
-}
 
 fn ok_stdout(args: &[&str]) -> String {
     let out = kbc(args);

@@ -2,7 +2,8 @@
 //! counts, time zones and umasks; a pinned digest), its layout and modes, atomic output, and
 //! every Kubernetes object in it validated against the 1.31 schemas.
 
-use std::path::{Path, PathBuf};
+use crate::common::root;
+use std::path::Path;
 use std::process::{Command, Output};
 
 const SECRETS: &str = "fixtures/secrets/test-secrets.yaml";
@@ -12,13 +13,6 @@ const AT: &str = "2026-11-25T12:00:00Z";
 /// means every user's bundle changes: say why in the commit.
 const PINNED_SINGLE_NODE: &str =
     "sha256:f3ab8033a78f59062d8a018fc97a4d89cc5c034cce857094b6eb2af864231769";
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
 
 fn kbc(args: &[&str], envs: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_kbc"))

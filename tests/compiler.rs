@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
+#[path = "support/common.rs"]
+mod common;
 #[path = "support/fixtures.rs"]
 mod fixtures;
 #[path = "pki_support.rs"]

@@ -4,29 +4,15 @@
 //! against the Kubernetes 1.31 schemas; every refusal names the file, line and field; where
 //! kbc deliberately refuses what kubeadm accepts, the error says that kubeadm would accept it.
 
+use crate::common::{kbc, root};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 /// The node facts kubeadm would look up on the host.
 const NODE_FACTS: [&str; 4] = ["--node-name", "cp-1", "--advertise-address", "10.0.0.5"];
 const SECRETS: &str = "fixtures/secrets/test-secrets.yaml";
 const AT: &str = "2026-11-25T12:00:00Z";
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn kbc(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kbc"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .unwrap()
-}
 
 /// One row of INDEX.md.
 #[derive(Debug)]

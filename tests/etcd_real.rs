@@ -4,19 +4,13 @@
 //! healthcheck-client and with the apiserver-etcd-client certificates must get a healthy
 //! answer and read back what it wrote; a client certificate from another cluster is refused.
 
+use crate::common::root;
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const AT: &str = "2026-11-25T12:00:00Z";
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

@@ -2,7 +2,8 @@
 //! must not depend on the compiler) are exactly what `kbc compile` makes today: each is
 //! compiled afresh and compared byte for byte, so they can never drift from the compiler.
 
-use std::path::{Path, PathBuf};
+use crate::common::root;
+use std::path::Path;
 use std::process::Command;
 
 const AT: &str = "2026-11-25T12:00:00Z";
@@ -20,13 +21,6 @@ const BUNDLES: [(&str, &str, &str); 2] = [
         "fixtures/secrets/other-test-secrets.yaml",
     ),
 ];
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
 
 fn regenerate_command(bundle: &str, config: &str, secrets: &str) -> String {
     format!(

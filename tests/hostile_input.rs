@@ -2,15 +2,9 @@
 //! with exit 1, a message naming the culprit, and nothing written — never a hang, a crash or
 //! unbounded memory.
 
+use crate::common::root;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
 
 fn fixture(name: &str) -> String {
     root().join("fixtures").join(name).display().to_string()

@@ -3,23 +3,7 @@
 //! the rendering without the flag, so the flag does something); every flag that kubeadm
 //! refuses beside `--config` is refused with kubeadm's text.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn kbc(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kbc"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .unwrap()
-}
+use crate::common::{kbc, root};
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()

@@ -3,19 +3,13 @@
 //! named. Rules: kubeadm's
 //! `cmd/kubeadm/app/util/patches/patches.go`.
 
+use crate::common::root;
 use kbc::config::{self, Cluster, LoadOptions, Source};
 use kbc::render::kubelet::kubelet_config_yaml;
 use kbc::render::manifests::{self, Component, HostInputs};
 use kbc::render::patches::{load_patches, patched_static_pods, PatchError, PatchSet, PatchType};
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
+use std::path::PathBuf;
 
 fn fixture(name: &str) -> Cluster {
     let path = root().join("fixtures").join(name);

@@ -3,28 +3,14 @@
 //! (so the keyless PKI plan matches the real PKI), stability across seed and issue time, no
 //! secret bytes in the output, the cluster-info JWS checked with Python's hmac, `kbc diff`.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use crate::common::{kbc, root};
+use std::path::Path;
+use std::process::Command;
 
 use base64::Engine;
 
 const SECRETS: &str = "fixtures/secrets/test-secrets.yaml";
 const AT: &str = "2026-11-25T12:00:00Z";
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn kbc(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kbc"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .unwrap()
-}
 
 fn ok(args: &[&str]) -> String {
     let o = kbc(args);

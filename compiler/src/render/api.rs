@@ -506,18 +506,7 @@ fn upload_config_kubelet(input: &ApiInput) -> Vec<Value> {
 fn utc_rfc3339(s: &str) -> String {
     use time::format_description::well_known::Rfc3339;
     match time::OffsetDateTime::parse(s, &Rfc3339) {
-        Ok(t) => {
-            let t = t.to_offset(time::UtcOffset::UTC);
-            format!(
-                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-                t.year(),
-                u8::from(t.month()),
-                t.day(),
-                t.hour(),
-                t.minute(),
-                t.second()
-            )
-        }
+        Ok(t) => crate::pki::rfc3339(t),
         Err(_) => s.to_string(),
     }
 }

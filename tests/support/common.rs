@@ -1,0 +1,21 @@
+//! Helpers every module of the compiler's test binary shares.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The workspace root (fixtures are named relative to it).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the compiler crate lives in the workspace")
+        .to_path_buf()
+}
+
+/// Runs the `kbc` binary in the workspace root.
+pub fn kbc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kbc"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("the kbc binary runs")
+}
