@@ -374,22 +374,7 @@ pub fn verify(bytes: &[u8], expect_digest: Option<&str>) -> Result<VerifiedBundl
         None => return Err(VerifyError::Empty),
         Some(entry) => entry.map_err(|source| VerifyError::Tar { path: None, source })?,
     };
-    let first_path = entry_path(&first)?;
-    check_entry_type(&first, &first_path)?;
-    if first_path != MANIFEST_PATH {
-        return Err(VerifyError::FirstEntry { path: first_path });
-    }
-    let manifest_bytes = read_data(&mut first, &first_path)?;
-    let digest = digest_of(&manifest_bytes);
-    if let Some(expected) = expect_digest {
-        if !expected.eq_ignore_ascii_case(&digest) {
-            return Err(VerifyError::DigestMismatch {
-                expected: expected.to_string(),
-                actual: digest,
-            });
-        }
-    }
-    let manifest = parse_manifest(&manifest_bytes)?;
+    let (manifest, digest) = manifest_entry(&mut first, expect_digest)?;
 
     let mut files = Vec::with_capacity(manifest.files.len());
     let mut listed = manifest.files.iter();
@@ -415,42 +400,7 @@ pub fn verify(bytes: &[u8], expect_digest: Option<&str>) -> Result<VerifiedBundl
                 VerifyError::Unlisted { path }
             });
         }
-        // Manifest entries were validated by parse_manifest; the mode parses.
-        let mode = parse_mode(&expected.mode).expect("mode checked in parse_manifest");
-        let header_mode = entry.header().mode().map_err(|source| VerifyError::Tar {
-            path: Some(path.clone()),
-            source,
-        })? & 0o7777;
-        let data = read_data(&mut entry, &path)?;
-        if data.len() as u64 != expected.size {
-            return Err(VerifyError::SizeMismatch {
-                path,
-                expected: expected.size,
-                actual: data.len() as u64,
-            });
-        }
-        let actual = sha256_hex(&data);
-        if actual != expected.sha256 {
-            return Err(VerifyError::HashMismatch {
-                path,
-                expected: expected.sha256.clone(),
-                actual,
-            });
-        }
-        if header_mode != mode {
-            return Err(VerifyError::ModeMismatch {
-                path,
-                expected: mode,
-                actual: header_mode,
-            });
-        }
-        files.push(BundleFile {
-            path,
-            mode,
-            secret: expected.secret,
-            sha256: actual,
-            data,
-        });
+        files.push(listed_file(&mut entry, path, expected)?);
     }
     if let Some(missing) = listed.next() {
         return Err(VerifyError::Missing {
@@ -461,6 +411,74 @@ pub fn verify(bytes: &[u8], expect_digest: Option<&str>) -> Result<VerifiedBundl
         manifest,
         digest,
         files,
+    })
+}
+
+/// The first entry: it must be the manifest; returns the parsed manifest and the digest,
+/// checked against `expect_digest` before the manifest is even parsed.
+fn manifest_entry<R: Read>(
+    first: &mut tar::Entry<'_, R>,
+    expect_digest: Option<&str>,
+) -> Result<(Manifest, String), VerifyError> {
+    let path = entry_path(first)?;
+    check_entry_type(first, &path)?;
+    if path != MANIFEST_PATH {
+        return Err(VerifyError::FirstEntry { path });
+    }
+    let manifest_bytes = read_data(first, &path)?;
+    let digest = digest_of(&manifest_bytes);
+    if let Some(expected) = expect_digest {
+        if !expected.eq_ignore_ascii_case(&digest) {
+            return Err(VerifyError::DigestMismatch {
+                expected: expected.to_string(),
+                actual: digest,
+            });
+        }
+    }
+    Ok((parse_manifest(&manifest_bytes)?, digest))
+}
+
+/// Reads an entry the manifest lists at this place and checks its size, hash and mode.
+fn listed_file<R: Read>(
+    entry: &mut tar::Entry<'_, R>,
+    path: String,
+    expected: &FileEntry,
+) -> Result<BundleFile, VerifyError> {
+    // Manifest entries were validated by parse_manifest; the mode parses.
+    let mode = parse_mode(&expected.mode).expect("mode checked in parse_manifest");
+    let header_mode = entry.header().mode().map_err(|source| VerifyError::Tar {
+        path: Some(path.clone()),
+        source,
+    })? & 0o7777;
+    let data = read_data(entry, &path)?;
+    if data.len() as u64 != expected.size {
+        return Err(VerifyError::SizeMismatch {
+            path,
+            expected: expected.size,
+            actual: data.len() as u64,
+        });
+    }
+    let actual = sha256_hex(&data);
+    if actual != expected.sha256 {
+        return Err(VerifyError::HashMismatch {
+            path,
+            expected: expected.sha256.clone(),
+            actual,
+        });
+    }
+    if header_mode != mode {
+        return Err(VerifyError::ModeMismatch {
+            path,
+            expected: mode,
+            actual: header_mode,
+        });
+    }
+    Ok(BundleFile {
+        path,
+        mode,
+        secret: expected.secret,
+        sha256: actual,
+        data,
     })
 }
 
