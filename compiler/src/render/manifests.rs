@@ -132,108 +132,135 @@ pub fn static_pods(cluster: &Cluster, host: &HostInputs) -> Vec<(String, String)
 
 /// One Pod object; `None` for etcd when etcd is external.
 pub fn static_pod(cluster: &Cluster, host: &HostInputs, component: Component) -> Option<Value> {
-    let cfg = &cluster.config;
-    let ctx = Ctx::new(cluster);
-    let images = image_inputs(cfg, &cluster.version);
-    let startup_threshold = startup_failure_threshold(cluster);
-    let pod = match component {
-        Component::ApiServer => {
-            let host_addr = probe_address(&ctx.adv);
-            let port = cluster.bind_port;
-            let mounts = control_plane_mounts(cluster, host, component);
-            let container = Container {
-                name: component.name(),
-                image: release::kubernetes_image(component.name(), &images),
-                command: component_command(cluster, host, component),
-                mounts: mounts.mounts(),
-                liveness: Some(liveness(&host_addr, "/livez", port, "HTTPS")),
-                readiness: Some(readiness(&host_addr, "/readyz", port, "HTTPS")),
-                startup: Some(startup(
-                    &host_addr,
-                    "/livez",
-                    port,
-                    "HTTPS",
-                    startup_threshold,
-                )),
-                requests: json!({"cpu": "250m"}),
-                env: merge_envs(&cfg.api_server.extra_envs),
-            };
-            let annotations = [(
-                APISERVER_ENDPOINT_ANNOTATION,
-                join_host_port(&ctx.adv, port),
-            )];
-            component_pod(container, mounts.volumes(), &annotations)
-        }
-        Component::ControllerManager | Component::Scheduler => {
-            let (extra, envs, port, cpu) = if component == Component::ControllerManager {
-                let c = &cfg.controller_manager;
-                (
-                    &c.extra_args,
-                    &c.extra_envs,
-                    CONTROLLER_MANAGER_PORT,
-                    "200m",
-                )
-            } else {
-                let c = &cfg.scheduler;
-                (&c.extra_args, &c.extra_envs, SCHEDULER_PORT, "100m")
-            };
-            // GetControllerManagerProbeAddress / GetSchedulerProbeAddress.
-            let host_addr = args::last_value(extra, "bind-address")
-                .map_or_else(|| "127.0.0.1".to_string(), probe_address);
-            let mounts = control_plane_mounts(cluster, host, component);
-            let container = Container {
-                name: component.name(),
-                image: release::kubernetes_image(component.name(), &images),
-                command: component_command(cluster, host, component),
-                mounts: mounts.mounts(),
-                liveness: Some(liveness(&host_addr, "/healthz", port, "HTTPS")),
-                readiness: None,
-                startup: Some(startup(
-                    &host_addr,
-                    "/healthz",
-                    port,
-                    "HTTPS",
-                    startup_threshold,
-                )),
-                requests: json!({"cpu": cpu}),
-                env: merge_envs(envs),
-            };
-            component_pod(container, mounts.volumes(), &[])
-        }
-        Component::Etcd => {
-            let local = cfg.etcd.local.as_ref().filter(|_| !cluster.external_etcd)?;
-            let certs_dir = format!("{}/etcd", cfg.certificates_dir);
-            let (probe_host, probe_port, scheme) = etcd_probe_endpoint(&local.extra_args, ctx.ipv6);
-            let container = Container {
-                name: component.name(),
-                image: release::etcd_image(&images)?,
-                command: component_command(cluster, host, component),
-                // Fixed order, read-write: the data dir, then the certificates.
-                mounts: vec![
-                    volume_mount("etcd-data", &local.data_dir, false),
-                    volume_mount("etcd-certs", &certs_dir, false),
-                ],
-                liveness: Some(liveness(&probe_host, "/livez", probe_port, scheme)),
-                readiness: Some(readiness(&probe_host, "/readyz", probe_port, scheme)),
-                startup: Some(startup(
-                    &probe_host,
-                    "/readyz",
-                    probe_port,
-                    scheme,
-                    startup_threshold,
-                )),
-                requests: json!({"cpu": "100m", "memory": "100Mi"}),
-                env: merge_envs(&local.extra_envs),
-            };
-            let volumes = vec![
-                host_path_volume("etcd-certs", &certs_dir, "DirectoryOrCreate"),
-                host_path_volume("etcd-data", &local.data_dir, "DirectoryOrCreate"),
-            ];
-            let annotations = [(ETCD_CLIENT_URLS_ANNOTATION, ctx.client_url())];
-            component_pod(container, volumes, &annotations)
-        }
+    let p = PodInputs {
+        cluster,
+        host,
+        component,
+        ctx: Ctx::new(cluster),
+        images: image_inputs(&cluster.config, &cluster.version),
+        startup_threshold: startup_failure_threshold(cluster),
     };
-    Some(pod)
+    Some(match component {
+        Component::ApiServer => api_server_pod(&p),
+        Component::ControllerManager | Component::Scheduler => controller_or_scheduler_pod(&p),
+        Component::Etcd => etcd_pod(&p)?,
+    })
+}
+
+/// What every static Pod is built from.
+struct PodInputs<'a> {
+    cluster: &'a Cluster,
+    host: &'a HostInputs,
+    component: Component,
+    ctx: Ctx,
+    images: release::ImageInputs<'a>,
+    startup_threshold: i64,
+}
+
+/// kube-apiserver (`GetStaticPodSpecs`, `GetAPIServerProbeAddress`).
+fn api_server_pod(p: &PodInputs) -> Value {
+    let (cluster, component) = (p.cluster, p.component);
+    let host_addr = probe_address(&p.ctx.adv);
+    let port = cluster.bind_port;
+    let mounts = control_plane_mounts(cluster, p.host, component);
+    let container = Container {
+        name: component.name(),
+        image: release::kubernetes_image(component.name(), &p.images),
+        command: component_command(cluster, p.host, component),
+        mounts: mounts.mounts(),
+        liveness: Some(liveness(&host_addr, "/livez", port, "HTTPS")),
+        readiness: Some(readiness(&host_addr, "/readyz", port, "HTTPS")),
+        startup: Some(startup(
+            &host_addr,
+            "/livez",
+            port,
+            "HTTPS",
+            p.startup_threshold,
+        )),
+        requests: json!({"cpu": "250m"}),
+        env: merge_envs(&cluster.config.api_server.extra_envs),
+    };
+    let annotations = [(
+        APISERVER_ENDPOINT_ANNOTATION,
+        join_host_port(&p.ctx.adv, port),
+    )];
+    component_pod(container, mounts.volumes(), &annotations)
+}
+
+/// kube-controller-manager or kube-scheduler (`GetControllerManagerProbeAddress`,
+/// `GetSchedulerProbeAddress`).
+fn controller_or_scheduler_pod(p: &PodInputs) -> Value {
+    let (cluster, component) = (p.cluster, p.component);
+    let cfg = &cluster.config;
+    let (extra, envs, port, cpu) = if component == Component::ControllerManager {
+        let c = &cfg.controller_manager;
+        (
+            &c.extra_args,
+            &c.extra_envs,
+            CONTROLLER_MANAGER_PORT,
+            "200m",
+        )
+    } else {
+        let c = &cfg.scheduler;
+        (&c.extra_args, &c.extra_envs, SCHEDULER_PORT, "100m")
+    };
+    let host_addr = args::last_value(extra, "bind-address")
+        .map_or_else(|| "127.0.0.1".to_string(), probe_address);
+    let mounts = control_plane_mounts(cluster, p.host, component);
+    let container = Container {
+        name: component.name(),
+        image: release::kubernetes_image(component.name(), &p.images),
+        command: component_command(cluster, p.host, component),
+        mounts: mounts.mounts(),
+        liveness: Some(liveness(&host_addr, "/healthz", port, "HTTPS")),
+        readiness: None,
+        startup: Some(startup(
+            &host_addr,
+            "/healthz",
+            port,
+            "HTTPS",
+            p.startup_threshold,
+        )),
+        requests: json!({"cpu": cpu}),
+        env: merge_envs(envs),
+    };
+    component_pod(container, mounts.volumes(), &[])
+}
+
+/// Local etcd (`cmd/kubeadm/app/phases/etcd/local.go`); `None` with external etcd.
+fn etcd_pod(p: &PodInputs) -> Option<Value> {
+    let (cluster, component) = (p.cluster, p.component);
+    let cfg = &cluster.config;
+    let local = cfg.etcd.local.as_ref().filter(|_| !cluster.external_etcd)?;
+    let certs_dir = format!("{}/etcd", cfg.certificates_dir);
+    let (probe_host, probe_port, scheme) = etcd_probe_endpoint(&local.extra_args, p.ctx.ipv6);
+    let container = Container {
+        name: component.name(),
+        image: release::etcd_image(&p.images)?,
+        command: component_command(cluster, p.host, component),
+        // Fixed order, read-write: the data dir, then the certificates.
+        mounts: vec![
+            volume_mount("etcd-data", &local.data_dir, false),
+            volume_mount("etcd-certs", &certs_dir, false),
+        ],
+        liveness: Some(liveness(&probe_host, "/livez", probe_port, scheme)),
+        readiness: Some(readiness(&probe_host, "/readyz", probe_port, scheme)),
+        startup: Some(startup(
+            &probe_host,
+            "/readyz",
+            probe_port,
+            scheme,
+            p.startup_threshold,
+        )),
+        requests: json!({"cpu": "100m", "memory": "100Mi"}),
+        env: merge_envs(&local.extra_envs),
+    };
+    let volumes = vec![
+        host_path_volume("etcd-certs", &certs_dir, "DirectoryOrCreate"),
+        host_path_volume("etcd-data", &local.data_dir, "DirectoryOrCreate"),
+    ];
+    let annotations = [(ETCD_CLIENT_URLS_ANNOTATION, p.ctx.client_url())];
+    Some(component_pod(container, volumes, &annotations))
 }
 
 /// The container command of `component`: kubeadm's defaults merged with extraArgs
