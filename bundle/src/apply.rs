@@ -41,6 +41,64 @@ pub struct ApplyPlan {
     pub super_admin_kubeconfig: String,
     /// `/etc/kubernetes/kubelet.conf`, rewritten by kubelet-finalize.
     pub kubelet_kubeconfig: String,
+    /// A joining node's bundle (docs/clusters.md); absent in an init bundle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub join: Option<JoinPlan>,
+}
+
+/// What `kbc-apply` needs to join a node (kubeadm's join phases, join.md).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct JoinPlan {
+    /// `control-plane` or `worker`.
+    pub role: String,
+    /// A generic worker: the kubelet TLS-bootstraps with this kubeconfig (then deleted),
+    /// and kubelet-start waits for the kubelet.conf it writes. Empty for a named node,
+    /// whose kubelet.conf is in the bundle.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub bootstrap_kubeconfig: String,
+    /// `timeouts.tlsBootstrap`.
+    pub tls_bootstrap_seconds: u64,
+    /// The stacked etcd member this node adds; absent for workers and external etcd.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etcd: Option<EtcdJoin>,
+}
+
+/// A stacked etcd member joining the cluster (join.md §4.8, §5).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EtcdJoin {
+    /// This member.
+    pub member: EtcdMember,
+    /// The members before it, in join order: exactly these must be in the cluster when it
+    /// joins (or these and itself, on a re-run).
+    pub existing: Vec<EtcdMember>,
+    /// Add as a learner and promote it (EtcdLearnerMode, on by default in 1.31), else add
+    /// as a voting member.
+    pub learner: bool,
+    /// `/etc/kubernetes/manifests/etcd.yaml`: installed by `control-plane-join/etcd` after
+    /// the member is added, never by `install`.
+    pub manifest: String,
+    /// `etcd.local.dataDir`, created 0700 before the manifest.
+    pub data_dir: String,
+    /// The etcd CA and the client pair kbc-apply talks to etcd with (kubeadm's
+    /// `etcd/healthcheck-client`).
+    pub ca_file: String,
+    pub cert_file: String,
+    pub key_file: String,
+    /// How long each membership step is retried (kubeadm's 2-minute `EtcdAPICallTimeout`).
+    pub api_call_seconds: u64,
+}
+
+/// One etcd member by kubeadm's addresses.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EtcdMember {
+    pub name: String,
+    /// `https://<adv>:2380`.
+    pub peer_url: String,
+    /// `https://<adv>:2379`.
+    pub client_url: String,
 }
 
 impl ApplyPlan {

@@ -103,6 +103,48 @@ pub const INIT_PHASES: &[Phase] = &[
     phase("show-join-command", Node),
 ];
 
+/// Every phase of `kubeadm join` (v1.31), by full name, in kubeadm's order with the
+/// default feature gates (`cmd/kubeadm/app/cmd/join.go`, `cmd/kubeadm/app/cmd/phases/join/`),
+/// the hidden ones included: `check-etcd`; `etcd-join` and `kubelet-wait-bootstrap` exist
+/// only with ControlPlaneKubeletLocalMode, whose order kbc does not need (its named nodes
+/// never TLS-bootstrap), so kbc accepts their names and runs `control-plane-join/etcd`.
+pub const JOIN_PHASES: &[Phase] = &[
+    phase("preflight", Node),
+    phase("control-plane-prepare", CompileTime),
+    phase("control-plane-prepare/all", All),
+    phase("control-plane-prepare/download-certs", CompileTime),
+    phase("control-plane-prepare/certs", CompileTime),
+    phase("control-plane-prepare/kubeconfig", CompileTime),
+    phase("control-plane-prepare/control-plane", CompileTime),
+    phase("check-etcd", Node),
+    phase("kubelet-start", Node),
+    phase("etcd-join", Node),
+    phase("kubelet-wait-bootstrap", Node),
+    phase("control-plane-join", Node),
+    phase("control-plane-join/all", All),
+    phase("control-plane-join/etcd", Node),
+    phase("control-plane-join/mark-control-plane", Api),
+    phase("wait-control-plane", Node),
+];
+
+/// The first name of `skip` that is no phase of `kubeadm join`.
+pub fn invalid_join_name(skip: &[String]) -> Option<&str> {
+    skip.iter()
+        .map(String::as_str)
+        .find(|s| !JOIN_PHASES.iter().any(|p| p.name == s.trim()))
+}
+
+/// [`is_skipped`] for a phase of `kubeadm join`.
+pub fn is_skipped_join(skip: &[String], phase: &str) -> bool {
+    skip.iter().map(|s| s.trim()).any(|s| {
+        JOIN_PHASES.iter().any(|p| p.name == s)
+            && (phase == s
+                || phase
+                    .strip_prefix(s)
+                    .is_some_and(|rest| rest.starts_with('/')))
+    })
+}
+
 /// The 1.31 name of kubelet-finalize's sub-phase.
 pub const KUBELET_FINALIZE: &str = "kubelet-finalize/enable-client-cert-rotation";
 

@@ -77,7 +77,7 @@ pub(crate) fn token_chars(mut next_byte: impl FnMut() -> u8, n: usize) -> String
 }
 
 /// `n` token characters from the seed's stream for `label` (the low byte of each `next_u32`).
-fn derived_chars(secrets: &Secrets, label: &str, n: usize) -> String {
+pub(crate) fn derived_chars(secrets: &Secrets, label: &str, n: usize) -> String {
     use rand_core::Rng;
     let mut rng = secrets.seed.stream(label);
     token_chars(|| (rng.next_u32() & 0xff) as u8, n)
@@ -154,7 +154,7 @@ pub(crate) struct ExternalFile {
 }
 
 /// The bundle files of [`external_etcd_files`].
-fn external_etcd_bundle_files(external: &[ExternalFile]) -> Vec<NewFile> {
+pub(crate) fn external_etcd_bundle_files(external: &[ExternalFile]) -> Vec<NewFile> {
     external
         .iter()
         .map(|f| NewFile {
@@ -498,7 +498,7 @@ pub(crate) fn assemble(
 }
 
 /// The static Pods (control-plane phase, etcd/local), patched, 0600 as kubeadm writes them.
-fn static_pod_files(
+pub(crate) fn static_pod_files(
     cluster: &Cluster,
     opts: &CompileOptions,
     external_ca: bool,
@@ -519,7 +519,10 @@ fn static_pod_files(
 }
 
 /// The node's `/var/lib/kubelet/config.yaml` (patched) and `kubeadm-flags.env`.
-fn kubelet_files(cluster: &Cluster, opts: &CompileOptions) -> Result<Vec<NewFile>, CompileError> {
+pub(crate) fn kubelet_files(
+    cluster: &Cluster,
+    opts: &CompileOptions,
+) -> Result<Vec<NewFile>, CompileError> {
     let config =
         kubelet::kubelet_config_yaml(cluster, &opts.patches).map_err(CompileError::Patch)?;
     let flags = kubelet::kubeadm_flags_env(
@@ -728,7 +731,7 @@ pub(crate) fn remaining_phases(cluster: &Cluster, upload_certs: bool) -> Vec<Str
     .collect()
 }
 
-fn apply_plan(cluster: &Cluster, tokens: &[Token], opts: &CompileOptions) -> ApplyPlan {
+pub(crate) fn apply_plan(cluster: &Cluster, tokens: &[Token], opts: &CompileOptions) -> ApplyPlan {
     let timeouts = cluster.init.timeouts.clone().unwrap_or_default();
     let secs = |d: Option<crate::config::duration::Duration>| {
         d.map_or(0, |d| (d.nanos() / 1_000_000_000) as u64)
@@ -818,5 +821,6 @@ fn apply_plan(cluster: &Cluster, tokens: &[Token], opts: &CompileOptions) -> App
         admin_kubeconfig: paths::kubernetes_file("admin.conf"),
         super_admin_kubeconfig: paths::kubernetes_file("super-admin.conf"),
         kubelet_kubeconfig: paths::kubernetes_file("kubelet.conf"),
+        join: None,
     }
 }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod fsutil;
 pub mod inspect;
 pub mod netutil;
+pub mod nodes;
 pub mod paths;
 pub mod pki;
 pub mod render;

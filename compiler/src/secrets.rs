@@ -6,6 +6,7 @@
 //! ```yaml
 //! version: kbc.secrets/v1
 //! seed: 64 lower-case hex digits (256 bits)
+//! caIssuedAt: "2026-12-05T10:00:00Z"  # optional: when kbc's CAs start (5 minutes earlier)
 //! ca:                 # optional, like dropping ca.crt/ca.key into kubeadm's cert dir
 //!   certificate: |    # PEM; may hold a chain, the first certificate is the CA
 //!     -----BEGIN CERTIFICATE-----
@@ -31,6 +32,7 @@ use serde::Serialize;
 use crate::pki::kdf::Seed;
 use crate::pki::keys::PrivateKey;
 use crate::pki::x509;
+use crate::pki::IssueTime;
 use crate::yaml::node::Pos;
 
 mod decode;
@@ -102,6 +104,12 @@ impl std::fmt::Debug for ExternalEtcdFiles {
 struct File {
     version: String,
     seed: String,
+    #[serde(
+        rename = "caIssuedAt",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    ca_issued_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     ca: Option<CaPair>,
     #[serde(
@@ -131,6 +139,10 @@ struct File {
 pub struct Secrets {
     /// The root seed.
     pub seed: Seed,
+    /// When the CAs kbc issues start (`caIssuedAt`): with it, the CA certificates depend
+    /// on the secrets alone, whatever `--issued-at` a bundle is compiled with. Without it
+    /// (files of older kbc) they start at the issue time, as kubeadm's do.
+    pub ca_issued_at: Option<IssueTime>,
     /// User-supplied `ca`.
     pub ca: Option<CaPair>,
     /// User-supplied `front-proxy-ca`.
@@ -177,6 +189,14 @@ pub enum SecretsError {
         /// What is wrong.
         detail: String,
     },
+    /// `caIssuedAt` is not an RFC 3339 time kbc can issue at.
+    #[error("{path}: caIssuedAt: {detail}")]
+    CaIssuedAt {
+        /// The file.
+        path: String,
+        /// What is wrong (the value is a time, never key material).
+        detail: String,
+    },
     /// Refusing to overwrite.
     #[error("{path}: file exists; pass --force to overwrite it")]
     Exists {
@@ -212,6 +232,7 @@ impl Secrets {
     pub fn from_seed(seed: [u8; 32]) -> Secrets {
         Secrets {
             seed: Seed(seed),
+            ca_issued_at: None,
             ca: None,
             front_proxy_ca: None,
             etcd_ca: None,
@@ -240,8 +261,18 @@ impl Secrets {
             path: origin.into(),
             detail,
         })?;
+        let ca_issued_at = match &f.ca_issued_at {
+            Some(t) => Some(
+                IssueTime::parse_rfc3339(t).map_err(|e| SecretsError::CaIssuedAt {
+                    path: origin.into(),
+                    detail: e.to_string(),
+                })?,
+            ),
+            None => None,
+        };
         Ok(Secrets {
             seed: Seed(seed),
+            ca_issued_at,
             ca: f.ca,
             front_proxy_ca: f.front_proxy_ca,
             etcd_ca: f.etcd_ca,
@@ -256,6 +287,7 @@ impl Secrets {
         let f = File {
             version: VERSION.into(),
             seed: hex(&self.seed.0),
+            ca_issued_at: self.ca_issued_at.map(crate::compile::rfc3339),
             ca: self.ca.clone(),
             front_proxy_ca: self.front_proxy_ca.clone(),
             etcd_ca: self.etcd_ca.clone(),

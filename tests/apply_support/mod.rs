@@ -388,6 +388,7 @@ pub fn sample_plan() -> ApplyPlan {
         admin_kubeconfig: "/etc/kubernetes/admin.conf".into(),
         super_admin_kubeconfig: "/etc/kubernetes/super-admin.conf".into(),
         kubelet_kubeconfig: "/etc/kubernetes/kubelet.conf".into(),
+        join: None,
     }
 }
 

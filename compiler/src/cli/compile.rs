@@ -2,7 +2,7 @@
 //! print its digest and a short summary.
 
 use super::certs::load_secrets;
-use super::inputs::{ClusterInputs, Resolved};
+use super::inputs::ClusterInputs;
 use super::{refuse, Exit, EXIT_REFUSED};
 use crate::compile::{self, CompileOptions};
 use clap::Args;
@@ -15,9 +15,14 @@ pub struct CompileArgs {
     /// flags below describe the cluster, as with `kubeadm init` without `--config`.
     #[arg(id = "config_file", value_name = "CONFIG")]
     pub config: Option<String>,
-    /// Where to write the bundle (written to a temporary file, then renamed; mode 0600).
+    /// Where to write the bundle (written to a temporary file, then renamed; mode 0600). For
+    /// a cluster file (JoinConfiguration documents): the directory that receives
+    /// `<node>.tgz` for every node and `cluster.json`, or with --node the one bundle.
     #[arg(short = 'o', long = "output")]
     pub output: PathBuf,
+    /// Compile only this node of a cluster file (its name, or generic-worker-N).
+    #[arg(long, value_name = "NAME")]
+    pub node: Option<String>,
     /// Issue time (RFC 3339); default SOURCE_DATE_EPOCH, else now.
     #[arg(long)]
     pub issued_at: Option<String>,
@@ -33,13 +38,27 @@ pub struct CompileArgs {
 }
 
 pub fn run(a: CompileArgs) -> Result<(), Exit> {
-    let Resolved { cluster, options } = a.inputs.resolve(a.config.as_deref())?;
+    let resolved = a.inputs.resolve(a.config.as_deref())?;
     let secrets = load_secrets(a.inputs.secrets.as_deref())?;
+    if secrets.ca_issued_at.is_none() && a.inputs.secrets.is_some() {
+        errln!(
+            "note: {} has no caIssuedAt: the CA certificates start at the issue time, so a bundle compiled with another --issued-at carries other CA certificates (kbc secrets generate records caIssuedAt)",
+            secrets.origin
+        );
+    }
     let at = super::env::issue_time(a.issued_at.as_deref()).map_err(|e| refuse(&e))?;
     let opts = CompileOptions {
         threads: super::env::key_threads(),
-        ..options
+        ..resolved.options.clone()
     };
+    let single = resolved.joins.is_empty()
+        && a.node
+            .as_ref()
+            .is_none_or(|n| *n == resolved.cluster.node_name);
+    if !single {
+        return super::cluster::run(&a, &resolved, &secrets, at, &opts);
+    }
+    let cluster = resolved.cluster;
     let compiled = compile::compile(&cluster, &secrets, at, &opts).map_err(|e| refuse(&e))?;
     for w in &compiled.warnings {
         errln!("warning: {w}");
@@ -66,12 +85,12 @@ pub fn run(a: CompileArgs) -> Result<(), Exit> {
 /// `CompileSummary` document of docs/json-output.md.
 #[derive(Debug, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Summary {
+pub(crate) struct Summary {
     api_version: &'static str,
     kind: &'static str,
     digest: String,
     bundle: BundleFacts,
-    node: String,
+    pub(crate) node: String,
     /// `https://HOST:PORT`.
     endpoint: String,
     kubernetes_version: String,
@@ -110,7 +129,7 @@ struct JoinCommands {
 }
 
 impl Summary {
-    fn new(
+    pub(crate) fn new(
         cluster: &crate::config::Cluster,
         c: &compile::Compiled,
         a: &CompileArgs,
@@ -161,7 +180,7 @@ impl Summary {
     }
 
     /// The text: the digest on its own line, then `key  value` lines.
-    fn to_text(&self) -> String {
+    pub(crate) fn to_text(&self) -> String {
         let mut out = format!("{}\n", self.digest);
         let mut line = |k: &str, v: &str| out.push_str(&format!("{k:<20}{v}\n"));
         let b = &self.bundle;

@@ -12,7 +12,9 @@ use super::init_flags::InitFlags;
 use super::node::NodeArgs;
 use super::{refuse, Exit};
 use crate::compile::CompileOptions;
+use crate::config::join::JoinNode;
 use crate::config::Cluster;
+use crate::nodes::NodePatches;
 use crate::pki::Provided;
 use crate::render::patches::PatchSet;
 
@@ -35,7 +37,12 @@ pub struct ClusterInputs {
 
 /// What the flags resolve to.
 pub struct Resolved {
+    /// The init node.
     pub cluster: Cluster,
+    /// The further nodes of a cluster file (docs/clusters.md), in file order.
+    pub joins: Vec<JoinNode>,
+    /// Each joining node's patches (`patches.directory` of its JoinConfiguration).
+    pub node_patches: NodePatches,
     /// Everything but the thread count, which only compile needs.
     pub options: CompileOptions,
 }
@@ -51,6 +58,16 @@ impl ClusterInputs {
         }
         let cluster = loaded.cluster;
         let patches = self.patches(&cluster)?;
+        let mut node_patches = NodePatches::new();
+        for node in &loaded.joins {
+            let dir = node.config.patches.as_ref().map(|p| p.directory.as_str());
+            if let Some(dir) = dir.filter(|d| !d.is_empty()) {
+                node_patches.insert(
+                    node.label.clone(),
+                    load_patch_dir(std::path::Path::new(dir))?,
+                );
+            }
+        }
         let provided = match &self.pki_dir {
             Some(d) => {
                 crate::fsutil::read_pki_dir(d, &cluster.pki_input()).map_err(|e| refuse(&e))?
@@ -66,7 +83,12 @@ impl ClusterInputs {
             ..CompileOptions::default()
         };
         self.node.apply_host(&mut options);
-        Ok(Resolved { cluster, options })
+        Ok(Resolved {
+            cluster,
+            joins: loaded.joins,
+            node_patches,
+            options,
+        })
     }
 
     /// kubeadm's patches: `--patches DIR`, else the configuration's `patches.directory`.
@@ -79,17 +101,22 @@ impl ClusterInputs {
                 .filter(|p| !p.directory.is_empty())
                 .map(|p| PathBuf::from(&p.directory))
         });
-        let patches = match &dir {
-            Some(dir) => crate::render::patches::load_patches(dir).map_err(|e| refuse(&e))?,
-            None => PatchSet::default(),
-        };
-        for ignored in patches.ignored() {
-            errln!(
-                "warning: patches: ignoring {}: {}",
-                ignored.path.display(),
-                ignored.reason
-            );
+        match &dir {
+            Some(dir) => load_patch_dir(dir),
+            None => Ok(PatchSet::default()),
         }
-        Ok(patches)
     }
+}
+
+/// kubeadm's patches of one directory, with a warning for each file it ignores.
+fn load_patch_dir(dir: &std::path::Path) -> Result<PatchSet, Exit> {
+    let patches = crate::render::patches::load_patches(dir).map_err(|e| refuse(&e))?;
+    for ignored in patches.ignored() {
+        errln!(
+            "warning: patches: ignoring {}: {}",
+            ignored.path.display(),
+            ignored.reason
+        );
+    }
+    Ok(patches)
 }

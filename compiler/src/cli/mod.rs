@@ -13,6 +13,7 @@ macro_rules! errln {
 }
 
 pub mod certs;
+pub mod cluster;
 pub mod compile;
 pub mod config;
 pub mod env;

@@ -73,7 +73,9 @@ pub struct DiffArgs {
 
 /// The rendering of a configuration, planned without keys.
 pub fn render_config(config: Option<&str>, o: &ClusterInputs) -> Result<String, Exit> {
-    let Resolved { cluster, options } = o.resolve(config)?;
+    let Resolved {
+        cluster, options, ..
+    } = o.resolve(config)?;
     let secrets = match &o.secrets {
         Some(path) => Some(crate::fsutil::load_secrets(path).map_err(|e| refuse(&e))?),
         None => None,

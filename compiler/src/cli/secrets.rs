@@ -29,6 +29,11 @@ pub struct GenerateArgs {
     /// Replace an existing file.
     #[arg(long)]
     pub force: bool,
+    /// When the cluster's CAs start (RFC 3339), recorded as `caIssuedAt`; default
+    /// SOURCE_DATE_EPOCH, else now. Every bundle compiled from the file carries the same
+    /// CA certificates, whatever its --issued-at.
+    #[arg(long, value_name = "RFC3339")]
+    pub ca_issued_at: Option<String>,
     /// Cluster CA certificate (PEM), like kubeadm's ca.crt.
     #[arg(long, value_name = "FILE", requires = "ca_key")]
     pub ca_cert: Option<PathBuf>,
@@ -69,6 +74,12 @@ fn build(args: &GenerateArgs) -> Result<Secrets, InputFileError> {
         file: "<system random source>".into(),
         detail: e.to_string(),
     })?;
+    s.ca_issued_at = Some(
+        super::env::issue_time(args.ca_issued_at.as_deref()).map_err(|e| InputFileError::Read {
+            file: "--ca-issued-at".into(),
+            detail: e.to_string(),
+        })?,
+    );
     if let (Some(c), Some(k)) = (&args.ca_cert, &args.ca_key) {
         s.ca = Some(load_ca_pair(c, k)?);
     }

@@ -50,6 +50,12 @@ pub struct Cluster {
     /// The node runs systemd-resolved (`--systemd-resolved`): its `config.yaml` gets
     /// `resolvConf` ([`crate::config::component::mutate_kubelet`]).
     pub systemd_resolved: bool,
+    /// Which node of the cluster this is: the init node, or a joining one
+    /// ([`crate::config::join`]).
+    pub role: crate::pki::NodeRole,
+    /// A joining control-plane node's stacked etcd: `--initial-cluster` as `(name, peer
+    /// URL)` pairs of the members before it and itself; empty on the init node.
+    pub etcd_initial_cluster: Vec<(String, String)>,
 }
 
 impl Cluster {
@@ -85,8 +91,9 @@ impl Cluster {
             ca_validity: std::time::Duration::from_nanos(
                 self.ca_certificate_validity.nanos() as u64
             ),
-            control_plane_kubelet_local_mode: self
-                .feature(features::CONTROL_PLANE_KUBELET_LOCAL_MODE),
+            control_plane_kubelet_local_mode: self.role != crate::pki::NodeRole::Worker
+                && self.feature(features::CONTROL_PLANE_KUBELET_LOCAL_MODE),
+            role: self.role,
         }
     }
 }
@@ -233,5 +240,7 @@ pub fn resolve(
         kubelet_user_supplied: config.kubelet_user_supplied,
         kube_proxy_user_supplied: config.kube_proxy_user_supplied,
         systemd_resolved: opts.systemd_resolved,
+        role: crate::pki::NodeRole::Init,
+        etcd_initial_cluster: Vec::new(),
     })
 }

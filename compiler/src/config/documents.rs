@@ -37,6 +37,15 @@ pub struct Decoded {
     pub kube_proxy: Option<kubeproxy::KubeProxyConfiguration>,
     /// `apiServer.timeoutForControlPlane` of a v1beta3 ClusterConfiguration.
     pub v1beta3_timeout: Option<Duration>,
+    /// Every JoinConfiguration, in file order, converted to v1beta4, with its label
+    /// ([`join_label`]).
+    pub joins: Vec<(String, join::JoinConfiguration)>,
+}
+
+/// How diagnostics name the `n`th JoinConfiguration of a file (1-based): a cluster file
+/// holds one per further node, so the kind alone does not say which.
+pub fn join_label(n: usize) -> String {
+    format!("JoinConfiguration #{n}")
 }
 
 /// Decoded documents and the trees they came from, for locating later problems.
@@ -60,11 +69,18 @@ pub fn read(text: &str, allow_unknown: bool, report: &mut Report) -> Documents {
         return docs;
     };
     let mut seen_kinds: BTreeMap<String, usize> = BTreeMap::new();
+    let mut joins = 0;
     for chunk in &chunks {
-        let Some(doc) = typed_document(chunk, report) else {
+        let Some(mut doc) = typed_document(chunk, report) else {
             continue;
         };
-        if let Some(first) = seen_kinds.get(&doc.kind) {
+        // A cluster file holds one JoinConfiguration per further node (bundle.md
+        // "Clusters"; kubeadm's own reader takes one per file).
+        if doc.kind == "JoinConfiguration" {
+            joins += 1;
+            doc.label = join_label(joins);
+        }
+        if let Some(first) = seen_kinds.get(&doc.label) {
             report.push(
                 Diagnostic::error(
                     "kind",
@@ -82,11 +98,11 @@ pub fn read(text: &str, allow_unknown: bool, report: &mut Report) -> Documents {
             );
             continue;
         }
-        seen_kinds.insert(doc.kind.clone(), chunk.first_line);
+        seen_kinds.insert(doc.label.clone(), chunk.first_line);
         for dup in &doc.duplicates {
             report.push(field_problem(
                 allow_unknown,
-                &doc.kind,
+                &doc.label,
                 &dup.path,
                 dup.again,
                 format!(
@@ -100,7 +116,7 @@ pub fn read(text: &str, allow_unknown: bool, report: &mut Report) -> Documents {
             continue;
         }
         decode(&doc, allow_unknown, &mut docs, report);
-        docs.nodes.insert(doc.kind, doc.root);
+        docs.nodes.insert(doc.label, doc.root);
     }
     docs
 }
@@ -111,6 +127,8 @@ struct TypedDocument {
     duplicates: Vec<crate::yaml::node::DuplicateKey>,
     api_version: String,
     kind: String,
+    /// The kind, or [`join_label`] for a JoinConfiguration: how diagnostics name it.
+    label: String,
     kind_pos: Pos,
     api_version_pos: Pos,
 }
@@ -178,6 +196,7 @@ fn typed_document(chunk: &crate::yaml::node::Chunk, report: &mut Report) -> Opti
     let doc = TypedDocument {
         api_version: text("apiVersion"),
         kind: text("kind"),
+        label: text("kind"),
         kind_pos: pos_of("kind"),
         api_version_pos: pos_of("apiVersion"),
         duplicates,
@@ -226,7 +245,7 @@ fn decode(doc: &TypedDocument, allow_unknown: bool, docs: &mut Documents, report
     let ctx = Ctx {
         report: &mut *report,
         allow_unknown,
-        kind,
+        kind: &doc.label,
     };
     let d = &mut docs.decoded;
     match (group, version, kind) {
@@ -243,10 +262,14 @@ fn decode(doc: &TypedDocument, allow_unknown: bool, docs: &mut Documents, report
             }
         }
         (KUBEADM_GROUP, "v1beta4", "JoinConfiguration") => {
-            ctx.ignored::<join::JoinConfigurationV1beta4>(root, api_version)
+            if let Some(j) = ctx.decode::<join::JoinConfiguration>(root) {
+                d.joins.push((doc.label.clone(), j));
+            }
         }
         (KUBEADM_GROUP, "v1beta3", "JoinConfiguration") => {
-            ctx.ignored::<join::JoinConfigurationV1beta3>(root, api_version)
+            if let Some(j) = ctx.decode::<join::JoinConfigurationV1beta3>(root) {
+                d.joins.push((doc.label.clone(), join::convert(j)));
+            }
         }
         (KUBEADM_GROUP, "v1beta4", "ResetConfiguration" | "UpgradeConfiguration") => {
             report.push(ignored(kind, api_version, doc.kind_pos))
@@ -395,13 +418,5 @@ impl Ctx<'_> {
                 None
             }
         }
-    }
-
-    /// A document `kubeadm init` ignores: its fields are still checked.
-    fn ignored<T: DeserializeOwned>(self, root: &Node, api_version: &str) {
-        let kind = self.kind.to_string();
-        let pos = root.get("kind").map_or(root.pos, |e| e.value.pos);
-        self.report.push(ignored(&kind, api_version, pos));
-        self.decode::<T>(root);
     }
 }

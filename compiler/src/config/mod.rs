@@ -13,6 +13,7 @@ pub mod diag;
 pub mod documents;
 pub mod duration;
 pub mod features;
+pub mod join;
 pub mod release;
 pub mod validate;
 pub mod wire;
@@ -76,12 +77,17 @@ pub struct Config {
     /// Whether the file held these component documents (else kubeadm's defaults alone).
     pub kubelet_user_supplied: bool,
     pub kube_proxy_user_supplied: bool,
+    /// The JoinConfiguration documents of a cluster file, with their labels.
+    pub joins: Vec<(String, wire::join::JoinConfiguration)>,
 }
 
 /// A loaded and validated configuration with the warnings met on the way.
 #[derive(Clone, Debug)]
 pub struct Loaded {
+    /// The init node.
     pub cluster: Cluster,
+    /// The further nodes of a cluster file, in file order.
+    pub joins: Vec<join::JoinNode>,
     pub warnings: Report,
 }
 
@@ -93,11 +99,16 @@ pub fn load(src: &Source, opts: &LoadOptions) -> Result<Loaded, Report> {
     };
     let mut found = Vec::new();
     let resolved = cluster::resolve(&mut config, opts, &mut found);
+    let joins = match &resolved {
+        Some(cluster) => join::resolve(&config.joins, cluster, &mut found),
+        None => Vec::new(),
+    };
     report.diagnostics.extend(found);
     let report = finish(report, &docs, src);
     match resolved {
         Some(cluster) if !report.has_errors() => Ok(Loaded {
             cluster,
+            joins,
             warnings: report,
         }),
         _ => Err(report),
@@ -125,6 +136,7 @@ fn read_unfinished(src: &Source, opts: &LoadOptions) -> (Option<Config>, Documen
         kubelet,
         kube_proxy,
         v1beta3_timeout,
+        joins,
     } = docs.decoded.clone();
     if init.is_none() && cluster.is_none() {
         report.push(
@@ -177,6 +189,7 @@ fn read_unfinished(src: &Source, opts: &LoadOptions) -> (Option<Config>, Documen
             kube_proxy,
             kubelet_user_supplied,
             kube_proxy_user_supplied,
+            joins,
         }),
         docs,
         report,

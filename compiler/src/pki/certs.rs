@@ -241,11 +241,13 @@ pub(crate) fn ca_spec(id: CaId) -> &'static CertSpec {
         .expect("every CaId has a row in CERTS")
 }
 
-/// The rows that apply to `input` (no etcd rows with external etcd).
+/// The rows that apply to `input`: no etcd rows with external etcd; a worker only the
+/// cluster CA (its `ca.crt`, and the signer of its `kubelet.conf`).
 pub(crate) fn applicable(input: &PkiInput) -> impl Iterator<Item = &'static CertSpec> + '_ {
-    CERTS
-        .iter()
-        .filter(move |c| !(c.etcd && input.external_etcd))
+    CERTS.iter().filter(move |c| match input.role {
+        super::NodeRole::Worker => c.is_ca == Some(CaId::Ca),
+        _ => !(c.etcd && input.external_etcd),
+    })
 }
 
 impl CertSpec {

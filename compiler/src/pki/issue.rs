@@ -40,6 +40,7 @@ struct Times {
     start: OffsetDateTime,
     not_before: OffsetDateTime,
     leaf_not_after: OffsetDateTime,
+    ca_not_before: OffsetDateTime,
     ca_not_after: OffsetDateTime,
 }
 
@@ -75,11 +76,16 @@ pub(super) fn render(
 ) -> Result<PkiOutput, PkiError> {
     let provided = provided.with_secrets(secrets)?;
     let start = at.at();
+    let backdate = time::Duration::try_from(CERTIFICATE_BACKDATE).expect("5 minutes");
+    // CAs start when the secrets say (bundle.md "Clusters"): every bundle of a cluster, on
+    // whatever day it is compiled, carries the same CA certificates.
+    let ca_start = secrets.ca_issued_at.map_or(start, IssueTime::at);
     let times = Times {
         start,
-        not_before: start - time::Duration::try_from(CERTIFICATE_BACKDATE).expect("5 minutes"),
+        not_before: start - backdate,
         leaf_not_after: add_duration(start, input.cert_validity)?,
-        ca_not_after: add_duration(start, input.ca_validity)?,
+        ca_not_before: ca_start - backdate,
+        ca_not_after: add_duration(ca_start, input.ca_validity)?,
     };
     let specs: Vec<&'static CertSpec> = applicable(input).collect();
     let mut warnings = Vec::new();
@@ -95,7 +101,7 @@ pub(super) fn render(
         .map(|c| c.id)
         .collect();
     check_external_ca_mode(&provided, &specs, &external)?;
-    let jobs = key_jobs(&provided, &specs, input.encryption_algorithm);
+    let jobs = key_jobs(input, &provided, &specs);
     let keys = derive_keys(&secrets.seed, &jobs, threads);
     let mut r = Renderer {
         input,
@@ -120,7 +126,9 @@ pub(super) fn render(
             None => r.leaf(spec)?,
         }
     }
-    r.service_account_pair()?;
+    if input.has_service_account() {
+        r.service_account_pair()?;
+    }
     r.kubeconfigs()?;
     r.finish(external)
 }
@@ -342,22 +350,27 @@ fn check_external_ca_mode(
 /// Every key this render must derive, in a fixed order (the table's, then `sa`, then the
 /// kubeconfigs): derived in parallel, assembled by label.
 fn key_jobs(
+    input: &PkiInput,
     provided: &Provided,
     specs: &[&CertSpec],
-    alg: EncryptionAlgorithm,
 ) -> Vec<(String, EncryptionAlgorithm)> {
+    let alg = input.encryption_algorithm;
     let mut jobs = Vec::new();
     for spec in specs {
         if provided.get(&format!("{}.crt", spec.base)).is_none() {
-            jobs.push((key_label(spec.base, alg), alg));
+            let label = key_label(spec.base, alg);
+            match spec.is_ca {
+                Some(_) => jobs.push((label, alg)),
+                None => jobs.push((input.scoped_label(&label), alg)),
+            }
         }
     }
-    if provided.get("sa.key").is_none() {
+    if input.has_service_account() && provided.get("sa.key").is_none() {
         jobs.push((key_label("sa", alg), alg));
     }
-    for k in kubeconfig::KUBECONFIGS {
+    for k in kubeconfig::for_node(input) {
         if provided.get(k.file).is_none() {
-            jobs.push((kubeconfig_key_label(k.file, alg), alg));
+            jobs.push((input.scoped_label(&kubeconfig_key_label(k.file, alg)), alg));
         }
     }
     jobs
@@ -401,7 +414,12 @@ impl Renderer<'_> {
             }
             None => self.new_ca(spec, provided.id, &crt_rel)?,
         };
-        if let Some(kf) = &material.key_file {
+        // A worker signs its kubelet.conf with the CA key but never receives it.
+        if let Some(kf) = material
+            .key_file
+            .as_ref()
+            .filter(|_| self.input.has_ca_keys())
+        {
             self.push(layout::key(self.input, spec.base), kf.clone());
         }
         self.push(
@@ -425,7 +443,7 @@ impl Renderer<'_> {
             cn: cn.clone(),
             org: spec.org.map(str::to_string),
             serial: self.serial(&format!("kbc/v1/pki/{crt_rel}/serial")),
-            not_before: self.times.not_before,
+            not_before: self.times.ca_not_before,
             not_after: self.times.ca_not_after,
             is_ca: true,
             ekus: Vec::new(),
@@ -502,11 +520,16 @@ impl Renderer<'_> {
         ca_index: usize,
         alt: AltNames,
     ) -> Result<Leaf, PkiError> {
-        let key = self.take_key(&key_label(spec.base, self.input.encryption_algorithm));
+        let alg = self.input.encryption_algorithm;
+        let key = self.take_key(&self.input.scoped_label(&key_label(spec.base, alg)));
         let params = BuildParams {
             cn: spec.common_name(self.input),
             org: spec.org.map(str::to_string),
-            serial: self.serial(&format!("kbc/v1/pki/{crt_rel}/serial")),
+            serial: self.serial(
+                &self
+                    .input
+                    .scoped_label(&format!("kbc/v1/pki/{crt_rel}/serial")),
+            ),
             not_before: self.times.not_before,
             not_after: self.times.leaf_not_after,
             is_ca: false,
@@ -564,7 +587,7 @@ impl Renderer<'_> {
 
     /// The five kubeconfigs, each with a client certificate signed by `ca` (or provided).
     fn kubeconfigs(&mut self) -> Result<(), PkiError> {
-        for k in kubeconfig::KUBECONFIGS {
+        for k in kubeconfig::for_node(self.input) {
             let (bytes, der, reused) = match self.provided.get(k.file) {
                 Some(existing) => self.reused_kubeconfig(k, existing)?,
                 None => self.new_kubeconfig(k)?,
@@ -629,13 +652,17 @@ impl Renderer<'_> {
         k: &kubeconfig::KubeconfigSpec,
     ) -> Result<(Vec<u8>, Option<Vec<u8>>, bool), PkiError> {
         let alg = self.input.encryption_algorithm;
-        let key = self.take_key(&kubeconfig_key_label(k.file, alg));
+        let key = self.take_key(&self.input.scoped_label(&kubeconfig_key_label(k.file, alg)));
         let user = k.common_name(self.input);
         let ca = self.cluster_ca();
         let params = BuildParams {
             cn: user.clone(),
             org: k.org.map(str::to_string),
-            serial: self.serial(&format!("kbc/v1/kubeconfig/{}/serial", k.file)),
+            serial: self.serial(
+                &self
+                    .input
+                    .scoped_label(&format!("kbc/v1/kubeconfig/{}/serial", k.file)),
+            ),
             not_before: ca.info.not_before,
             not_after: self.times.leaf_not_after,
             is_ca: false,

@@ -70,6 +70,18 @@ pub const KUBECONFIGS: &[KubeconfigSpec] = &[
     },
 ];
 
+/// The kubeconfigs of `input`'s node, in [`KUBECONFIGS`] order: all five on the init node;
+/// no `super-admin.conf` on a joining control-plane node (only `kubeadm init` writes it);
+/// a named worker only `kubelet.conf`, a generic one none (it bootstraps).
+pub fn for_node(input: &PkiInput) -> impl Iterator<Item = &'static KubeconfigSpec> + '_ {
+    use super::NodeRole;
+    KUBECONFIGS.iter().filter(move |k| match input.role {
+        NodeRole::Init => true,
+        NodeRole::ControlPlaneJoin => k.file != "super-admin.conf",
+        NodeRole::Worker => k.file == "kubelet.conf" && !input.node_name.is_empty(),
+    })
+}
+
 impl KubeconfigSpec {
     /// The client CN (= user name).
     pub fn common_name(&self, input: &PkiInput) -> String {
@@ -147,6 +159,8 @@ struct User {
         skip_serializing_if = "String::is_empty"
     )]
     key_data: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    token: String,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -187,7 +201,45 @@ pub fn render(
     cert_pem: &[u8],
     key_pem: &[u8],
 ) -> Vec<u8> {
+    let credentials = User {
+        cert_data: b64(cert_pem),
+        key_data: b64(key_pem),
+        token: String::new(),
+    };
     let context = format!("{user}@{cluster_name}");
+    write(cluster_name, server, ca_pem, user, &context, credentials)
+}
+
+/// The user of kubeadm's TLS-bootstrap kubeconfig.
+pub const BOOTSTRAP_USER: &str = "tls-bootstrap-token-user";
+
+/// `/etc/kubernetes/bootstrap-kubelet.conf` (join.md §3.3): kubeadm's `CreateWithToken`
+/// with the cluster entry renamed to `clusterName` and the context name left as made.
+pub fn render_bootstrap(cluster_name: &str, server: &str, ca_pem: &[u8], token: &str) -> Vec<u8> {
+    let credentials = User {
+        token: token.to_string(),
+        ..User::default()
+    };
+    let context = format!("{BOOTSTRAP_USER}@kubernetes");
+    write(
+        cluster_name,
+        server,
+        ca_pem,
+        BOOTSTRAP_USER,
+        &context,
+        credentials,
+    )
+}
+
+/// client-go's `clientcmd.Write` of a one-cluster, one-user kubeconfig.
+fn write(
+    cluster_name: &str,
+    server: &str,
+    ca_pem: &[u8],
+    user: &str,
+    context: &str,
+    credentials: User,
+) -> Vec<u8> {
     let cfg = Config {
         api_version: "v1".into(),
         clusters: vec![NamedCluster {
@@ -202,17 +254,14 @@ pub fn render(
                 cluster: cluster_name.into(),
                 user: user.into(),
             },
-            name: context.clone(),
+            name: context.into(),
         }],
-        current_context: context,
+        current_context: context.into(),
         kind: "Config".into(),
         preferences: BTreeMap::new(),
         users: vec![NamedUser {
             name: user.into(),
-            user: User {
-                cert_data: b64(cert_pem),
-                key_data: b64(key_pem),
-            },
+            user: credentials,
         }],
     };
     let opts = serde_saphyr::ser_options! {

@@ -50,9 +50,14 @@ pub fn cert(input: &PkiInput, base: &str) -> Slot {
     pki_slot(input, &format!("{base}.crt"), 0o644, false)
 }
 
-/// `sa.pub`: kubeadm writes the public half 0600 as well.
+/// `sa.pub`: kubeadm init writes the public half 0600 as well; a joining control-plane
+/// node gets it 0644 (kubeadm's download-certs writes it as a certificate, join.md §4.2).
 pub fn sa_pub(input: &PkiInput) -> Slot {
-    pki_slot(input, "sa.pub", 0o600, false)
+    let mode = match input.role {
+        super::NodeRole::ControlPlaneJoin => 0o644,
+        _ => 0o600,
+    };
+    pki_slot(input, "sa.pub", mode, false)
 }
 
 /// A kubeconfig (`admin.conf`): always under `/etc/kubernetes`, whatever the certificates

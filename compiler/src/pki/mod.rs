@@ -85,6 +85,47 @@ pub struct PkiInput {
     pub ca_validity: Duration,
     /// Feature gate `ControlPlaneKubeletLocalMode`.
     pub control_plane_kubelet_local_mode: bool,
+    /// Which node of the cluster the files are for.
+    pub role: NodeRole,
+}
+
+/// Which node a PKI is for. kubeadm writes different sets (join.md §4.3, §4.4): the init
+/// node every file; a joining control-plane node the shared CAs and SA pair, its own leaves
+/// and admin, controller-manager and scheduler kubeconfigs (kbc adds `kubelet.conf`, signed
+/// offline); a worker only `ca.crt` (kbc adds a named worker's `kubelet.conf`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NodeRole {
+    #[default]
+    Init,
+    ControlPlaneJoin,
+    Worker,
+}
+
+impl PkiInput {
+    /// The derivation label of an artifact of this node: the init node's labels are the
+    /// cluster's (`kbc/v1/pki/apiserver.key/RSA-2048`), a joining node's carry its name
+    /// (`kbc/v1/node/cp-2/pki/apiserver.key/RSA-2048`), so that no two nodes share a key or
+    /// a serial. CA and service-account labels are never scoped: every node shares them.
+    pub(crate) fn scoped_label(&self, label: &str) -> String {
+        match self.role {
+            NodeRole::Init => label.to_string(),
+            _ => format!(
+                "kbc/v1/node/{}/{}",
+                self.node_name,
+                label.strip_prefix("kbc/v1/").unwrap_or(label)
+            ),
+        }
+    }
+
+    /// Whether the node receives the CA keys (every control-plane node signs with them).
+    pub(crate) fn has_ca_keys(&self) -> bool {
+        self.role != NodeRole::Worker
+    }
+
+    /// Whether the node gets the service-account key pair.
+    pub(crate) fn has_service_account(&self) -> bool {
+        self.role != NodeRole::Worker
+    }
 }
 
 impl PkiInput {
@@ -107,6 +148,7 @@ impl PkiInput {
             cert_validity: Duration::from_secs(8760 * 3600),
             ca_validity: Duration::from_secs(87600 * 3600),
             control_plane_kubelet_local_mode: false,
+            role: NodeRole::Init,
         }
     }
 }

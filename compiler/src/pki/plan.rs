@@ -3,7 +3,7 @@
 //!
 //! `kbc render` uses it to print the review rendering in milliseconds. It reads the same
 //! tables as the real render (`certs::CERTS` through [`applicable`], [`alt_names`],
-//! [`kubeconfig::KUBECONFIGS`]) and states the rest of what a generated certificate holds as
+//! [`super::kubeconfig::for_node`]) and states the rest of what a generated certificate holds as
 //! kbc's builder writes it (`certs::build`): the subject as `O=…, CN=…` (the form of
 //! [`super::x509::CertInfo`]), key usages `digitalSignature, keyEncipherment` (plus
 //! `keyCertSign` for CAs), the EKUs of the row, and a validity of the period plus
@@ -13,7 +13,7 @@
 use super::certs::{alt_names, applicable, ca_spec, CertSpec, Eku};
 use super::existing::Provided;
 use super::keys::PrivateKey;
-use super::kubeconfig::KUBECONFIGS;
+use super::kubeconfig::for_node;
 use super::layout::{self, Slot};
 use super::x509::parse_pem_chain;
 use super::{CaId, CertSummary, EncryptionAlgorithm, PkiError, PkiInput, CERTIFICATE_BACKDATE};
@@ -164,7 +164,9 @@ pub fn plan(input: &PkiInput, provided: &Provided) -> Result<PkiPlan, PkiError> 
     for spec in applicable(input) {
         planner.cert_row(spec)?;
     }
-    planner.service_account_pair()?;
+    if input.has_service_account() {
+        planner.service_account_pair()?;
+    }
     planner.kubeconfigs()?;
     Ok(PkiPlan {
         files: planner.files,
@@ -244,9 +246,11 @@ impl Planner<'_> {
             validity: validity + CERTIFICATE_BACKDATE,
             reused: false,
         };
-        let key = PlannedBody::PrivateKey(self.alg.clone());
-        self.files
-            .push(PlannedFile::at(layout::key(input, spec.base), key));
+        if !is_ca || input.has_ca_keys() {
+            let key = PlannedBody::PrivateKey(self.alg.clone());
+            self.files
+                .push(PlannedFile::at(layout::key(input, spec.base), key));
+        }
         self.files.push(PlannedFile::at(
             layout::cert(input, spec.base),
             PlannedBody::Certificate(summary),
@@ -284,7 +288,7 @@ impl Planner<'_> {
     fn kubeconfigs(&mut self) -> Result<(), PkiError> {
         let input = self.input;
         let issuer = ca_subject(CaId::Ca, input, self.provided)?;
-        for k in KUBECONFIGS {
+        for k in for_node(input) {
             let user = k.common_name(input);
             let body = match self.given(k.file) {
                 Some(given) => given,

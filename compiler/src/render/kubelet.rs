@@ -98,10 +98,32 @@ pub(crate) fn kubelet_flags(cluster: &Cluster, host: &KubeletHostInputs) -> Vec<
         None => true,
         Some(h) => node_name != h.trim().to_lowercase(),
     };
-    if differs {
+    // A generic worker has no name: the kubelet registers under the host's.
+    if differs && !node_name.is_empty() {
         base.push(arg("hostname-override", node_name));
     }
+    // Only a worker registers its taints by flag; control-plane nodes get them from
+    // mark-control-plane (join.md §3.6).
+    let taints = cluster
+        .init
+        .node_registration
+        .taints
+        .as_deref()
+        .unwrap_or(&[]);
+    if cluster.role == crate::pki::NodeRole::Worker && !taints.is_empty() {
+        let list: Vec<String> = taints.iter().map(taint_string).collect();
+        base.push(arg("register-with-taints", list.join(",")));
+    }
     to_command(&base, extra)
+}
+
+/// core/v1 `Taint.ToString()`: `key=value:Effect`, or `key:Effect` without a value.
+fn taint_string(t: &crate::config::wire::v1beta4::Taint) -> String {
+    if t.value.is_empty() {
+        format!("{}:{}", t.key, t.effect)
+    } else {
+        format!("{}={}:{}", t.key, t.value, t.effect)
+    }
 }
 
 /// Go's `strconv.Quote`: `"` and `\` escaped, `\a\b\f\n\r\t\v`, other control characters as

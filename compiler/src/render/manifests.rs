@@ -522,8 +522,21 @@ fn etcd_args(cluster: &Cluster) -> Vec<Arg> {
         ),
         arg("experimental-watch-progress-notify-interval", "5s"),
     ];
-    let initial = format!("{}={}", cluster.node_name, ctx.peer_url());
-    args::set_value(&mut base, "initial-cluster", initial);
+    if cluster.etcd_initial_cluster.is_empty() {
+        let initial = format!("{}={}", cluster.node_name, ctx.peer_url());
+        args::set_value(&mut base, "initial-cluster", initial);
+    } else {
+        // A joining member (join.md §4.8 step 3): the members before it and itself, and
+        // `existing`. kubeadm lists them in etcd's member-ID order, which only etcd knows
+        // at add time; kbc lists them in join order, which etcd accepts (join.md §5.8).
+        let initial: Vec<String> = cluster
+            .etcd_initial_cluster
+            .iter()
+            .map(|(name, url)| format!("{name}={url}"))
+            .collect();
+        args::set_value(&mut base, "initial-cluster", initial.join(","));
+        args::set_value(&mut base, "initial-cluster-state", "existing");
+    }
     base
 }
 

@@ -25,6 +25,7 @@ fn problem(pos: Pos, message: impl Into<String>) -> Problem {
 const TOP: &[&str] = &[
     "version",
     "seed",
+    "caIssuedAt",
     "ca",
     "frontProxyCA",
     "etcdCA",
@@ -54,6 +55,10 @@ pub(super) fn file(text: &str) -> Result<File, Problem> {
     Ok(File {
         version,
         seed: string(seed, "seed")?,
+        ca_issued_at: match fields.get("caIssuedAt") {
+            Some(n) => Some(string(n, "caIssuedAt")?),
+            None => None,
+        },
         ca: optional(&fields, "ca", ca_pair)?,
         front_proxy_ca: optional(&fields, "frontProxyCA", ca_pair)?,
         etcd_ca: optional(&fields, "etcdCA", ca_pair)?,

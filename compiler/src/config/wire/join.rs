@@ -1,90 +1,152 @@
-//! `JoinConfiguration` (v1beta4 and v1beta3), read only to check its fields: `kubeadm init`
-//! ignores the document, but still runs the version gate and the strict check on it.
+//! `JoinConfiguration` (v1beta4 and v1beta3; join.md §2): one document per further node of a
+//! cluster file. v1beta3 converts to v1beta4 as kubeadm's conversion does (argument maps to
+//! name-sorted lists, `discovery.timeout` to `timeouts.discovery`).
 
-// The fields are decoded to check kubeadm's schema (unknown fields, wrong types); kbc uses
-// none of the values.
-#![allow(dead_code)]
-
+use super::v1beta3;
 use super::v1beta4::{ApiEndpoint, NodeRegistrationOptions, Patches, Timeouts};
 use crate::config::duration::Duration;
-use serde::Deserialize;
-use std::collections::BTreeMap;
+use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct JoinConfigurationV1beta4 {
-    pub api_version: Option<String>,
-    pub kind: Option<String>,
-    pub dry_run: Option<bool>,
-    pub node_registration: Option<NodeRegistrationOptions>,
-    #[serde(rename = "caCertPath")]
-    pub ca_cert_path: Option<String>,
+pub struct JoinConfiguration {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub api_version: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dry_run: bool,
+    #[serde(default)]
+    pub node_registration: NodeRegistrationOptions,
+    #[serde(
+        default,
+        rename = "caCertPath",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub ca_cert_path: String,
+    /// Optional in a cluster file: kbc knows the cluster (bundle.md "Clusters").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discovery: Option<Discovery>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub control_plane: Option<JoinControlPlane>,
-    pub skip_phases: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skip_phases: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub patches: Option<Patches>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeouts: Option<Timeouts>,
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct JoinConfigurationV1beta3 {
-    pub api_version: Option<String>,
-    pub kind: Option<String>,
-    pub node_registration: Option<NodeRegistrationV1beta3>,
-    #[serde(rename = "caCertPath")]
-    pub ca_cert_path: Option<String>,
+pub struct JoinConfigurationV1beta3 {
+    #[serde(default)]
+    pub api_version: String,
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub node_registration: v1beta3::NodeRegistrationOptions,
+    #[serde(default, rename = "caCertPath")]
+    pub ca_cert_path: String,
+    #[serde(default)]
     pub discovery: Option<Discovery>,
+    #[serde(default)]
     pub control_plane: Option<JoinControlPlane>,
-    pub skip_phases: Option<Vec<String>>,
+    #[serde(default)]
+    pub skip_phases: Vec<String>,
+    #[serde(default)]
     pub patches: Option<Patches>,
 }
 
-/// v1beta3 node registration: `kubeletExtraArgs` is a map.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct NodeRegistrationV1beta3 {
-    pub name: Option<String>,
-    pub cri_socket: Option<String>,
-    pub taints: Option<Vec<super::v1beta4::Taint>>,
-    pub kubelet_extra_args: Option<BTreeMap<String, String>>,
-    pub ignore_preflight_errors: Option<Vec<String>>,
-    pub image_pull_policy: Option<String>,
-}
-
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Discovery {
+pub struct Discovery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bootstrap_token: Option<BootstrapTokenDiscovery>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<FileDiscovery>,
-    #[serde(rename = "tlsBootstrapToken")]
-    pub tls_bootstrap_token: Option<String>,
+    #[serde(
+        default,
+        rename = "tlsBootstrapToken",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub tls_bootstrap_token: String,
     /// v1beta3 only; v1beta4 moved it to `timeouts.discovery`.
+    #[serde(default, skip_serializing)]
     pub timeout: Option<Duration>,
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct BootstrapTokenDiscovery {
-    pub token: Option<String>,
-    #[serde(rename = "apiServerEndpoint")]
-    pub api_server_endpoint: Option<String>,
-    #[serde(rename = "caCertHashes")]
-    pub ca_cert_hashes: Option<Vec<String>>,
-    #[serde(rename = "unsafeSkipCAVerification")]
-    pub unsafe_skip_ca_verification: Option<bool>,
+pub struct BootstrapTokenDiscovery {
+    #[serde(default)]
+    pub token: String,
+    #[serde(
+        default,
+        rename = "apiServerEndpoint",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub api_server_endpoint: String,
+    #[serde(
+        default,
+        rename = "caCertHashes",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub ca_cert_hashes: Vec<String>,
+    #[serde(
+        default,
+        rename = "unsafeSkipCAVerification",
+        skip_serializing_if = "std::ops::Not::not"
+    )]
+    pub unsafe_skip_ca_verification: bool,
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct FileDiscovery {
-    pub kube_config_path: Option<String>,
+pub struct FileDiscovery {
+    #[serde(default)]
+    pub kube_config_path: String,
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct JoinControlPlane {
-    #[serde(rename = "localAPIEndpoint")]
-    pub local_api_endpoint: Option<ApiEndpoint>,
-    pub certificate_key: Option<String>,
+pub struct JoinControlPlane {
+    #[serde(default, rename = "localAPIEndpoint")]
+    pub local_api_endpoint: ApiEndpoint,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub certificate_key: String,
+}
+
+/// v1beta3 → v1beta4 (`v1beta3/conversion.go`): `kubeletExtraArgs` sorted by name, the
+/// `discovery.timeout` into `timeouts.discovery` (PR #125480, join.md §2.3).
+pub fn convert(c: JoinConfigurationV1beta3) -> JoinConfiguration {
+    let nr = c.node_registration;
+    let timeout = c.discovery.as_ref().and_then(|d| d.timeout);
+    JoinConfiguration {
+        api_version: super::v1beta4::GROUP_VERSION.into(),
+        kind: c.kind,
+        dry_run: false,
+        node_registration: NodeRegistrationOptions {
+            name: nr.name,
+            cri_socket: nr.cri_socket,
+            taints: nr.taints,
+            kubelet_extra_args: nr
+                .kubelet_extra_args
+                .into_iter()
+                .map(|(name, value)| super::v1beta4::Arg { name, value })
+                .collect(),
+            ignore_preflight_errors: nr.ignore_preflight_errors,
+            image_pull_policy: nr.image_pull_policy,
+            image_pull_serial: None,
+        },
+        ca_cert_path: c.ca_cert_path,
+        discovery: c.discovery,
+        control_plane: c.control_plane,
+        skip_phases: c.skip_phases,
+        patches: c.patches,
+        timeouts: timeout.map(|t| Timeouts {
+            discovery: Some(t),
+            ..Timeouts::default()
+        }),
+    }
 }

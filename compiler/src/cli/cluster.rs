@@ -1,0 +1,122 @@
+//! `kbc compile CLUSTER.yaml -o DIR` (and `--node NAME -o FILE`): every node's bundle of a
+//! cluster file, written only once all of them compiled (docs/clusters.md).
+
+use std::path::Path;
+
+use super::compile::{CompileArgs, Summary};
+use super::inputs::Resolved;
+use super::{refuse, Exit, EXIT_REFUSED};
+use crate::compile::CompileOptions;
+use crate::nodes::{self, ClusterIndex, NodeBundle};
+use crate::pki::IssueTime;
+use crate::secrets::Secrets;
+use kbc_bundle::cli::OutputFormat;
+
+/// `cluster.json`, next to the bundles.
+pub const INDEX_FILE: &str = "cluster.json";
+
+pub fn run(
+    a: &CompileArgs,
+    r: &Resolved,
+    secrets: &Secrets,
+    at: IssueTime,
+    opts: &CompileOptions,
+) -> Result<(), Exit> {
+    let bundles = nodes::compile_cluster(&r.cluster, &r.joins, secrets, at, opts, &r.node_patches)
+        .map_err(|e| refuse(&e))?;
+    for b in &bundles {
+        for w in &b.compiled.warnings {
+            errln!("warning: {}: {w}", b.name);
+        }
+    }
+    let mut written = Vec::new();
+    for b in &bundles {
+        let (bytes, digest) = kbc_bundle::write(
+            b.compiled.manifest.clone(),
+            b.compiled.files.clone(),
+            at.unix().max(0) as u64,
+        )
+        .map_err(|e| refuse(&e))?;
+        written.push((b, digest, bytes));
+    }
+    match &a.node {
+        Some(name) => one_node(a, r, &written, name),
+        None => whole_cluster(a, r, &written),
+    }
+}
+
+type Written<'a> = (&'a NodeBundle, String, Vec<u8>);
+
+/// `--node NAME -o FILE`: that node's bundle and its summary.
+fn one_node(
+    a: &CompileArgs,
+    r: &Resolved,
+    written: &[Written<'_>],
+    name: &str,
+) -> Result<(), Exit> {
+    let Some((b, digest, bytes)) = written.iter().find(|(b, ..)| b.name == name) else {
+        let names: Vec<&str> = written.iter().map(|(b, ..)| b.name.as_str()).collect();
+        errln!(
+            "error: --node {name:?}: the cluster file has no such node\n  = hint: its nodes are {}",
+            names.join(", ")
+        );
+        return Err(Exit(EXIT_REFUSED));
+    };
+    write(&a.output, bytes, 0o600)?;
+    let key_hex = crate::render::upload_certs::certificate_key_hex(&b.compiled.certificate_key);
+    let mut summary = Summary::new(&r.cluster, &b.compiled, a, (digest, bytes.len()), &key_hex);
+    summary.node = b.name.clone();
+    super::out(&match a.output_format {
+        OutputFormat::Text => summary.to_text(),
+        OutputFormat::Json => kbc_bundle::cli::to_json(&summary),
+    })
+}
+
+/// `-o DIR`: every bundle and `cluster.json`.
+fn whole_cluster(a: &CompileArgs, r: &Resolved, written: &[Written<'_>]) -> Result<(), Exit> {
+    let dir = &a.output;
+    if dir.extension().is_some_and(|e| e == "tgz") {
+        errln!(
+            "error: {}: this cluster file describes {} nodes, so -o names a directory\n  = hint: pass -o DIR for every bundle, or --node NAME -o FILE for one",
+            dir.display(),
+            written.len()
+        );
+        return Err(Exit(EXIT_REFUSED));
+    }
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        errln!("error: cannot create {}: {e}", dir.display());
+        return Err(Exit(EXIT_REFUSED));
+    }
+    for (b, _, bytes) in written {
+        write(&dir.join(format!("{}.tgz", b.name)), bytes, 0o600)?;
+    }
+    let digests: Vec<(&NodeBundle, String)> =
+        written.iter().map(|(b, d, _)| (*b, d.clone())).collect();
+    let index = ClusterIndex::new(&r.cluster, &r.joins, &digests);
+    let json = index.to_json();
+    write(&dir.join(INDEX_FILE), json.as_bytes(), 0o644)?;
+    super::out(&match a.output_format {
+        OutputFormat::Json => json,
+        OutputFormat::Text => {
+            let mut text = String::new();
+            for n in &index.nodes {
+                text.push_str(&format!(
+                    "{}  {}/{} ({})\n",
+                    n.digest,
+                    dir.display(),
+                    n.bundle,
+                    n.role
+                ));
+            }
+            text.push_str(&format!("{}/{INDEX_FILE}\n", dir.display()));
+            text
+        }
+    })
+}
+
+fn write(path: &Path, bytes: &[u8], mode: u32) -> Result<(), Exit> {
+    crate::fsutil::write_atomic(path, bytes, mode).map_err(|e| {
+        errln!("error: cannot write {}: {e}", path.display());
+        Exit(EXIT_REFUSED)
+    })
+}

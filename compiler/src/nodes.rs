@@ -1,0 +1,412 @@
+//! The bundles of a cluster file (docs/clusters.md): the init node's, exactly as
+//! [`compile::compile`] makes it, and one per JoinConfiguration, all from one seed, plus
+//! `cluster.json`. Pure, as `compile` is.
+//!
+//! A joining control-plane node gets what kubeadm's `control-plane-prepare` phases write
+//! (join.md §4.2–§4.5): the shared CAs and service-account pair (derived from the seed, so no
+//! upload-certs), its own leaves with its SANs, admin, controller-manager and scheduler
+//! kubeconfigs, the static Pods with its address, and an etcd manifest that lists the
+//! members before it. A worker gets `ca.crt` at `caCertPath`, the kubelet files, and a
+//! `kubelet.conf` signed offline (a named worker) or `bootstrap-kubelet.conf` with the
+//! cluster's first bootstrap token (a generic worker, join.md §3.3). Deliberate differences:
+//! docs/differences.md.
+
+use std::collections::BTreeMap;
+
+use kbc_bundle::apply::{self, ApplyPlan, EtcdJoin, EtcdMember, JoinPlan};
+use kbc_bundle::{Manifest, NewFile};
+use serde::Serialize;
+
+use crate::compile::{self, CompileError, CompileOptions, Compiled};
+use crate::config::cluster::Cluster;
+use crate::config::features;
+use crate::config::join::{etcd_peer_url, JoinNode};
+use crate::paths::{self, rootfs, MANIFESTS_DIR};
+use crate::pki::{self, IssueTime, NodeRole, Provided};
+use crate::render::patches::PatchSet;
+use crate::secrets::Secrets;
+
+/// One node's bundle.
+#[derive(Debug)]
+pub struct NodeBundle {
+    /// The node name, or `generic-worker-<n>`: the bundle is `<name>.tgz`.
+    pub name: String,
+    pub role: NodeRole,
+    pub compiled: Compiled,
+}
+
+/// The patches of each joining node (`patches.directory` of its JoinConfiguration), by the
+/// document's label; a node without an entry has none.
+pub type NodePatches = BTreeMap<String, PatchSet>;
+
+/// The init node's bundle, then one per joining node, in file order.
+pub fn compile_cluster(
+    init: &Cluster,
+    joins: &[JoinNode],
+    secrets: &Secrets,
+    at: IssueTime,
+    opts: &CompileOptions,
+    patches: &NodePatches,
+) -> Result<Vec<NodeBundle>, CompileError> {
+    let mut out = vec![NodeBundle {
+        name: init.node_name.clone(),
+        role: NodeRole::Init,
+        compiled: compile::compile(init, secrets, at, opts)?,
+    }];
+    for (i, node) in joins.iter().enumerate() {
+        let compiled = compile_join(init, &joins[..i], node, secrets, at, opts, patches)?;
+        out.push(NodeBundle {
+            name: node.bundle_name(),
+            role: node.role,
+            compiled,
+        });
+    }
+    Ok(out)
+}
+
+/// The stacked etcd members of the init node and `nodes` (control-plane ones only), in
+/// join order.
+fn etcd_members<'a>(
+    init: &Cluster,
+    nodes: impl IntoIterator<Item = &'a JoinNode>,
+) -> Vec<EtcdMember> {
+    let member = |name: &str, ip: std::net::IpAddr| EtcdMember {
+        name: name.to_string(),
+        peer_url: etcd_peer_url(ip),
+        client_url: format!(
+            "https://{}",
+            crate::netutil::join_host_port(&ip.to_string(), paths::ETCD_CLIENT_PORT)
+        ),
+    };
+    let mut members = vec![member(&init.node_name, init.advertise_address)];
+    for n in nodes {
+        if let Some(ip) = n.advertise_address {
+            members.push(member(&n.name, ip));
+        }
+    }
+    members
+}
+
+/// `host:port` clients use: controlPlaneEndpoint, else the init node's endpoint.
+fn cluster_endpoint(init: &Cluster) -> String {
+    init.control_plane_endpoint
+        .clone()
+        .unwrap_or_else(|| compile::local_endpoint(init))
+}
+
+fn compile_join(
+    init: &Cluster,
+    before: &[JoinNode],
+    node: &JoinNode,
+    secrets: &Secrets,
+    at: IssueTime,
+    opts: &CompileOptions,
+    patches: &NodePatches,
+) -> Result<Compiled, CompileError> {
+    let members = etcd_members(init, before.iter().chain([node]));
+    let pairs: Vec<(String, String)> = members
+        .iter()
+        .map(|m| (m.name.clone(), m.peer_url.clone()))
+        .collect();
+    let cluster = node.cluster(init, &pairs);
+    let pki_out = pki::render(
+        &cluster.pki_input(),
+        secrets,
+        at,
+        &Provided::default(),
+        opts.threads,
+    )
+    .map_err(CompileError::Pki)?;
+    let node_opts = CompileOptions {
+        patches: patches.get(&node.label).cloned().unwrap_or_default(),
+        host_name: None,
+        upload_certs: false,
+        provided: Provided::default(),
+        ..opts.clone()
+    };
+    let tokens = compile::resolve_tokens(init, secrets);
+    let endpoint = cluster_endpoint(init);
+    let mut files = pki_files(&pki_out, node);
+    match node.role {
+        NodeRole::Worker if node.name.is_empty() => {
+            files.push(bootstrap_kubeconfig(init, &pki_out, &tokens, &endpoint))
+        }
+        NodeRole::Worker => {}
+        _ => {
+            let external = compile::external_etcd_files(&cluster, secrets, false)?;
+            files.extend(compile::external_etcd_bundle_files(&external));
+            files.extend(compile::static_pod_files(&cluster, &node_opts, false)?);
+        }
+    }
+    files.extend(compile::kubelet_files(&cluster, &node_opts)?);
+    files.push(images_file(init));
+    let plan = join_plan(&cluster, node, &members, &endpoint);
+    let manifest = Manifest {
+        node_name: node.bundle_name(),
+        config_sha256: kbc_bundle::sha256_hex(normalized(init, node).as_bytes()),
+        ..compile::manifest(&cluster, &endpoint, at, &plan)
+    };
+    Ok(Compiled {
+        manifest,
+        files,
+        warnings: pki_out.warnings.clone(),
+        pki: pki_out,
+        tokens: Vec::new(),
+        endpoint,
+        certificate_key: compile::certificate_key(init, secrets),
+    })
+}
+
+/// The PKI files of a joining node; a worker's `ca.crt` goes to its `caCertPath`.
+fn pki_files(pki_out: &pki::PkiOutput, node: &JoinNode) -> Vec<NewFile> {
+    pki_out
+        .artifacts
+        .iter()
+        .map(|a| {
+            let path = if node.role == NodeRole::Worker && a.kubeadm_path == "pki/ca.crt" {
+                node.config.ca_cert_path.clone()
+            } else {
+                a.path.clone()
+            };
+            NewFile {
+                path: rootfs(&path),
+                mode: a.mode,
+                secret: a.secret,
+                data: a.bytes.clone(),
+            }
+        })
+        .collect()
+}
+
+/// A generic worker's `bootstrap-kubelet.conf` (join.md §3.3), with the cluster's first
+/// bootstrap token (the init configuration always has one after defaulting).
+fn bootstrap_kubeconfig(
+    init: &Cluster,
+    pki_out: &pki::PkiOutput,
+    tokens: &[crate::render::api::Token],
+    endpoint: &str,
+) -> NewFile {
+    let ca = pki_out.get("pki/ca.crt").map_or(&[][..], |a| &a.bytes);
+    let token = tokens
+        .first()
+        .map(|t| format!("{}.{}", t.id, t.secret))
+        .unwrap_or_default();
+    NewFile {
+        path: rootfs(&paths::kubernetes_file(BOOTSTRAP_KUBECONFIG)),
+        mode: 0o600,
+        secret: true,
+        data: pki::kubeconfig::render_bootstrap(
+            &init.config.cluster_name,
+            &format!("https://{endpoint}"),
+            ca,
+            &token,
+        ),
+    }
+}
+
+/// kubeadm's TLS-bootstrap kubeconfig file name.
+pub(crate) const BOOTSTRAP_KUBECONFIG: &str = "bootstrap-kubelet.conf";
+
+fn images_file(init: &Cluster) -> NewFile {
+    let images: String = init.images().iter().map(|i| format!("{i}\n")).collect();
+    NewFile {
+        path: "images.txt".into(),
+        mode: 0o644,
+        secret: false,
+        data: images.into_bytes(),
+    }
+}
+
+/// What `configSha256` of a join bundle covers: the init node's normalized configuration
+/// and the node's defaulted JoinConfiguration.
+fn normalized(init: &Cluster, node: &JoinNode) -> String {
+    crate::yaml::ser::join_documents(vec![
+        compile::normalized_config(init),
+        crate::yaml::ser::to_yaml(&node.config),
+    ])
+}
+
+/// kubeadm's join phases for this node, after its `skipPhases` (join.md §1.1).
+fn join_phases(cluster: &Cluster, node: &JoinNode) -> Vec<String> {
+    let local_etcd = !cluster.external_etcd;
+    let control_plane = node.role == NodeRole::ControlPlaneJoin;
+    let mut phases = vec!["preflight"];
+    if control_plane && local_etcd {
+        phases.push("check-etcd");
+    }
+    phases.push("kubelet-start");
+    if control_plane {
+        if local_etcd {
+            phases.push("control-plane-join/etcd");
+        }
+        phases.push("control-plane-join/mark-control-plane");
+        if cluster.feature(features::WAIT_FOR_ALL_CONTROL_PLANE_COMPONENTS) {
+            phases.push("wait-control-plane");
+        }
+    }
+    phases
+        .into_iter()
+        .filter(|p| !kbc_bundle::phases::is_skipped_join(&node.config.skip_phases, p))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The apply plan of a joining node: the init plan's shape with kubeadm's join phases, the
+/// join node facts and the [`JoinPlan`].
+fn join_plan(
+    cluster: &Cluster,
+    node: &JoinNode,
+    members: &[EtcdMember],
+    endpoint: &str,
+) -> ApplyPlan {
+    let control_plane = node.role == NodeRole::ControlPlaneJoin;
+    let mut plan = compile::apply_plan(cluster, &[], &CompileOptions::default());
+    plan.phases = join_phases(cluster, node);
+    plan.bootstrap_tokens.clear();
+    plan.api_server = format!("https://{endpoint}");
+    plan.super_admin_kubeconfig = String::new();
+    let timeouts = node.config.timeouts.clone().unwrap_or_default();
+    let secs = |d: Option<crate::config::duration::Duration>| {
+        d.map_or(0, |d| (d.nanos() / 1_000_000_000) as u64)
+    };
+    plan.node = apply::NodePlan {
+        name: node.name.clone(),
+        annotations: BTreeMap::from([(
+            crate::render::api::CRI_SOCKET_ANNOTATION.to_string(),
+            cluster.cri_socket.clone(),
+        )]),
+        ..apply::NodePlan::default()
+    };
+    if control_plane {
+        let patch = crate::render::api::node_patch(cluster);
+        plan.node.labels = patch.labels;
+        plan.node.taints = plan_taints(cluster);
+    } else {
+        plan.admin_kubeconfig = String::new();
+        plan.preflight.ports = vec![paths::KUBELET_PORT];
+        plan.preflight.etcd_data_dir = None;
+    }
+    let etcd = cluster.config.etcd.local.as_ref().filter(|_| control_plane);
+    plan.join = Some(JoinPlan {
+        role: if control_plane {
+            "control-plane"
+        } else {
+            "worker"
+        }
+        .into(),
+        bootstrap_kubeconfig: if node.name.is_empty() {
+            paths::kubernetes_file(BOOTSTRAP_KUBECONFIG)
+        } else {
+            String::new()
+        },
+        tls_bootstrap_seconds: secs(timeouts.tls_bootstrap),
+        etcd: etcd.map(|local| etcd_join(cluster, members, &local.data_dir)),
+    });
+    plan
+}
+
+fn plan_taints(cluster: &Cluster) -> Vec<apply::Taint> {
+    cluster
+        .init
+        .node_registration
+        .taints
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|t| apply::Taint {
+            key: t.key,
+            value: t.value,
+            effect: t.effect,
+        })
+        .collect()
+}
+
+fn etcd_join(cluster: &Cluster, members: &[EtcdMember], data_dir: &str) -> EtcdJoin {
+    let pki = |rel: &str| {
+        format!(
+            "{}/{rel}",
+            cluster.config.certificates_dir.trim_end_matches('/')
+        )
+    };
+    let (member, existing) = members.split_last().expect("the node is the last member");
+    EtcdJoin {
+        member: member.clone(),
+        existing: existing.to_vec(),
+        learner: cluster.feature(features::ETCD_LEARNER_MODE),
+        manifest: format!("{MANIFESTS_DIR}/etcd.yaml"),
+        data_dir: data_dir.to_string(),
+        ca_file: pki("etcd/ca.crt"),
+        cert_file: pki("etcd/healthcheck-client.crt"),
+        key_file: pki("etcd/healthcheck-client.key"),
+        // kubeadm 1.31 ignores timeouts.etcdAPICall and uses its constant (join.md §2.1).
+        api_call_seconds: 120,
+    }
+}
+
+/// `cluster.json`: the cluster's nodes in join order (canonical JSON).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterIndex {
+    pub format: &'static str,
+    pub cluster_name: String,
+    pub control_plane_endpoint: String,
+    pub kubernetes_version: String,
+    pub nodes: Vec<NodeEntry>,
+    /// The stacked etcd members in the order they join (empty with external etcd).
+    pub etcd_members: Vec<EtcdMember>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeEntry {
+    /// 1 for the init node, then file order.
+    pub order: usize,
+    pub name: String,
+    /// `init`, `control-plane` or `worker`.
+    pub role: &'static str,
+    pub bundle: String,
+    pub digest: String,
+}
+
+/// The format of `cluster.json`.
+pub const CLUSTER_INDEX_FORMAT: &str = "kbc.cluster/v1";
+
+impl ClusterIndex {
+    /// From the bundles and their digests (in the same order).
+    pub fn new(init: &Cluster, joins: &[JoinNode], bundles: &[(&NodeBundle, String)]) -> Self {
+        let nodes = bundles
+            .iter()
+            .enumerate()
+            .map(|(i, (b, digest))| NodeEntry {
+                order: i + 1,
+                name: b.name.clone(),
+                role: match b.role {
+                    NodeRole::Init => "init",
+                    NodeRole::ControlPlaneJoin => "control-plane",
+                    NodeRole::Worker => "worker",
+                },
+                bundle: format!("{}.tgz", b.name),
+                digest: digest.clone(),
+            })
+            .collect();
+        let etcd_members = if init.external_etcd {
+            Vec::new()
+        } else {
+            etcd_members(init, joins)
+        };
+        ClusterIndex {
+            format: CLUSTER_INDEX_FORMAT,
+            cluster_name: init.config.cluster_name.clone(),
+            control_plane_endpoint: format!("https://{}", cluster_endpoint(init)),
+            kubernetes_version: init.version.to_string(),
+            nodes,
+            etcd_members,
+        }
+    }
+
+    /// Canonical JSON with a trailing newline.
+    pub fn to_json(&self) -> String {
+        let value = serde_json::to_value(self).expect("the index serializes");
+        kbc_bundle::canonical_json(&value)
+    }
+}
