@@ -210,6 +210,9 @@ fn compile(e: &Entry, dir: &Path) -> PathBuf {
         "--issued-at",
         AT,
         "--upload-certs",
+        // A file with JoinConfiguration documents is a cluster file: its first node's bundle.
+        "--node",
+        NODE_FACTS[1],
         "-o",
         out.to_str().unwrap(),
     ];

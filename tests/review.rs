@@ -121,7 +121,15 @@ fn render_equals_inspect_of_the_compiled_bundle_for_every_fixture() {
 fn render_with_pki_dir_equals_inspect() {
     let dir = tempfile::tempdir().unwrap();
     let other = dir.path().join("other-secrets.yaml");
-    ok(&["secrets", "generate", "-o", other.to_str().unwrap()]);
+    // The plan assumes a provided CA was issued at the issue time.
+    ok(&[
+        "secrets",
+        "generate",
+        "--ca-issued-at",
+        AT,
+        "-o",
+        other.to_str().unwrap(),
+    ]);
     let fixture = "fixtures/single-node.yaml";
     let full = dir.path().join("full");
     std::fs::create_dir(&full).unwrap();

@@ -6,6 +6,7 @@
 pub use kbc_bundle as bundle;
 
 mod api;
+mod etcd;
 mod phases;
 
 /// The API client the phases use, for tests that talk to the in-process API server.

@@ -290,6 +290,8 @@ fn run_command(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
         Command::Reset { bundle, target } => {
             let (ctx, _lock) = context(&bundle, &target, false)?;
             verified_line(&mut *out, &ctx.bundle);
+            // A joined control-plane node leaves etcd first, as kubeadm reset does.
+            kbc_apply::reset::leave_etcd(&ctx, &mut *out);
             kbc_apply::reset::run(&ctx, &mut *out).map_err(phase_failure)?;
         }
         Command::Completions { shell } => {

@@ -133,6 +133,9 @@ fn plan(ctx: &ApplyContext) -> Result<Vec<Step<'_>>, PhaseError> {
     let mut refusals = Vec::new();
     let mut differing = false;
     for (rel, file) in ctx.rootfs_files() {
+        if ctx.installed_later(rel) {
+            continue;
+        }
         let path: PathBuf = ctx.host_path(rel);
         let action = match host_state(&ctx.root, &path, file) {
             Ok(HostState::Absent) => Action::Create,

@@ -12,6 +12,7 @@
 
 pub mod api_objects;
 mod error;
+pub mod etcd_join;
 pub mod install;
 pub mod kubelet_finalize;
 pub mod kubelet_start;
@@ -78,6 +79,23 @@ pub const PHASES: &[Phase] = &[
         uses_client: false,
         prints_own_line: false,
         run: |s, _| kubelet_start::run(s),
+    },
+    // join: every existing etcd member answers (kubeadm's hidden check-etcd)
+    Phase {
+        name: "check-etcd",
+        uses_client: false,
+        prints_own_line: false,
+        run: |s, _| etcd_join::check(s),
+    },
+    // join: add the stacked etcd member, then mark the node as on init
+    Phase {
+        name: "control-plane-join",
+        uses_client: false,
+        prints_own_line: false,
+        run: |s, name| match name {
+            "control-plane-join/etcd" => etcd_join::run(s),
+            _ => mark_control_plane::run(s),
+        },
     },
     // poll the kubelet's and the control plane's health endpoints
     Phase {
@@ -189,6 +207,24 @@ impl ApplyContext {
     /// The host path of a root-relative path (`etc/kubernetes/admin.conf`).
     pub fn host_path(&self, rel: &str) -> PathBuf {
         self.root.join(rel)
+    }
+
+    /// A bundle file that `install` leaves to a later phase: a joining node's etcd
+    /// manifest (written once its member is announced), and a generic worker's
+    /// bootstrap-kubelet.conf once the kubelet has bootstrapped (kubeadm deletes it then).
+    pub fn installed_later(&self, rel: &str) -> bool {
+        let Some(join) = self.bundle.manifest.apply_plan().ok().and_then(|p| p.join) else {
+            return false;
+        };
+        let abs = format!("/{rel}");
+        if join.etcd.is_some_and(|e| e.manifest == abs) {
+            return true;
+        }
+        abs == join.bootstrap_kubeconfig
+            && self.bundle.manifest.apply_plan().is_ok_and(|p| {
+                self.host_path(p.kubelet_kubeconfig.trim_start_matches('/'))
+                    .exists()
+            })
     }
 
     /// The bundle's `rootfs/` files with their root-relative paths, in bundle order.

@@ -15,7 +15,8 @@
 //! | `CRI` | connect to the CRI socket | error |
 //! | `Hostname` | `/proc/sys/kernel/hostname` vs the node name | warning |
 //! | `NumCPU` | `/proc/cpuinfo`, at least 2 | error |
-//! | `Mem` | `/proc/meminfo`, at least 1700 MB | error |
+//! | `Mem` | `/proc/meminfo`, at least 1700 MB (not on workers) | error |
+//! | `EtcdMembership` (kbc's) | a joining control-plane node: etcd's members are exactly the nodes before it | error |
 //!
 //! Re-run rule: files that are identical to the bundle's do not make a directory or file
 //! unavailable, and when every bundle file is already in place the ports and the etcd data
@@ -161,9 +162,19 @@ pub fn checks(s: &Session<'_>) -> Vec<Finding> {
         false,
     );
     push("CRI".into(), cri(root, &pf.cri_socket), false);
-    push("Hostname".into(), hostname(root, &pf.node_name), true);
-    push("NumCPU".into(), num_cpu(root), false);
-    push("Mem".into(), mem(root), false);
+    let worker = s.plan.join.as_ref().is_some_and(|j| j.role == "worker");
+    if !pf.node_name.is_empty() {
+        push("Hostname".into(), hostname(root, &pf.node_name), true);
+    }
+    if !worker {
+        push("NumCPU".into(), num_cpu(root), false);
+        push("Mem".into(), mem(root), false);
+    }
+    // kbc's own check for a joining control-plane node: the etcd members are exactly the
+    // nodes before it, asked before anything on the host changes.
+    if let Some(result) = super::etcd_join::preflight_check(s) {
+        push("EtcdMembership".into(), result, false);
+    }
     out
 }
 
@@ -171,6 +182,9 @@ pub fn checks(s: &Session<'_>) -> Vec<Finding> {
 fn bundle_in_place(s: &Session<'_>) -> bool {
     let mut any = false;
     for (rel, file) in s.ctx.rootfs_files() {
+        if s.ctx.installed_later(rel) {
+            continue;
+        }
         any = true;
         let path = s.ctx.root.join(rel);
         match host_state(&s.ctx.root, &path, file) {

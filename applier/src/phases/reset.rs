@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::io::{self, Write};
 
+pub use super::etcd_join::leave as leave_etcd;
 use super::{backup, host_state, ApplyContext, HostState, Outcome, PhaseError, Refusal};
 
 /// Directories reset may empty but never removes.

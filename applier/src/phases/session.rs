@@ -101,6 +101,25 @@ impl<'a> Session<'a> {
         Ok(self.admin.as_ref().expect("set above"))
     }
 
+    /// Runs `f` with kubelet.conf's identity (`system:node:<name>`) as the session's
+    /// client, as kubeadm join annotates the Node; the admin client is restored after.
+    pub fn as_kubelet<T>(
+        &mut self,
+        f: impl FnOnce(&mut Session<'a>) -> T,
+    ) -> Result<T, PhaseError> {
+        let path = self.host(&self.plan.kubelet_kubeconfig);
+        let client = ApiClient::from_kubeconfig(
+            &path,
+            &self.ctx.root,
+            &self.endpoint()?,
+            self.api_timeout(),
+        )?;
+        let admin = self.admin.replace(client);
+        let result = f(self);
+        self.admin = admin;
+        Ok(result)
+    }
+
     /// The super-admin.conf client where that file exists (kubeadm's fallback for the
     /// `kubeadm:cluster-admins` binding).
     pub fn super_admin(&mut self) -> Result<Option<&ApiClient>, ApiError> {

@@ -663,7 +663,15 @@ impl Renderer<'_> {
                     .input
                     .scoped_label(&format!("kbc/v1/kubeconfig/{}/serial", k.file)),
             ),
-            not_before: ca.info.not_before,
+            // kubeadm's signer starts a kubeconfig's certificate when its CA starts: with a
+            // fresh CA that is the issue time; with a provided one, that CA's NotBefore.
+            // kbc's own CAs may start earlier (caIssuedAt), and count as fresh here
+            // (docs/differences.md).
+            not_before: if ca.reused {
+                ca.info.not_before
+            } else {
+                self.times.not_before
+            },
             not_after: self.times.leaf_not_after,
             is_ca: false,
             ekus: vec![certs::Eku::ClientAuth],
