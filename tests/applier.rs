@@ -15,5 +15,7 @@ mod apply_kill;
 #[path = "apply_preflight.rs"]
 mod apply_preflight;
 mod apply_support;
+#[path = "ha_etcd.rs"]
+mod ha_etcd;
 #[path = "static_binaries.rs"]
 mod static_binaries;

@@ -7,7 +7,6 @@
 //! status: the status of one gRPC code differs between etcd builds (FailedPrecondition is
 //! 400 upstream and 412 in Debian's build). 64-bit IDs are decimal strings in JSON.
 
-use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -76,20 +75,13 @@ pub struct EtcdClient {
     agent: Agent,
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, EtcdError> {
-    kbc_bundle::file::read_capped(path, 1 << 20).map_err(|e| EtcdError::Files {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    })
-}
-
-fn certificates(path: &Path) -> Result<Vec<ureq::tls::Certificate<'static>>, EtcdError> {
+fn certificates(what: &str, pem: &[u8]) -> Result<Vec<ureq::tls::Certificate<'static>>, EtcdError> {
     let bad = |message: &str| EtcdError::Files {
-        path: path.display().to_string(),
+        path: what.to_string(),
         message: message.into(),
     };
     let mut found = Vec::new();
-    for item in ureq::tls::parse_pem(&read(path)?) {
+    for item in ureq::tls::parse_pem(pem) {
         match item {
             Ok(PemItem::Certificate(c)) => found.push(c),
             Ok(_) => {}
@@ -102,14 +94,22 @@ fn certificates(path: &Path) -> Result<Vec<ureq::tls::Certificate<'static>>, Etc
     Ok(found)
 }
 
+/// The PEM files of a client identity: the CA, the certificate and its key, each with the
+/// name to give in errors.
+pub struct Identity<'a> {
+    pub ca: (&'a str, &'a [u8]),
+    pub cert: (&'a str, &'a [u8]),
+    pub key: (&'a str, &'a [u8]),
+}
+
 impl EtcdClient {
-    /// From host files: the etcd CA, the client certificate and its key.
-    pub fn new(ca: &Path, cert: &Path, key: &Path) -> Result<EtcdClient, EtcdError> {
-        let roots = certificates(ca)?;
-        let chain = certificates(cert)?;
+    /// With the etcd CA as the only root and the client pair for mutual TLS.
+    pub fn new(id: &Identity<'_>) -> Result<EtcdClient, EtcdError> {
+        let roots = certificates(id.ca.0, id.ca.1)?;
+        let chain = certificates(id.cert.0, id.cert.1)?;
         // The key's file is never quoted: only whether it parsed.
-        let key = PrivateKey::from_pem(&read(key)?).map_err(|_| EtcdError::Files {
-            path: key.display().to_string(),
+        let key = PrivateKey::from_pem(id.key.1).map_err(|_| EtcdError::Files {
+            path: id.key.0.to_string(),
             message: "not a PEM private key".into(),
         })?;
         let tls = TlsConfig::builder()

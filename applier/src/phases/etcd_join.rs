@@ -37,9 +37,25 @@ fn plan(s: &Session<'_>) -> Option<EtcdJoin> {
     s.plan.join.as_ref().and_then(|j| j.etcd.clone())
 }
 
+/// A client with the bundle's own etcd client files (the same bytes `install` writes, so
+/// preflight can ask etcd before anything is installed).
 fn client(ctx: &ApplyContext, e: &EtcdJoin) -> Result<EtcdClient, EtcdError> {
-    let host = |abs: &str| ctx.root.join(abs.trim_start_matches('/'));
-    EtcdClient::new(&host(&e.ca_file), &host(&e.cert_file), &host(&e.key_file))
+    EtcdClient::new(&crate::etcd::Identity {
+        ca: bundle_file(ctx, &e.ca_file)?,
+        cert: bundle_file(ctx, &e.cert_file)?,
+        key: bundle_file(ctx, &e.key_file)?,
+    })
+}
+
+fn bundle_file<'a>(ctx: &'a ApplyContext, abs: &'a str) -> Result<(&'a str, &'a [u8]), EtcdError> {
+    let rel = abs.trim_start_matches('/');
+    ctx.rootfs_files()
+        .find(|(r, _)| *r == rel)
+        .map(|(_, f)| (abs, f.data.as_slice()))
+        .ok_or_else(|| EtcdError::Files {
+            path: abs.to_string(),
+            message: "not in the bundle".into(),
+        })
 }
 
 fn api_timeout(e: &EtcdJoin) -> Duration {
