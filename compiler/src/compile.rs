@@ -138,6 +138,9 @@ pub enum CompileError {
     UploadCerts(#[source] upload_certs::UploadCertsError),
     /// upload-certs with external etcd uploads the client files, which only the secrets
     /// file can give kbc.
+    /// A JoinConfiguration's `discovery` that does not describe this cluster.
+    #[error("{node}: {detail}")]
+    Discovery { node: String, detail: String },
     #[error("upload-certs with external etcd uploads the files etcd.external names ({files}); give them in the secrets file (kbc secrets generate --external-etcd-ca F --external-etcd-cert F --external-etcd-key F)")]
     ExternalEtcdFilesMissing { files: String },
 }

@@ -94,6 +94,20 @@ fn cluster_endpoint(init: &Cluster) -> String {
         .unwrap_or_else(|| compile::local_endpoint(init))
 }
 
+/// A joining node's [`Cluster`] and its etcd members (itself last).
+fn node_cluster(
+    init: &Cluster,
+    before: &[JoinNode],
+    node: &JoinNode,
+) -> (Cluster, Vec<EtcdMember>) {
+    let members = etcd_members(init, before.iter().chain([node]));
+    let pairs: Vec<(String, String)> = members
+        .iter()
+        .map(|m| (m.name.clone(), m.peer_url.clone()))
+        .collect();
+    (node.cluster(init, &pairs), members)
+}
+
 fn compile_join(
     init: &Cluster,
     before: &[JoinNode],
@@ -103,12 +117,7 @@ fn compile_join(
     opts: &CompileOptions,
     patches: &NodePatches,
 ) -> Result<Compiled, CompileError> {
-    let members = etcd_members(init, before.iter().chain([node]));
-    let pairs: Vec<(String, String)> = members
-        .iter()
-        .map(|m| (m.name.clone(), m.peer_url.clone()))
-        .collect();
-    let cluster = node.cluster(init, &pairs);
+    let (cluster, members) = node_cluster(init, before, node);
     let pki_out = pki::render(
         &cluster.pki_input(),
         secrets,
@@ -117,63 +126,157 @@ fn compile_join(
         opts.threads,
     )
     .map_err(CompileError::Pki)?;
-    let node_opts = CompileOptions {
-        patches: patches.get(&node.label).cloned().unwrap_or_default(),
-        host_name: None,
-        upload_certs: false,
-        provided: Provided::default(),
-        ..opts.clone()
-    };
+    check_discovery(node, &pki_out.discovery_token_ca_cert_hash)?;
+    let ca = pki_out.get("pki/ca.crt").map_or(&[][..], |a| &a.bytes);
     let tokens = compile::resolve_tokens(init, secrets);
-    let endpoint = cluster_endpoint(init);
-    let mut files = pki_files(&pki_out, node);
-    match node.role {
-        NodeRole::Worker if node.name.is_empty() => {
-            files.push(bootstrap_kubeconfig(init, &pki_out, &tokens, &endpoint))
-        }
-        NodeRole::Worker => {}
-        _ => {
-            let external = compile::external_etcd_files(&cluster, secrets, false)?;
-            files.extend(compile::external_etcd_bundle_files(&external));
-            files.extend(compile::static_pod_files(&cluster, &node_opts, false)?);
-        }
-    }
-    files.extend(compile::kubelet_files(&cluster, &node_opts)?);
-    files.push(images_file(init));
-    let plan = join_plan(&cluster, node, &members, &endpoint);
-    let manifest = Manifest {
-        node_name: node.bundle_name(),
-        config_sha256: kbc_bundle::sha256_hex(normalized(init, node).as_bytes()),
-        ..compile::manifest(&cluster, &endpoint, at, &plan)
+    let parts = JoinParts {
+        init,
+        cluster: &cluster,
+        node,
+        members: &members,
     };
+    let (mut files, plan) = parts.assemble(secrets, ca, &tokens, opts, patches)?;
+    files.splice(0..0, pki_files(&pki_out, node));
     Ok(Compiled {
-        manifest,
+        manifest: parts.manifest(at, &plan),
         files,
         warnings: pki_out.warnings.clone(),
         pki: pki_out,
         tokens: Vec::new(),
-        endpoint,
+        endpoint: cluster_endpoint(init),
         certificate_key: compile::certificate_key(init, secrets),
     })
 }
 
-/// The PKI files of a joining node; a worker's `ca.crt` goes to its `caCertPath`.
+/// `discovery.bootstrapToken.caCertHashes`, when given, must hold this cluster's CA hash.
+fn check_discovery(node: &JoinNode, ca_hash: &str) -> Result<(), CompileError> {
+    let hashes = node
+        .config
+        .discovery
+        .as_ref()
+        .and_then(|d| d.bootstrap_token.as_ref())
+        .map(|t| t.ca_cert_hashes.as_slice())
+        .unwrap_or_default();
+    if hashes.is_empty() || hashes.iter().any(|h| h.eq_ignore_ascii_case(ca_hash)) {
+        return Ok(());
+    }
+    Err(CompileError::Discovery {
+        node: node.label.clone(),
+        detail: format!(
+            "discovery.bootstrapToken.caCertHashes does not hold this cluster's CA hash {ca_hash}; remove discovery (kbc knows the CA) or add the hash"
+        ),
+    })
+}
+
+/// Plans a joining node's bundle without generating a key, for the review rendering, as
+/// [`compile::plan_bundle`] does for the init node.
+pub fn plan_join(
+    init: &Cluster,
+    before: &[JoinNode],
+    node: &JoinNode,
+    opts: &CompileOptions,
+    patches: &NodePatches,
+) -> Result<compile::Planned, CompileError> {
+    let (cluster, members) = node_cluster(init, before, node);
+    let plan =
+        pki::plan::plan(&cluster.pki_input(), &Provided::default()).map_err(CompileError::Pki)?;
+    let dummy = Secrets::from_seed([0; 32]);
+    let ca_pem = compile::PLACEHOLDER_CA_PEM;
+    let tokens = compile::resolve_tokens(init, &dummy);
+    let parts = JoinParts {
+        init,
+        cluster: &cluster,
+        node,
+        members: &members,
+    };
+    let (files, apply_plan) = parts.assemble(&dummy, ca_pem.as_bytes(), &tokens, opts, patches)?;
+    let at = IssueTime::from_unix(0).map_err(|e| CompileError::Pki(e.into()))?;
+    let pki = plan
+        .files
+        .into_iter()
+        .map(|mut f| {
+            f.path = rootfs(&worker_path(node, &f.kubeadm_path).unwrap_or(f.path));
+            f
+        })
+        .collect();
+    Ok(compile::Planned {
+        manifest: parts.manifest(at, &apply_plan),
+        files,
+        pki,
+        ca_pem: ca_pem.to_string(),
+        warnings: plan.warnings,
+    })
+}
+
+/// What a joining node's files and plan are made from.
+struct JoinParts<'a> {
+    init: &'a Cluster,
+    cluster: &'a Cluster,
+    node: &'a JoinNode,
+    members: &'a [EtcdMember],
+}
+
+impl JoinParts<'_> {
+    /// Every file but the PKI's, and the apply plan.
+    fn assemble(
+        &self,
+        secrets: &Secrets,
+        ca_pem: &[u8],
+        tokens: &[crate::render::api::Token],
+        opts: &CompileOptions,
+        patches: &NodePatches,
+    ) -> Result<(Vec<NewFile>, ApplyPlan), CompileError> {
+        let (init, cluster, node) = (self.init, self.cluster, self.node);
+        let node_opts = CompileOptions {
+            patches: patches.get(&node.label).cloned().unwrap_or_default(),
+            host_name: None,
+            upload_certs: false,
+            provided: Provided::default(),
+            ..opts.clone()
+        };
+        let endpoint = cluster_endpoint(init);
+        let mut files = Vec::new();
+        match node.role {
+            NodeRole::Worker if node.name.is_empty() => {
+                files.push(bootstrap_kubeconfig(init, ca_pem, tokens, &endpoint))
+            }
+            NodeRole::Worker => {}
+            _ => {
+                let external = compile::external_etcd_files(cluster, secrets, false)?;
+                files.extend(compile::external_etcd_bundle_files(&external));
+                files.extend(compile::static_pod_files(cluster, &node_opts, false)?);
+            }
+        }
+        files.extend(compile::kubelet_files(cluster, &node_opts)?);
+        files.push(images_file(init));
+        Ok((files, join_plan(cluster, node, self.members, &endpoint)))
+    }
+
+    fn manifest(&self, at: IssueTime, plan: &ApplyPlan) -> Manifest {
+        Manifest {
+            node_name: self.node.bundle_name(),
+            config_sha256: kbc_bundle::sha256_hex(normalized(self.init, self.node).as_bytes()),
+            ..compile::manifest(self.cluster, &cluster_endpoint(self.init), at, plan)
+        }
+    }
+}
+
+/// A worker's `ca.crt` goes to its `caCertPath`.
+fn worker_path(node: &JoinNode, kubeadm_path: &str) -> Option<String> {
+    (node.role == NodeRole::Worker && kubeadm_path == "pki/ca.crt")
+        .then(|| node.config.ca_cert_path.clone())
+}
+
+/// The PKI files of a joining node.
 fn pki_files(pki_out: &pki::PkiOutput, node: &JoinNode) -> Vec<NewFile> {
     pki_out
         .artifacts
         .iter()
-        .map(|a| {
-            let path = if node.role == NodeRole::Worker && a.kubeadm_path == "pki/ca.crt" {
-                node.config.ca_cert_path.clone()
-            } else {
-                a.path.clone()
-            };
-            NewFile {
-                path: rootfs(&path),
-                mode: a.mode,
-                secret: a.secret,
-                data: a.bytes.clone(),
-            }
+        .map(|a| NewFile {
+            path: rootfs(&worker_path(node, &a.kubeadm_path).unwrap_or_else(|| a.path.clone())),
+            mode: a.mode,
+            secret: a.secret,
+            data: a.bytes.clone(),
         })
         .collect()
 }
@@ -182,11 +285,10 @@ fn pki_files(pki_out: &pki::PkiOutput, node: &JoinNode) -> Vec<NewFile> {
 /// bootstrap token (the init configuration always has one after defaulting).
 fn bootstrap_kubeconfig(
     init: &Cluster,
-    pki_out: &pki::PkiOutput,
+    ca_pem: &[u8],
     tokens: &[crate::render::api::Token],
     endpoint: &str,
 ) -> NewFile {
-    let ca = pki_out.get("pki/ca.crt").map_or(&[][..], |a| &a.bytes);
     let token = tokens
         .first()
         .map(|t| format!("{}.{}", t.id, t.secret))
@@ -198,7 +300,7 @@ fn bootstrap_kubeconfig(
         data: pki::kubeconfig::render_bootstrap(
             &init.config.cluster_name,
             &format!("https://{endpoint}"),
-            ca,
+            ca_pem,
             &token,
         ),
     }

@@ -79,13 +79,19 @@ impl ReviewInput {
                 .strip_suffix("/front-proxy-ca.crt")
                 .filter(|d| d.starts_with(kbc_bundle::ROOTFS_PREFIX))
         });
-        let ca_pem = cert_dir.and_then(|dir| {
-            let ca = format!("{dir}/ca.crt");
-            b.files
-                .iter()
-                .find(|f| f.path == ca)
-                .map(|f| f.data.clone())
-        });
+        let ca_pem = match cert_dir {
+            Some(dir) => {
+                let ca = format!("{dir}/ca.crt");
+                b.files.iter().find(|f| f.path == ca)
+            }
+            // A worker's bundle holds the cluster CA alone, at its caCertPath.
+            None => b.files.iter().find(|f| {
+                f.path.starts_with(kbc_bundle::ROOTFS_PREFIX)
+                    && f.path.ends_with(".crt")
+                    && !f.path.contains("/etcd/")
+            }),
+        }
+        .map(|f| f.data.clone());
         ReviewInput {
             manifest: b.manifest.clone(),
             files: b

@@ -25,7 +25,8 @@ pub struct RenderArgs {
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// The bundle (`bundle.tgz`).
+    /// The bundle (`bundle.tgz`), or a cluster's directory (`cluster.json` and its bundles,
+    /// each checked against the digest cluster.json records).
     pub bundle: PathBuf,
     /// Refuse the bundle unless its digest is this `sha256:<hex>`.
     #[arg(long)]
@@ -71,10 +72,14 @@ pub struct DiffArgs {
     pub options: ClusterInputs,
 }
 
-/// The rendering of a configuration, planned without keys.
+/// The rendering of a configuration, planned without keys; of a cluster file, every node's
+/// in join order under a [`node_heading`].
 pub fn render_config(config: Option<&str>, o: &ClusterInputs) -> Result<String, Exit> {
     let Resolved {
-        cluster, options, ..
+        cluster,
+        options,
+        joins,
+        node_patches,
     } = o.resolve(config)?;
     let secrets = match &o.secrets {
         Some(path) => Some(crate::fsutil::load_secrets(path).map_err(|e| refuse(&e))?),
@@ -85,7 +90,70 @@ pub fn render_config(config: Option<&str>, o: &ClusterInputs) -> Result<String, 
     for w in &planned.warnings {
         errln!("warning: {w}");
     }
-    Ok(review::render(&ReviewInput::from_plan(&planned)))
+    let init = review::render(&ReviewInput::from_plan(&planned));
+    if joins.is_empty() {
+        return Ok(init);
+    }
+    let mut out = cluster_title(joins.len() + 1);
+    out.push_str(&node_heading(1, &cluster.node_name, "init"));
+    out.push_str(&init);
+    for (i, node) in joins.iter().enumerate() {
+        let p = crate::nodes::plan_join(&cluster, &joins[..i], node, &options, &node_patches)
+            .map_err(|e| refuse(&e))?;
+        let role = match node.role {
+            crate::pki::NodeRole::Worker => "worker",
+            _ => "control-plane",
+        };
+        out.push_str(&node_heading(i + 2, &node.bundle_name(), role));
+        out.push_str(&review::render(&ReviewInput::from_plan(&p)));
+    }
+    Ok(out)
+}
+
+/// The first line of a cluster's rendering.
+fn cluster_title(nodes: usize) -> String {
+    format!("# kbc cluster: {nodes} nodes, in join order\n")
+}
+
+/// The line before each node's rendering in a cluster's rendering.
+pub fn node_heading(order: usize, name: &str, role: &str) -> String {
+    format!("\n######## node {order}: {name} ({role})\n")
+}
+
+/// `kbc inspect DIR`: every bundle of `cluster.json`, in its order.
+fn inspect_cluster(dir: &std::path::Path, format: OutputFormat) -> Result<String, Exit> {
+    let index_path = dir.join(super::cluster::INDEX_FILE);
+    let text = std::fs::read_to_string(&index_path).map_err(|e| {
+        errln!("error: cannot read {}: {e}", index_path.display());
+        Exit(EXIT_REFUSED)
+    })?;
+    let index: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        errln!(
+            "error: {}: not a kbc cluster index: {e}",
+            index_path.display()
+        );
+        Exit(EXIT_REFUSED)
+    })?;
+    let nodes = index["nodes"].as_array().cloned().unwrap_or_default();
+    let mut out = cluster_title(nodes.len());
+    let mut json = Vec::new();
+    for n in &nodes {
+        let field = |k: &str| n[k].as_str().unwrap_or_default().to_string();
+        let path = dir.join(field("bundle")).display().to_string();
+        let bundle = verify(&path, Some(&field("digest")), format)?;
+        let inspection = Inspection::of(&bundle);
+        out.push_str(&node_heading(
+            n["order"].as_u64().unwrap_or(0) as usize,
+            &field("name"),
+            &field("role"),
+        ));
+        out.push_str(&inspection.to_text());
+        json.push(inspection);
+    }
+    Ok(match format {
+        OutputFormat::Text => out,
+        OutputFormat::Json => kbc_bundle::cli::to_json(&json),
+    })
 }
 
 fn read(path: &str) -> Result<Vec<u8>, Exit> {
@@ -119,6 +187,9 @@ pub fn render(a: RenderArgs) -> Result<(), Exit> {
 }
 
 pub fn inspect(a: InspectArgs) -> Result<(), Exit> {
+    if a.bundle.is_dir() {
+        return super::out(&inspect_cluster(&a.bundle, a.output)?);
+    }
     let path = a.bundle.display().to_string();
     let bundle = verify(&path, a.digest.as_deref(), a.output)?;
     let inspection = Inspection::of(&bundle);
