@@ -280,19 +280,7 @@ fn every_object_validates_against_kubernetes_1_31() {
         }
     }
     assert!(n > 50, "{n}");
-    let o = Command::new("kubernetes-validate")
-        .args(["--strict", "-k", "1.31.0"])
-        .args(&files)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("kubernetes-validate is required (tests/setup.sh installs it): {e}")
-        });
-    assert!(
-        o.status.success(),
-        "{}\n{}",
-        text(&o.stdout),
-        text(&o.stderr)
-    );
+    crate::common::kubernetes_validate(&files);
 }
 
 #[test]

@@ -18,6 +18,8 @@ mod cli_config;
 mod cli_outputs;
 #[path = "compile_bundle.rs"]
 mod compile_bundle;
+#[path = "compile_cluster.rs"]
+mod compile_cluster;
 #[path = "config_fixtures.rs"]
 mod config_fixtures;
 #[path = "corpus.rs"]

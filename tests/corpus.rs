@@ -7,7 +7,6 @@
 use crate::common::{kbc, root};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// The node facts kubeadm would look up on the host.
 const NODE_FACTS: [&str; 4] = ["--node-name", "cp-1", "--advertise-address", "10.0.0.5"];
@@ -182,19 +181,7 @@ fn every_accepted_file_compiles_and_its_objects_validate() {
         }
     }
     assert!(files.len() > 10 * accepted.len(), "{}", files.len());
-    let o = Command::new("kubernetes-validate")
-        .args(["--strict", "-k", "1.31.0"])
-        .args(&files)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("kubernetes-validate is required (tests/setup.sh installs it): {e}")
-        });
-    assert!(
-        o.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
+    crate::common::kubernetes_validate(&files);
 }
 
 /// Compiles one corpus file (with `--upload-certs`, so its objects are validated too).

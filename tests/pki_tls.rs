@@ -134,7 +134,7 @@ fn client(port: u16, ca: &str, cert: &str, key: &str, check: (&str, &str)) -> St
     reply
 }
 
-fn handshake(
+pub(crate) fn handshake(
     server_files: (&str, &str),
     ca: &str,
     client_files: (&str, &str),

@@ -19,3 +19,21 @@ pub fn kbc(args: &[&str]) -> Output {
         .output()
         .expect("the kbc binary runs")
 }
+
+/// Validates Kubernetes objects (YAML files) against the 1.31 schemas with
+/// `kubernetes-validate --strict` (tests/setup.sh installs it); panics with its report.
+pub fn kubernetes_validate(files: &[String]) {
+    let o = Command::new("kubernetes-validate")
+        .args(["--strict", "-k", "1.31.0"])
+        .args(files)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("kubernetes-validate is required (tests/setup.sh installs it): {e}")
+        });
+    assert!(
+        o.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
