@@ -10,6 +10,8 @@ mod apply_api;
 mod apply_bundle;
 #[path = "apply_e2e.rs"]
 mod apply_e2e;
+#[path = "apply_join.rs"]
+mod apply_join;
 #[path = "apply_kill.rs"]
 mod apply_kill;
 #[path = "apply_preflight.rs"]

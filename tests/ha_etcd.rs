@@ -24,7 +24,7 @@ const SECRETS: &str = "fixtures/secrets/test-secrets.yaml";
 /// The nodes' addresses: on the test's own bridge, inside its namespaces only.
 const NET: &str = "10.123.45";
 
-fn workspace() -> PathBuf {
+pub(crate) fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .unwrap()
@@ -145,7 +145,7 @@ fn cluster_file(dir: &Path) -> PathBuf {
 }
 
 /// `kbc`, built next to `kbc-apply` by `cargo test --workspace`.
-fn kbc() -> PathBuf {
+pub(crate) fn kbc() -> PathBuf {
     let path = Path::new(env!("CARGO_BIN_EXE_kbc-apply")).with_file_name("kbc");
     assert!(
         path.exists(),

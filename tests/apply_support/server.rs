@@ -3,7 +3,7 @@
 //! required and verified against ca.crt (`WebPkiClientVerifier`), HTTP/1.1 with keep-alive
 //! on one thread per connection, the real resource paths of core and group resources,
 //! GET, server-side apply (`application/apply-patch+yaml` only, else 415; `fieldManager`
-//! required) and strategic-merge PATCH of Nodes, an in-memory object store keyed by path
+//! required) and strategic-merge PATCH of any Node, an in-memory object store keyed by path
 //! with uids and resourceVersions (a no-op apply keeps the version), and injectable faults.
 
 use std::collections::BTreeMap;
@@ -51,6 +51,8 @@ pub struct Faults {
 pub struct Recorded {
     /// Whether the client certificate was the one of `forbid_until_cluster_admins`.
     pub restricted_identity: bool,
+    /// sha256 (hex) of the client certificate's DER: which identity sent the request.
+    pub client_sha256: String,
     pub method: String,
     pub path: String,
     pub content_type: Option<String>,
@@ -289,6 +291,18 @@ impl ApiServer {
         self.state.lock().unwrap().objects.keys().cloned().collect()
     }
 
+    /// The kubelet of node `name` registers it (hostname label, its own taint).
+    pub fn register_node(&self, name: &str) {
+        let mut node = registered_node();
+        node["metadata"]["name"] = json!(name);
+        node["metadata"]["labels"]["kubernetes.io/hostname"] = json!(name);
+        self.state
+            .lock()
+            .unwrap()
+            .objects
+            .insert(format!("/api/v1/nodes/{name}"), node);
+    }
+
     pub fn set_faults(&self, faults: Faults) {
         self.state.lock().unwrap().faults = faults;
     }
@@ -319,6 +333,10 @@ fn serve(
         .peer_certificates()
         .and_then(|c| c.first())
         .map(|c| c.as_ref().to_vec());
+    let client = peer
+        .as_deref()
+        .map(kbc_bundle::sha256_hex)
+        .unwrap_or_default();
     let restricted = {
         let st = state.lock().unwrap();
         st.faults
@@ -369,7 +387,7 @@ fn serve(
             &target,
             headers.get("content-type").cloned(),
             &body,
-            restricted,
+            (restricted, &client),
         );
         if !slow.is_zero() {
             std::thread::sleep(slow);
@@ -409,7 +427,7 @@ fn handle(
     target: &str,
     content_type: Option<String>,
     body: &[u8],
-    restricted: bool,
+    (restricted, client): (bool, &str),
 ) -> (u16, Value, Duration) {
     let mut st = state.lock().unwrap();
     let slow = st.faults.slow;
@@ -419,6 +437,7 @@ fn handle(
     }
     st.requests.push(Recorded {
         restricted_identity: restricted,
+        client_sha256: client.to_string(),
         method: method.to_string(),
         path: target.to_string(),
         content_type: content_type.clone(),
@@ -469,14 +488,7 @@ fn handle(
                 None => status(404, "NotFound", &format!("{path} not found")),
             }
         }
-        "PATCH" => patch(
-            &mut st,
-            path,
-            query,
-            content_type.as_deref(),
-            body,
-            &node_path,
-        ),
+        "PATCH" => patch(&mut st, path, query, content_type.as_deref(), body),
         _ => status(405, "MethodNotAllowed", "method not allowed"),
     };
     (code, value, slow)
@@ -488,7 +500,6 @@ fn patch(
     query: &str,
     content_type: Option<&str>,
     body: &[u8],
-    node_path: &str,
 ) -> (u16, Value) {
     let Ok(patch) = serde_json::from_slice::<Value>(body) else {
         return status(400, "BadRequest", "the body is not JSON");
@@ -539,7 +550,7 @@ fn patch(
                 }
             }
         }
-        Some("application/strategic-merge-patch+json") if path == node_path => {
+        Some("application/strategic-merge-patch+json") if path.starts_with("/api/v1/nodes/") => {
             if st.faults.node_conflicts > 0 {
                 st.faults.node_conflicts -= 1;
                 return status(

@@ -1,0 +1,307 @@
+//! The API side of `kbc-apply NODE.tgz` for joining nodes, with bundles compiled from
+//! `fixtures/cluster/ha.yaml`, against the in-process HTTPS API server
+//! (tests/apply_support/server.rs) whose TLS identity is the cluster's own apiserver
+//! certificate, client certificates required and verified against the cluster CA (no real
+//! kube-apiserver or kubelet exists here). Checked, as kubeadm's join does it (join.md
+//! §3.8, §4.9): the CRI-socket annotation is sent with kubelet.conf's identity, the
+//! control-plane labels and taints with admin.conf's; a generic worker waits for the
+//! kubelet's TLS bootstrap to write kubelet.conf, then deletes bootstrap-kubelet.conf;
+//! a second run changes nothing. (etcd's side: tests/ha_etcd.rs.)
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use serde_json::Value;
+
+use crate::apply_support::server::{ApiServer, Faults, Identity};
+use crate::apply_support::{Host, Run};
+
+const SERVER_NAME: &str = "k8s-api.prod.internal";
+const CRI: &str = "kubeadm.alpha.kubernetes.io/cri-socket";
+
+fn compile(dir: &Path) -> PathBuf {
+    let out = dir.join("ha");
+    let o = Command::new(crate::ha_etcd::kbc())
+        .current_dir(crate::ha_etcd::workspace())
+        .args([
+            "compile",
+            "fixtures/cluster/ha.yaml",
+            "--secrets",
+            "fixtures/secrets/test-secrets.yaml",
+            "--issued-at",
+            "2026-11-25T12:00:00Z",
+            "-o",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    out
+}
+
+/// A fake node whose host name is `name`, its CRI socket also at the cluster file's
+/// `/run/containerd/containerd.sock`.
+fn host(name: &str) -> Host {
+    let host = Host::new();
+    host.put("proc/sys/kernel/hostname", &format!("{name}\n"), 0o644);
+    let run = host.root().join("run/containerd");
+    std::fs::create_dir_all(&run).unwrap();
+    std::os::unix::fs::symlink(
+        host.root().join("var/run/containerd/containerd.sock"),
+        run.join("containerd.sock"),
+    )
+    .unwrap();
+    host
+}
+
+fn verified(path: &Path) -> kbc_bundle::VerifiedBundle {
+    kbc_bundle::verify(&std::fs::read(path).unwrap(), None).unwrap()
+}
+
+/// sha256 of the DER of a kubeconfig's client certificate: the identity the server sees.
+fn identity(kubeconfig: &[u8]) -> String {
+    let v: Value = serde_saphyr::from_str(std::str::from_utf8(kubeconfig).unwrap()).unwrap();
+    let pem = base64::engine::general_purpose::STANDARD
+        .decode(
+            v["users"][0]["user"]["client-certificate-data"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+    let pem = String::from_utf8(pem).unwrap();
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    kbc_bundle::sha256_hex(
+        &base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .unwrap(),
+    )
+}
+
+fn file<'a>(b: &'a kbc_bundle::VerifiedBundle, path: &str) -> &'a [u8] {
+    &b.files.iter().find(|f| f.path == path).unwrap().data
+}
+
+fn command(host: &Host, bundle: &Path, server: &ApiServer, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kbc-apply"));
+    c.arg(bundle)
+        .arg("--root")
+        .arg(host.root())
+        .args([
+            "--api-server",
+            &server.url(),
+            "--tls-server-name",
+            SERVER_NAME,
+        ])
+        .arg("--systemctl")
+        .arg(host.systemctl())
+        .args(args);
+    c
+}
+
+fn run(host: &Host, bundle: &Path, server: &ApiServer, args: &[&str]) -> Run {
+    Run::from(command(host, bundle, server, args).output().unwrap())
+}
+
+/// `(method, path, identity)` of every Node request.
+fn node_requests(server: &ApiServer) -> Vec<(String, String, String)> {
+    server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.starts_with("/api/v1/nodes/"))
+        .map(|r| (r.method, r.path, r.client_sha256))
+        .collect()
+}
+
+#[test]
+fn a_control_plane_node_is_annotated_as_itself_and_marked_as_admin() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = compile(dir.path());
+    let bundle = out.join("cp-2.tgz");
+    let b = verified(&bundle);
+    let server = ApiServer::start_with(&Identity::of_bundle(&b), Faults::default());
+    server.register_node("cp-2");
+    let host = host("cp-2");
+    // etcd is tests/ha_etcd.rs's; preflight would ask it (EtcdMembership).
+    let skip = [
+        "--skip-phases",
+        "preflight,check-etcd,control-plane-join/etcd",
+    ];
+    let first = run(&host, &bundle, &server, &skip);
+    first.ok();
+    assert!(
+        first
+            .stdout
+            .contains("control-plane-join/mark-control-plane: changed"),
+        "{}",
+        first.stdout
+    );
+    let node = server.object("/api/v1/nodes/cp-2").unwrap();
+    assert_eq!(
+        node["metadata"]["annotations"][CRI],
+        "unix:///run/containerd/containerd.sock"
+    );
+    assert_eq!(
+        node["metadata"]["labels"]["node-role.kubernetes.io/control-plane"],
+        ""
+    );
+    let taints: Vec<&str> = node["spec"]["taints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        taints,
+        [
+            "node-role.kubernetes.io/control-plane",
+            "node.kubernetes.io/not-ready"
+        ]
+    );
+    let kubelet = identity(file(&b, "rootfs/etc/kubernetes/kubelet.conf"));
+    let admin = identity(file(&b, "rootfs/etc/kubernetes/admin.conf"));
+    let patches: Vec<String> = node_requests(&server)
+        .into_iter()
+        .filter(|(m, ..)| m == "PATCH")
+        .map(|(.., who)| who)
+        .collect();
+    assert_eq!(
+        patches,
+        [kubelet, admin],
+        "annotation as the node, then the mark as admin"
+    );
+    // The etcd manifest waits for its member: install never writes it.
+    assert!(!host
+        .root()
+        .join("etc/kubernetes/manifests/etcd.yaml")
+        .exists());
+    assert!(host
+        .root()
+        .join("etc/kubernetes/manifests/kube-apiserver.yaml")
+        .exists());
+    let again = run(&host, &bundle, &server, &skip);
+    again.ok();
+    for phase in [
+        "install",
+        "kubelet-start",
+        "control-plane-join/mark-control-plane",
+    ] {
+        assert!(
+            again.stdout.contains(&format!("{phase}: unchanged")),
+            "{phase}:\n{}",
+            again.stdout
+        );
+    }
+}
+
+#[test]
+fn a_named_worker_passes_preflight_and_annotates_its_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = compile(dir.path());
+    let bundle = out.join("worker-1.tgz");
+    let b = verified(&bundle);
+    let cp = verified(&out.join("cp-1.tgz"));
+    let server = ApiServer::start_with(&Identity::of_bundle(&cp), Faults::default());
+    server.register_node("worker-1");
+    let host = host("worker-1");
+    let first = run(&host, &bundle, &server, &[]);
+    first.ok();
+    let phases: Vec<&str> = first
+        .stdout
+        .lines()
+        .filter(|l| l.ends_with(": changed") || l.ends_with(": unchanged"))
+        .collect();
+    assert_eq!(
+        phases,
+        [
+            "preflight: unchanged",
+            "install: changed",
+            "kubelet-start: changed"
+        ]
+    );
+    let node = server.object("/api/v1/nodes/worker-1").unwrap();
+    assert_eq!(
+        node["metadata"]["annotations"][CRI],
+        "unix:///run/containerd/containerd.sock"
+    );
+    let who: Vec<String> = node_requests(&server)
+        .into_iter()
+        .map(|(.., w)| w)
+        .collect();
+    let kubelet = identity(file(&b, "rootfs/etc/kubernetes/kubelet.conf"));
+    assert!(!who.is_empty() && who.iter().all(|w| *w == kubelet));
+    assert!(host.root().join("etc/kubernetes/pki/ca.crt").exists());
+    assert!(!host.root().join("etc/kubernetes/manifests").exists());
+    run(&host, &bundle, &server, &[]).ok();
+}
+
+#[test]
+fn a_generic_worker_waits_for_the_tls_bootstrap_then_drops_the_bootstrap_kubeconfig() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = compile(dir.path());
+    let bundle = out.join("generic-worker-4.tgz");
+    let cp = verified(&out.join("cp-1.tgz"));
+    let server = ApiServer::start_with(&Identity::of_bundle(&cp), Faults::default());
+    // The kubelet registers the node under its host name.
+    server.register_node("worker-1");
+    let host = host("Worker-1");
+    let child = command(&host, &bundle, &server, &[])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let boot = host.root().join("etc/kubernetes/bootstrap-kubelet.conf");
+    let start = Instant::now();
+    while !boot.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no bootstrap-kubelet.conf"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // What the kubelet writes after its CSR was approved: a kubeconfig of its own identity
+    // (here the named worker's, which the cluster CA signed).
+    std::thread::sleep(Duration::from_millis(1500));
+    let kubelet_conf = file(
+        &verified(&out.join("worker-1.tgz")),
+        "rootfs/etc/kubernetes/kubelet.conf",
+    )
+    .to_vec();
+    let target = host.root().join("etc/kubernetes/kubelet.conf");
+    std::fs::write(&target, &kubelet_conf).unwrap();
+    let o = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        o.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        stdout.contains("[kubelet-start] Waiting for the kubelet to perform the TLS Bootstrap"),
+        "{stdout}"
+    );
+    assert!(
+        !boot.exists(),
+        "bootstrap-kubelet.conf is deleted after the bootstrap"
+    );
+    let node = server.object("/api/v1/nodes/worker-1").unwrap();
+    assert_eq!(
+        node["metadata"]["annotations"][CRI],
+        "unix:///run/containerd/containerd.sock"
+    );
+    let who: Vec<String> = node_requests(&server)
+        .into_iter()
+        .map(|(.., w)| w)
+        .collect();
+    assert!(who.iter().all(|w| *w == identity(&kubelet_conf)));
+    // A re-run does not bring the bootstrap token back.
+    let again = run(&host, &bundle, &server, &[]);
+    again.ok();
+    assert!(!boot.exists());
+    assert!(
+        again.stdout.contains("install: unchanged"),
+        "{}",
+        again.stdout
+    );
+}
