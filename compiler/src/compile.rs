@@ -42,6 +42,18 @@ pub struct CompileOptions {
     pub skip_token_print: bool,
     /// `--skip-certificate-key-print`: the same for the certificate key.
     pub skip_certificate_key_print: bool,
+    /// Keys already derived from this compile's seed (the nodes of a cluster share one
+    /// cache); without one, the PKI derives its keys on `threads` threads.
+    pub keys: Option<std::sync::Arc<pki::KeyCache>>,
+}
+
+impl CompileOptions {
+    /// The key cache to render with: the shared one, or a fresh one.
+    pub(crate) fn key_cache(&self) -> std::sync::Arc<pki::KeyCache> {
+        self.keys
+            .clone()
+            .unwrap_or_else(|| std::sync::Arc::new(pki::KeyCache::new(self.threads)))
+    }
 }
 
 impl CompileOptions {
@@ -294,9 +306,14 @@ pub fn compile(
     opts: &CompileOptions,
 ) -> Result<Compiled, CompileError> {
     let opts = &opts.effective(cluster);
-    let threads = opts.threads;
-    let pki_out = pki::render(&cluster.pki_input(), secrets, at, &opts.provided, threads)
-        .map_err(CompileError::Pki)?;
+    let pki_out = pki::render_cached(
+        &cluster.pki_input(),
+        secrets,
+        at,
+        &opts.provided,
+        &opts.key_cache(),
+    )
+    .map_err(CompileError::Pki)?;
     let tokens = resolve_tokens(cluster, secrets);
     let external = external_etcd_files(cluster, secrets, opts.upload_certs)?;
     let mut files = Vec::new();

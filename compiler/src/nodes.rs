@@ -48,6 +48,22 @@ pub fn compile_cluster(
     opts: &CompileOptions,
     patches: &NodePatches,
 ) -> Result<Vec<NodeBundle>, CompileError> {
+    // Every node's keys in one pool: shared CA and SA keys once, both cores busy to the end.
+    let cache = opts.key_cache();
+    let mut jobs =
+        pki::key_jobs(&init.pki_input(), secrets, &opts.provided).map_err(CompileError::Pki)?;
+    for (i, node) in joins.iter().enumerate() {
+        let (cluster, _) = node_cluster(init, &joins[..i], node);
+        jobs.extend(
+            pki::key_jobs(&cluster.pki_input(), secrets, &Provided::default())
+                .map_err(CompileError::Pki)?,
+        );
+    }
+    cache.fill(&secrets.seed, &jobs);
+    let opts = &CompileOptions {
+        keys: Some(cache),
+        ..opts.clone()
+    };
     let mut out = vec![NodeBundle {
         name: init.node_name.clone(),
         role: NodeRole::Init,
@@ -118,12 +134,12 @@ fn compile_join(
     patches: &NodePatches,
 ) -> Result<Compiled, CompileError> {
     let (cluster, members) = node_cluster(init, before, node);
-    let pki_out = pki::render(
+    let pki_out = pki::render_cached(
         &cluster.pki_input(),
         secrets,
         at,
         &Provided::default(),
-        opts.threads,
+        &opts.key_cache(),
     )
     .map_err(CompileError::Pki)?;
     check_discovery(node, &pki_out.discovery_token_ca_cert_hash)?;

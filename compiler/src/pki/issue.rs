@@ -13,8 +13,8 @@ use super::certs::{self, alt_names, applicable, AltNames, BuildParams, CaId, Cer
 use super::layout;
 use super::x509::{self, Cert};
 use super::{
-    add_duration, build_err, check_issuer, covers, derive_keys, hex, kubeconfig, name_from_der,
-    summary, Artifact, CaMaterial, CertSummary, EncryptionAlgorithm, IssueTime, PkiError, PkiInput,
+    add_duration, build_err, check_issuer, covers, hex, kubeconfig, name_from_der, summary,
+    Artifact, CaMaterial, CertSummary, EncryptionAlgorithm, IssueTime, PkiError, PkiInput,
     PkiOutput, PrivateKey, Provided, ProvidedFile, Seed, CERTIFICATE_BACKDATE,
 };
 use crate::secrets::Secrets;
@@ -67,12 +67,23 @@ fn kubeconfig_key_label(file: &str, alg: EncryptionAlgorithm) -> String {
     format!("kbc/v1/kubeconfig/{file}/{alg}")
 }
 
+/// The keys a render derives: [`key_jobs`] of the applicable rows.
+pub(super) fn planned_keys(
+    input: &PkiInput,
+    secrets: &Secrets,
+    provided: &Provided,
+) -> Result<Vec<(String, EncryptionAlgorithm)>, PkiError> {
+    let provided = provided.with_secrets(secrets)?;
+    let specs: Vec<&'static CertSpec> = applicable(input).collect();
+    Ok(key_jobs(input, &provided, &specs))
+}
+
 pub(super) fn render(
     input: &PkiInput,
     secrets: &Secrets,
     at: IssueTime,
     provided: &Provided,
-    threads: usize,
+    cache: &super::KeyCache,
 ) -> Result<PkiOutput, PkiError> {
     let provided = provided.with_secrets(secrets)?;
     let start = at.at();
@@ -102,13 +113,17 @@ pub(super) fn render(
         .collect();
     check_external_ca_mode(&provided, &specs, &external)?;
     let jobs = key_jobs(input, &provided, &specs);
-    let keys = derive_keys(&secrets.seed, &jobs, threads);
+    cache.fill(&secrets.seed, &jobs);
+    let keys = jobs
+        .into_iter()
+        .filter_map(|(label, _)| cache.get(&label).map(|k| (label, k)))
+        .collect();
     let mut r = Renderer {
         input,
         seed: &secrets.seed,
         provided: &provided,
         times,
-        keys: jobs.into_iter().map(|(label, _)| label).zip(keys).collect(),
+        keys,
         cas: Vec::new(),
         artifacts: Vec::new(),
         summaries: Vec::new(),

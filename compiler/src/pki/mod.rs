@@ -471,6 +471,73 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
+/// Keys derived from one seed, by label, shared by the renders of one compile: the nodes of
+/// a cluster share their CA and service-account keys, and deriving every node's keys in one
+/// pool keeps both cores busy. A cache belongs to one seed.
+pub struct KeyCache {
+    threads: usize,
+    keys: std::sync::Mutex<std::collections::BTreeMap<String, PrivateKey>>,
+}
+
+impl std::fmt::Debug for KeyCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.keys.lock().map(|k| k.len()).unwrap_or(0);
+        write!(f, "KeyCache({n} keys, {} threads)", self.threads)
+    }
+}
+
+impl KeyCache {
+    /// An empty cache that derives on `threads` threads (0 counts as 1).
+    pub fn new(threads: usize) -> KeyCache {
+        KeyCache {
+            threads: threads.max(1),
+            keys: Default::default(),
+        }
+    }
+
+    /// Derives every key of `jobs` the cache does not hold yet, in parallel.
+    pub fn fill(&self, seed: &Seed, jobs: &[(String, EncryptionAlgorithm)]) {
+        let mut missing: Vec<(String, EncryptionAlgorithm)> = {
+            let keys = self
+                .keys
+                .lock()
+                .expect("no thread panics holding the cache");
+            jobs.iter()
+                .filter(|(label, _)| !keys.contains_key(label))
+                .cloned()
+                .collect()
+        };
+        missing.sort();
+        missing.dedup();
+        let derived = derive_keys(seed, &missing, self.threads);
+        let mut keys = self
+            .keys
+            .lock()
+            .expect("no thread panics holding the cache");
+        for ((label, _), key) in missing.into_iter().zip(derived) {
+            keys.insert(label, key);
+        }
+    }
+
+    /// The key of `label`, derived by [`KeyCache::fill`].
+    pub(super) fn get(&self, label: &str) -> Option<PrivateKey> {
+        self.keys
+            .lock()
+            .expect("no thread panics holding the cache")
+            .get(label)
+            .cloned()
+    }
+}
+
+/// Every key the render of `input` derives (none for provided files), by label.
+pub fn key_jobs(
+    input: &PkiInput,
+    secrets: &Secrets,
+    provided: &Provided,
+) -> Result<Vec<(String, EncryptionAlgorithm)>, PkiError> {
+    issue::planned_keys(input, secrets, provided)
+}
+
 /// Derives keys for `jobs` on `threads` threads (a shared work queue); results are in job
 /// order whatever the completion order.
 fn derive_keys(
@@ -614,7 +681,18 @@ pub fn render(
     provided: &Provided,
     threads: usize,
 ) -> Result<PkiOutput, PkiError> {
-    issue::render(input, secrets, at, provided, threads.max(1))
+    render_cached(input, secrets, at, provided, &KeyCache::new(threads))
+}
+
+/// [`render`] with keys from (and added to) `cache`, which must belong to `secrets`' seed.
+pub fn render_cached(
+    input: &PkiInput,
+    secrets: &Secrets,
+    at: IssueTime,
+    provided: &Provided,
+    cache: &KeyCache,
+) -> Result<PkiOutput, PkiError> {
+    issue::render(input, secrets, at, provided, cache)
 }
 
 /// Go's `VerifyHostname` for one required DNS name: an exact (case-insensitive) SAN, or a
