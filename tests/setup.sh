@@ -11,6 +11,8 @@ command -v shellcheck >/dev/null 2>&1 || need_apt+=(shellcheck)
 # The bundle's etcd runs for real (tests/etcd_real.rs).
 command -v etcd >/dev/null 2>&1 || need_apt+=(etcd-server)
 command -v etcdctl >/dev/null 2>&1 || need_apt+=(etcd-client)
+# The HA test runs three etcd members in network namespaces (tests/ha_etcd.rs).
+command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 # The static release binaries are inspected and run, the arm64 one under qemu
 # (tests/static_binaries.rs); completions load in bash, zsh and fish, man pages render
 # with groff (tests/cli_outputs.rs).
