@@ -122,7 +122,7 @@ fn kill_after(mut child: Child, delay: Duration) -> bool {
 
 /// A phase's outcome line, `<phase>: <outcome>` (`install: changed`, `addon/coredns: ...`),
 /// after which the phase gate waits. (`verify: ok ...` comes before the run: no gate.)
-fn is_phase_line(line: &str) -> bool {
+pub(crate) fn is_phase_line(line: &str) -> bool {
     line.split_once(": ").is_some_and(|(name, _)| {
         name != "verify"
             && !name.is_empty()
@@ -134,7 +134,7 @@ fn is_phase_line(line: &str) -> bool {
 
 /// Runs `cmd` with the phase gate and SIGKILLs it while it waits after its `n`-th phase
 /// line; false when the run ended before that line.
-fn kill_at_boundary(mut cmd: Command, n: usize) -> bool {
+pub(crate) fn kill_at_boundary(mut cmd: Command, n: usize) -> bool {
     let mut child = cmd
         .env("KBC_APPLY_TEST_PHASE_GATE", "1")
         .stdin(Stdio::piped())

@@ -396,8 +396,30 @@ fn three_stacked_etcd_members_join_in_order_and_one_leaves() {
         [("cp-1".to_string(), false), ("cp-2".to_string(), false)]
     );
 
-    // Node 3: killed after its member was added and its manifest written; the manifest is
-    // then removed too (a kill between the two steps). Both re-runs converge.
+    // Node 3: killed at each phase boundary before its etcd step (after preflight, install,
+    // check-etcd), each time re-run from what the previous run left.
+    for n in 1..=3 {
+        let mut cmd = net.command(3, env!("CARGO_BIN_EXE_kbc-apply"));
+        cmd.arg(bundle(3))
+            .arg("--root")
+            .arg(root(3))
+            .arg("--systemctl")
+            .arg(hosts[2].systemctl())
+            .args(["--skip-phases", SKIP])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        assert!(
+            crate::apply_kill::kill_at_boundary(cmd, n),
+            "node 3, boundary {n}"
+        );
+    }
+    assert_eq!(
+        members(&net, 1, &root(1)).len(),
+        2,
+        "no member added before the etcd step"
+    );
+    // Then killed inside the etcd step, after its member was added and its manifest written;
+    // the manifest is then removed too (a kill between the two steps). Both re-runs converge.
     let (code, _) = join(&mut net, 3, &hosts[2], &bundle(3), |_, child| {
         let _ = child.kill();
         false
