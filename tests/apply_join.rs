@@ -305,3 +305,42 @@ fn a_generic_worker_waits_for_the_tls_bootstrap_then_drops_the_bootstrap_kubecon
         again.stdout
     );
 }
+
+#[test]
+fn a_dry_run_of_a_join_changes_nothing_and_asks_no_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = compile(dir.path());
+    let host = host("cp-3");
+    let before = host.tree();
+    // No API server and no etcd exist at the plan's addresses: a dry run contacts neither.
+    let o = Command::new(env!("CARGO_BIN_EXE_kbc-apply"))
+        .arg(out.join("cp-3.tgz"))
+        .arg("--root")
+        .arg(host.root())
+        .arg("--systemctl")
+        .arg(host.systemctl())
+        .args(["--dry-run", "--skip-phases", "preflight"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        stdout.contains(
+            "[etcd] would add etcd member cp-3 (https://192.168.56.13:2380) as a learner"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("control-plane-join/etcd: skipped: dry run"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("control-plane-join/mark-control-plane: skipped: dry run"),
+        "{stdout}"
+    );
+    assert_eq!(host.tree(), before);
+}

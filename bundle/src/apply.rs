@@ -119,6 +119,13 @@ impl ApplyPlan {
                 self.preflight.etcd_data_dir.as_ref(),
             ),
         ];
+        let etcd = self.join.as_ref().and_then(|j| j.etcd.as_ref());
+        let bootstrap = self.join.as_ref().map(|j| &j.bootstrap_kubeconfig);
+        let named = named.into_iter().chain([
+            ("join.bootstrapKubeconfig", bootstrap),
+            ("join.etcd.manifest", etcd.map(|e| &e.manifest)),
+            ("join.etcd.dataDir", etcd.map(|e| &e.data_dir)),
+        ]);
         for (field, path) in named {
             let Some(path) = path.filter(|p| !p.is_empty()) else {
                 continue;

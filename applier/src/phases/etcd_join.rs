@@ -183,6 +183,14 @@ pub fn check(s: &mut Session<'_>) -> Result<Outcome, PhaseError> {
     let Some(e) = plan(s) else {
         return Ok(Outcome::Skipped("no stacked etcd member to add".into()));
     };
+    if s.ctx.dry_run {
+        let urls: Vec<&str> = e.existing.iter().map(|m| m.client_url.as_str()).collect();
+        s.say(format!(
+            "[check-etcd] would ask {} for their status",
+            urls.join(", ")
+        ));
+        return Ok(Outcome::Skipped("dry run".into()));
+    }
     s.say("[check-etcd] Checking that the etcd cluster is healthy");
     let client = client(s.ctx, &e).map_err(|err| PhaseError::HostFile(err.to_string()))?;
     for m in &e.existing {
@@ -197,19 +205,24 @@ pub fn run(s: &mut Session<'_>) -> Result<Outcome, PhaseError> {
     let Some(e) = plan(s) else {
         return Ok(Outcome::Skipped("no stacked etcd member to add".into()));
     };
+    if s.ctx.dry_run {
+        s.say(format!(
+            "[etcd] would add etcd member {} ({}) as a {}, install {} and wait for it",
+            e.member.name,
+            e.member.peer_url,
+            if e.learner {
+                "learner"
+            } else {
+                "voting member"
+            },
+            e.manifest
+        ));
+        return Ok(Outcome::Skipped("dry run".into()));
+    }
     let cluster = |err: EtcdError| PhaseError::Cluster(err.to_string());
     let client = client(s.ctx, &e).map_err(|err| PhaseError::HostFile(err.to_string()))?;
     let (url, members) = list(&client, &e, api_timeout(&e)).map_err(cluster)?;
     let standing = standing(&e, &members).map_err(PhaseError::Cluster)?;
-    if s.ctx.dry_run {
-        s.say(format!(
-            "[etcd] Would add etcd member {} ({}); the cluster has {} member(s)",
-            e.member.name,
-            e.member.peer_url,
-            members.len()
-        ));
-        return Ok(Outcome::Skipped("dry run".into()));
-    }
     let mut changed = false;
     let standing = match standing {
         Standing::Absent => {
