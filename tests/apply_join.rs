@@ -114,6 +114,18 @@ fn node_requests(server: &ApiServer) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// The Node carries the cluster file's CRI socket, and every request about it came from
+/// the client certificate whose sha256 is `who`.
+fn annotated_by(server: &ApiServer, node: &str, who: &str) {
+    let object = server.object(&format!("/api/v1/nodes/{node}")).unwrap();
+    assert_eq!(
+        object["metadata"]["annotations"][CRI],
+        "unix:///run/containerd/containerd.sock"
+    );
+    let senders: Vec<String> = node_requests(server).into_iter().map(|(.., w)| w).collect();
+    assert!(!senders.is_empty() && senders.iter().all(|w| w == who));
+}
+
 #[test]
 fn a_control_plane_node_is_annotated_as_itself_and_marked_as_admin() {
     let dir = tempfile::tempdir().unwrap();
@@ -220,17 +232,8 @@ fn a_named_worker_passes_preflight_and_annotates_its_node() {
             "kubelet-start: changed"
         ]
     );
-    let node = server.object("/api/v1/nodes/worker-1").unwrap();
-    assert_eq!(
-        node["metadata"]["annotations"][CRI],
-        "unix:///run/containerd/containerd.sock"
-    );
-    let who: Vec<String> = node_requests(&server)
-        .into_iter()
-        .map(|(.., w)| w)
-        .collect();
     let kubelet = identity(file(&b, "rootfs/etc/kubernetes/kubelet.conf"));
-    assert!(!who.is_empty() && who.iter().all(|w| *w == kubelet));
+    annotated_by(&server, "worker-1", &kubelet);
     assert!(host.root().join("etc/kubernetes/pki/ca.crt").exists());
     assert!(!host.root().join("etc/kubernetes/manifests").exists());
     run(&host, &bundle, &server, &[]).ok();
@@ -285,16 +288,7 @@ fn a_generic_worker_waits_for_the_tls_bootstrap_then_drops_the_bootstrap_kubecon
         !boot.exists(),
         "bootstrap-kubelet.conf is deleted after the bootstrap"
     );
-    let node = server.object("/api/v1/nodes/worker-1").unwrap();
-    assert_eq!(
-        node["metadata"]["annotations"][CRI],
-        "unix:///run/containerd/containerd.sock"
-    );
-    let who: Vec<String> = node_requests(&server)
-        .into_iter()
-        .map(|(.., w)| w)
-        .collect();
-    assert!(who.iter().all(|w| *w == identity(&kubelet_conf)));
+    annotated_by(&server, "worker-1", &identity(&kubelet_conf));
     // A re-run does not bring the bootstrap token back.
     let again = run(&host, &bundle, &server, &[]);
     again.ok();

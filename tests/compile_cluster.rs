@@ -11,21 +11,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::common::{kbc, root};
+use crate::common::{kbc, kbc_ok as ok, root};
 
 const HA: &str = "fixtures/cluster/ha.yaml";
 const SECRETS: &str = "fixtures/secrets/test-secrets.yaml";
 const AT: &str = "2026-11-25T12:00:00Z";
-
-fn ok(args: &[&str]) -> String {
-    let o = kbc(args);
-    assert!(
-        o.status.success(),
-        "kbc {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
 
 fn compile_dir(file: &str, secrets: &str, at: &str, out: &Path) {
     ok(&[

@@ -3,7 +3,7 @@
 //! (so the keyless PKI plan matches the real PKI), stability across seed and issue time, no
 //! secret bytes in the output, the cluster-info JWS checked with Python's hmac, `kbc diff`.
 
-use crate::common::{kbc, root};
+use crate::common::{kbc, kbc_ok as ok, root};
 use std::path::Path;
 use std::process::Command;
 
@@ -11,16 +11,6 @@ use base64::Engine;
 
 const SECRETS: &str = "fixtures/secrets/test-secrets.yaml";
 const AT: &str = "2026-11-25T12:00:00Z";
-
-fn ok(args: &[&str]) -> String {
-    let o = kbc(args);
-    assert!(
-        o.status.success(),
-        "kbc {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
-}
 
 fn rel(path: &Path) -> String {
     path.strip_prefix(root()).unwrap().display().to_string()

@@ -20,6 +20,17 @@ pub fn kbc(args: &[&str]) -> Output {
         .expect("the kbc binary runs")
 }
 
+/// Runs `kbc args`, which must succeed; its standard output.
+pub fn kbc_ok(args: &[&str]) -> String {
+    let o = kbc(args);
+    assert!(
+        o.status.success(),
+        "kbc {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).expect("kbc prints UTF-8")
+}
+
 /// Validates Kubernetes objects (YAML files) against the 1.31 schemas with
 /// `kubernetes-validate --strict` (tests/setup.sh installs it); panics with its report.
 pub fn kubernetes_validate(files: &[String]) {

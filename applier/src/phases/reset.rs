@@ -98,6 +98,19 @@ fn plan(ctx: &ApplyContext) -> Result<Plan<'_>, PhaseError> {
     })
 }
 
+/// How reset reports a failed action on `path`, with what it had done before.
+fn failure(
+    path: &std::path::Path,
+) -> impl Fn(&'static str, &Vec<String>, io::Error) -> PhaseError + '_ {
+    move |action, done, source| PhaseError::Failed {
+        phase: "reset",
+        action,
+        path: path.to_path_buf(),
+        done: done.clone(),
+        source,
+    }
+}
+
 /// Removes one bundle file (backing up a changed one first).
 fn remove_file(
     ctx: &ApplyContext,
@@ -107,13 +120,7 @@ fn remove_file(
     done: &mut Vec<String>,
 ) -> Result<(), PhaseError> {
     let path = ctx.host_path(rel);
-    let fail = |action, done: &Vec<String>, source| PhaseError::Failed {
-        phase: "reset",
-        action,
-        path: path.clone(),
-        done: done.clone(),
-        source,
-    };
+    let fail = failure(&path);
     let mut verb = "removed".to_string();
     if differs {
         let target = backup(ctx, rel, done).map_err(|e| fail("back up", done, e))?;
@@ -145,13 +152,7 @@ fn remove_empty_dirs(
     dirs.sort_by_key(|d| std::cmp::Reverse(d.matches('/').count()));
     for rel in dirs {
         let path = ctx.host_path(rel);
-        let fail = |action, done: &Vec<String>, source| PhaseError::Failed {
-            phase: "reset",
-            action,
-            path: path.clone(),
-            done: done.clone(),
-            source,
-        };
+        let fail = failure(&path);
         let empty = match fs::read_dir(&path) {
             Ok(mut entries) => entries.next().is_none(),
             Err(e) if e.kind() == io::ErrorKind::NotFound => false,

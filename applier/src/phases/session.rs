@@ -86,17 +86,20 @@ impl<'a> Session<'a> {
         )
     }
 
+    /// A client with the identity of the kubeconfig at node path `kubeconfig`.
+    fn client(&self, kubeconfig: &str) -> Result<ApiClient, ApiError> {
+        ApiClient::from_kubeconfig(
+            &self.host(kubeconfig),
+            &self.ctx.root,
+            &self.endpoint()?,
+            self.api_timeout(),
+        )
+    }
+
     /// The admin.conf client, made on first use.
     pub fn admin(&mut self) -> Result<&ApiClient, ApiError> {
         if self.admin.is_none() {
-            let path = self.host(&self.plan.admin_kubeconfig);
-            let client = ApiClient::from_kubeconfig(
-                &path,
-                &self.ctx.root,
-                &self.endpoint()?,
-                self.api_timeout(),
-            )?;
-            self.admin = Some(client);
+            self.admin = Some(self.client(&self.plan.admin_kubeconfig)?);
         }
         Ok(self.admin.as_ref().expect("set above"))
     }
@@ -107,13 +110,7 @@ impl<'a> Session<'a> {
         &mut self,
         f: impl FnOnce(&mut Session<'a>) -> T,
     ) -> Result<T, PhaseError> {
-        let path = self.host(&self.plan.kubelet_kubeconfig);
-        let client = ApiClient::from_kubeconfig(
-            &path,
-            &self.ctx.root,
-            &self.endpoint()?,
-            self.api_timeout(),
-        )?;
+        let client = self.client(&self.plan.kubelet_kubeconfig)?;
         let admin = self.admin.replace(client);
         let result = f(self);
         self.admin = admin;
@@ -124,20 +121,11 @@ impl<'a> Session<'a> {
     /// `kubeadm:cluster-admins` binding).
     pub fn super_admin(&mut self) -> Result<Option<&ApiClient>, ApiError> {
         if self.super_admin.is_none() {
-            let client = if self.plan.super_admin_kubeconfig.is_empty() {
-                None
+            let path = &self.plan.super_admin_kubeconfig;
+            let client = if !path.is_empty() && self.host(path).is_file() {
+                Some(self.client(path)?)
             } else {
-                let path = self.host(&self.plan.super_admin_kubeconfig);
-                if path.is_file() {
-                    Some(ApiClient::from_kubeconfig(
-                        &path,
-                        &self.ctx.root,
-                        &self.endpoint()?,
-                        self.api_timeout(),
-                    )?)
-                } else {
-                    None
-                }
+                None
             };
             self.super_admin = Some(client);
         }
