@@ -445,29 +445,24 @@ fn node_2s_etcd_client_talks_mutual_tls_to_node_1s_etcd_server() {
         std::fs::read(&ca).unwrap(),
         std::fs::read(write("cp-2", "etcd/ca.crt")).unwrap()
     );
-    crate::pki_tls::handshake(
+    let pair = |node: &str, base: &str| {
         (
-            &write("cp-1", "etcd/server.crt"),
-            &write("cp-1", "etcd/server.key"),
-        ),
-        &ca,
-        (
-            &write("cp-2", "apiserver-etcd-client.crt"),
-            &write("cp-2", "apiserver-etcd-client.key"),
-        ),
+            write(node, &format!("{base}.crt")),
+            write(node, &format!("{base}.key")),
+        )
+    };
+    let handshake = |server: (String, String), client: (String, String), check| {
+        crate::pki_tls::handshake((&server.0, &server.1), &ca, (&client.0, &client.1), check)
+    };
+    handshake(
+        pair("cp-1", "etcd/server"),
+        pair("cp-2", "apiserver-etcd-client"),
         ("-verify_ip", "127.0.0.1"),
     );
     // And node 3's peer certificate with node 2's peer (the raft transport).
-    crate::pki_tls::handshake(
-        (
-            &write("cp-2", "etcd/peer.crt"),
-            &write("cp-2", "etcd/peer.key"),
-        ),
-        &ca,
-        (
-            &write("cp-3", "etcd/peer.crt"),
-            &write("cp-3", "etcd/peer.key"),
-        ),
+    handshake(
+        pair("cp-2", "etcd/peer"),
+        pair("cp-3", "etcd/peer"),
         ("-verify_ip", "192.168.56.12"),
     );
 }

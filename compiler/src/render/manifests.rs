@@ -164,27 +164,39 @@ fn api_server_pod(p: &PodInputs) -> Value {
     let port = cluster.bind_port;
     let mounts = control_plane_mounts(cluster, p.host, component);
     let container = Container {
-        name: component.name(),
-        image: release::kubernetes_image(component.name(), &p.images),
-        command: component_command(cluster, p.host, component),
-        mounts: mounts.mounts(),
-        liveness: Some(liveness(&host_addr, "/livez", port, "HTTPS")),
         readiness: Some(readiness(&host_addr, "/readyz", port, "HTTPS")),
-        startup: Some(startup(
-            &host_addr,
-            "/livez",
-            port,
-            "HTTPS",
-            p.startup_threshold,
-        )),
         requests: json!({"cpu": "250m"}),
         env: merge_envs(&cluster.config.api_server.extra_envs),
+        ..component_container(p, mounts.mounts(), (&host_addr, port), "/livez")
     };
     let annotations = [(
         APISERVER_ENDPOINT_ANNOTATION,
         join_host_port(&p.ctx.adv, port),
     )];
     component_pod(container, mounts.volumes(), &annotations)
+}
+
+/// The container of a control-plane component: its image and command, its mounts, and the
+/// liveness and startup probes kubeadm gives every component (HTTPS on `addr:port` at
+/// `path`); no readiness probe, no requests, no environment (the callers add theirs).
+fn component_container(
+    p: &PodInputs,
+    mounts: Vec<Value>,
+    (addr, port): (&str, u16),
+    path: &str,
+) -> Container {
+    let component = p.component;
+    Container {
+        name: component.name(),
+        image: release::kubernetes_image(component.name(), &p.images),
+        command: component_command(p.cluster, p.host, component),
+        mounts,
+        liveness: Some(liveness(addr, path, port, "HTTPS")),
+        readiness: None,
+        startup: Some(startup(addr, path, port, "HTTPS", p.startup_threshold)),
+        requests: Value::Null,
+        env: Vec::new(),
+    }
 }
 
 /// kube-controller-manager or kube-scheduler (`GetControllerManagerProbeAddress`,
@@ -208,21 +220,9 @@ fn controller_or_scheduler_pod(p: &PodInputs) -> Value {
         .map_or_else(|| "127.0.0.1".to_string(), probe_address);
     let mounts = control_plane_mounts(cluster, p.host, component);
     let container = Container {
-        name: component.name(),
-        image: release::kubernetes_image(component.name(), &p.images),
-        command: component_command(cluster, p.host, component),
-        mounts: mounts.mounts(),
-        liveness: Some(liveness(&host_addr, "/healthz", port, "HTTPS")),
-        readiness: None,
-        startup: Some(startup(
-            &host_addr,
-            "/healthz",
-            port,
-            "HTTPS",
-            p.startup_threshold,
-        )),
         requests: json!({"cpu": cpu}),
         env: merge_envs(envs),
+        ..component_container(p, mounts.mounts(), (&host_addr, port), "/healthz")
     };
     component_pod(container, mounts.volumes(), &[])
 }
