@@ -338,3 +338,33 @@ fn a_dry_run_of_a_join_changes_nothing_and_asks_no_one() {
     );
     assert_eq!(host.tree(), before);
 }
+
+#[test]
+fn a_worker_that_was_already_joined_elsewhere_is_refused_by_kubeadms_join_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = compile(dir.path());
+    let host = host("worker-1");
+    host.put(
+        "etc/kubernetes/kubelet.conf",
+        "apiVersion: v1\nkind: Config\n",
+        0o600,
+    );
+    host.put("etc/kubernetes/pki/ca.crt", "another cluster's CA\n", 0o644);
+    let before = host.tree();
+    let o = Command::new(env!("CARGO_BIN_EXE_kbc-apply"))
+        .arg(out.join("worker-1.tgz"))
+        .arg("--root")
+        .arg(host.root())
+        .arg("--systemctl")
+        .arg(host.systemctl())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("[ERROR FileAvailable--etc-kubernetes-kubelet.conf]: /etc/kubernetes/kubelet.conf already exists"), "{err}");
+    assert!(
+        err.contains("[ERROR FileAvailable--etc-kubernetes-pki-ca.crt]"),
+        "{err}"
+    );
+    assert_eq!(host.tree(), before, "nothing changed");
+}

@@ -59,6 +59,9 @@ pub struct JoinPlan {
     pub bootstrap_kubeconfig: String,
     /// `timeouts.tlsBootstrap`.
     pub tls_bootstrap_seconds: u64,
+    /// `caCertPath`: where the cluster CA is installed (kubeadm's worker preflight wants it
+    /// absent).
+    pub ca_cert_path: String,
     /// The stacked etcd member this node adds; absent for workers and external etcd.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub etcd: Option<EtcdJoin>,
@@ -123,6 +126,10 @@ impl ApplyPlan {
         let bootstrap = self.join.as_ref().map(|j| &j.bootstrap_kubeconfig);
         let named = named.into_iter().chain([
             ("join.bootstrapKubeconfig", bootstrap),
+            (
+                "join.caCertPath",
+                self.join.as_ref().map(|j| &j.ca_cert_path),
+            ),
             ("join.etcd.manifest", etcd.map(|e| &e.manifest)),
             ("join.etcd.dataDir", etcd.map(|e| &e.data_dir)),
         ]);

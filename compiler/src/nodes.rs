@@ -418,6 +418,7 @@ fn join_plan(
             String::new()
         },
         tls_bootstrap_seconds: secs(timeouts.tls_bootstrap),
+        ca_cert_path: node.config.ca_cert_path.clone(),
         etcd: etcd.map(|local| etcd_join(cluster, members, &local.data_dir)),
     });
     plan

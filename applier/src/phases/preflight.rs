@@ -9,6 +9,7 @@
 //! | `Port-<n>` | `/proc/net/tcp`, `/proc/net/tcp6` (no socket listening on n) | error |
 //! | `DirAvailable--etc-kubernetes-manifests`, `DirAvailable--var-lib-etcd` | the directory absent or empty | error |
 //! | `FileAvailable--etc-kubernetes-manifests-<component>.yaml` | absent | error |
+//! | `FileAvailable--etc-kubernetes-kubelet.conf`, `FileAvailable--etc-kubernetes-bootstrap-kubelet.conf`, a worker's `FileAvailable-<caCertPath>` (join only) | absent | error |
 //! | `Swap` | `/proc/swaps` | warning |
 //! | `FileContent--proc-sys-net-ipv4-ip_forward` | `/proc/sys/net/ipv4/ip_forward` is `1` | error |
 //! | `KubeletVersion` | `<root>/usr/bin/kubelet --version` (also `/usr/local/bin`, `/bin`) | error |
@@ -137,6 +138,9 @@ pub fn checks(s: &Session<'_>) -> Vec<Finding> {
             push(format!("FileAvailable-{}", dashed(&abs)), r, false);
         }
     }
+    for (name, result) in join_files(s) {
+        push(name, result, false);
+    }
     if let Some(etcd) = &pf.etcd_data_dir {
         push(
             format!("DirAvailable-{}", dashed(etcd)),
@@ -176,6 +180,48 @@ pub fn checks(s: &Session<'_>) -> Vec<Finding> {
         push("EtcdMembership".into(), result, false);
     }
     out
+}
+
+/// kubeadm join's `FileAvailable` checks (join.md §3.9): kubelet.conf and
+/// bootstrap-kubelet.conf, and on a worker `caCertPath`, must be absent. Re-run rule: a file
+/// identical to the bundle's passes, and so does the kubelet.conf a generic worker's kubelet
+/// wrote (the node has joined).
+fn join_files(s: &Session<'_>) -> Vec<(String, Result<(), String>)> {
+    let Some(join) = &s.plan.join else {
+        return Vec::new();
+    };
+    let mut paths = vec![
+        s.plan.kubelet_kubeconfig.clone(),
+        "/etc/kubernetes/bootstrap-kubelet.conf".to_string(),
+    ];
+    if join.role == "worker" {
+        paths.push(join.ca_cert_path.clone());
+    }
+    let bootstrapped = !join.bootstrap_kubeconfig.is_empty();
+    paths
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .map(|abs| {
+            let rel = abs.trim_start_matches('/');
+            let path = s.ctx.root.join(rel);
+            let file = s
+                .ctx
+                .rootfs_files()
+                .find(|(r, _)| *r == rel)
+                .map(|(_, f)| f);
+            let result = match (file, std::fs::symlink_metadata(&path)) {
+                (_, Err(e)) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                (_, Err(e)) => Err(format!("cannot read {abs}: {e}")),
+                (Some(f), Ok(_)) => match host_state(&s.ctx.root, &path, f) {
+                    Ok(HostState::Same) => Ok(()),
+                    _ => Err(format!("{abs} already exists")),
+                },
+                (None, Ok(_)) if bootstrapped && abs == s.plan.kubelet_kubeconfig => Ok(()),
+                (None, Ok(_)) => Err(format!("{abs} already exists")),
+            };
+            (format!("FileAvailable-{}", dashed(&abs)), result)
+        })
+        .collect()
 }
 
 /// Every rootfs file of the bundle is on the host as the bundle has it.
