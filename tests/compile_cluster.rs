@@ -651,3 +651,54 @@ fn the_review_rendering_of_the_cluster_is_a_snapshot_and_equals_inspect() {
         );
     }
 }
+
+#[test]
+fn a_joining_node_takes_its_own_patches_and_json_lists_the_cluster() {
+    let dir = tempfile::tempdir().unwrap();
+    let patches = dir.path().join("cp-2-patches");
+    std::fs::create_dir(&patches).unwrap();
+    std::fs::write(
+        patches.join("kube-apiserver+merge.yaml"),
+        "metadata:\n  labels:\n    patched-for: cp-2\n",
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(root().join(HA)).unwrap().replace(
+        "    advertiseAddress: 192.168.56.12\n",
+        &format!(
+            "    advertiseAddress: 192.168.56.12\npatches:\n  directory: {}\n",
+            patches.display()
+        ),
+    );
+    let file = dir.path().join("patched.yaml");
+    std::fs::write(&file, text).unwrap();
+    let out = dir.path().join("out");
+    let json = ok(&[
+        "compile",
+        file.to_str().unwrap(),
+        "--secrets",
+        SECRETS,
+        "--issued-at",
+        AT,
+        "--output-format",
+        "json",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    let apiserver = |node: &str| {
+        String::from_utf8(
+            files(&out.join(format!("{node}.tgz")))
+                ["rootfs/etc/kubernetes/manifests/kube-apiserver.yaml"]
+                .clone(),
+        )
+        .unwrap()
+    };
+    assert!(apiserver("cp-2").contains("patched-for: cp-2"));
+    assert!(!apiserver("cp-3").contains("patched-for"));
+    assert!(!apiserver("cp-1").contains("patched-for"));
+    let summary: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("cluster.json")).unwrap()).unwrap();
+    assert_eq!(summary["kind"], "ClusterSummary");
+    assert_eq!(summary["nodes"], index["nodes"]);
+    assert_eq!(summary["etcdMembers"], index["etcdMembers"]);
+}

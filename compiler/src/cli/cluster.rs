@@ -96,7 +96,12 @@ fn whole_cluster(a: &CompileArgs, r: &Resolved, written: &[Written<'_>]) -> Resu
     let json = index.to_json();
     write(&dir.join(INDEX_FILE), json.as_bytes(), 0o644)?;
     super::out(&match a.output_format {
-        OutputFormat::Json => json,
+        OutputFormat::Json => kbc_bundle::cli::to_json(&ClusterSummary {
+            api_version: kbc_bundle::cli::OUTPUT_API_VERSION,
+            kind: "ClusterSummary",
+            directory: dir.display().to_string(),
+            index: &index,
+        }),
         OutputFormat::Text => {
             let mut text = String::new();
             for n in &index.nodes {
@@ -112,6 +117,17 @@ fn whole_cluster(a: &CompileArgs, r: &Resolved, written: &[Written<'_>]) -> Resu
             text
         }
     })
+}
+
+/// `kbc compile CLUSTER -o DIR --output-format json` (docs/json-output.md).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ClusterSummary<'a> {
+    api_version: &'static str,
+    kind: &'static str,
+    directory: String,
+    #[serde(flatten)]
+    index: &'a ClusterIndex,
 }
 
 fn write(path: &Path, bytes: &[u8], mode: u32) -> Result<(), Exit> {

@@ -218,10 +218,11 @@ fn version_gate(doc: &TypedDocument, report: &mut Report) -> bool {
         return true;
     }
     let (api_version, kind) = (&doc.api_version, &doc.kind);
+    let label = &doc.label;
     if let Some((_, release)) = OLD_VERSIONS.iter().find(|(v, _)| *v == version) {
         report.push(
             Diagnostic::error("apiVersion", format!("your configuration file uses an old API spec: {api_version:?} (kind: {kind:?}). Please use kubeadm {release} instead and run 'kubeadm config migrate --old-config old.yaml --new-config new.yaml', which will write the new, similar spec using a newer API version."))
-                .kind(kind.clone())
+                .kind(label.clone())
                 .at(doc.api_version_pos)
                 .hint("kbc reads kubeadm.k8s.io/v1beta4 and v1beta3"),
         );
@@ -230,7 +231,7 @@ fn version_gate(doc: &TypedDocument, report: &mut Report) -> bool {
     if version == "v1beta3" {
         report.push(
             Diagnostic::warning("apiVersion", format!("your configuration file uses a deprecated API spec: {api_version:?} (kind: {kind:?}). Please use 'kubeadm config migrate --old-config old.yaml --new-config new.yaml', which will write the new, similar spec using a newer API version."))
-                .kind(kind.clone())
+                .kind(label.clone())
                 .at(doc.api_version_pos)
                 .hint("`kbc config migrate --old-config FILE` prints the v1beta4 form"),
         );
