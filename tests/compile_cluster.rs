@@ -702,3 +702,70 @@ fn a_joining_node_takes_its_own_patches_and_json_lists_the_cluster() {
     assert_eq!(summary["nodes"], index["nodes"]);
     assert_eq!(summary["etcdMembers"], index["etcdMembers"]);
 }
+
+#[test]
+fn a_users_own_ca_signs_every_node_and_render_still_equals_inspect() {
+    let dir = tempfile::tempdir().unwrap();
+    let (crt, key) = (dir.path().join("ca.crt"), dir.path().join("ca.key"));
+    let o = Command::new("openssl")
+        .args([
+            "req", "-x509", "-new", "-newkey", "rsa:2048", "-nodes", "-days", "3650",
+        ])
+        .args(["-subj", "/CN=corp-kubernetes-ca", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&crt)
+        .args(["-addext", "basicConstraints=critical,CA:TRUE"])
+        .args(["-addext", "keyUsage=critical,digitalSignature,keyCertSign"])
+        .output()
+        .expect("openssl runs (tests/setup.sh installs it)");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let secrets = dir.path().join("secrets.yaml");
+    ok(&[
+        "secrets",
+        "generate",
+        "--ca-cert",
+        crt.to_str().unwrap(),
+        "--ca-key",
+        key.to_str().unwrap(),
+        "-o",
+        secrets.to_str().unwrap(),
+    ]);
+    let secrets = secrets.to_str().unwrap();
+    // Issued five minutes after the CA starts: a kubeconfig certificate starts with its CA
+    // (kubeadm's signer), and the keyless plan assumes the CA was issued at the issue time.
+    let start = Command::new("openssl")
+        .args(["x509", "-noout", "-startdate", "-in"])
+        .arg(&crt)
+        .output()
+        .unwrap();
+    let start = String::from_utf8(start.stdout).unwrap();
+    let start = start.trim().trim_start_matches("notBefore=");
+    let at = Command::new("date")
+        .args([
+            "-u",
+            "-d",
+            &format!("{start} + 5 minutes"),
+            "+%Y-%m-%dT%H:%M:%SZ",
+        ])
+        .output()
+        .unwrap();
+    let at = String::from_utf8(at.stdout).unwrap();
+    let out = dir.path().join("out");
+    compile_dir(HA, secrets, at.trim(), &out);
+    let ca = std::fs::read(&crt).unwrap();
+    for node in NODES {
+        let f = files(&out.join(format!("{node}.tgz")));
+        assert_eq!(f["rootfs/etc/kubernetes/pki/ca.crt"], ca, "{node}");
+    }
+    let render = ok(&["render", HA, "--secrets", secrets]);
+    let inspect = ok(&["inspect", out.to_str().unwrap()]);
+    let bodies = |t: &str| -> Vec<String> {
+        t.split("\n######## ")
+            .skip(1)
+            .map(|n| n[n.find(kbc::review::TITLE).unwrap()..].to_string())
+            .collect()
+    };
+    assert_eq!(bodies(&render), bodies(&inspect));
+    assert!(render.contains("issuer: CN=corp-kubernetes-ca"));
+}

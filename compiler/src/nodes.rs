@@ -192,12 +192,24 @@ pub fn plan_join(
     node: &JoinNode,
     opts: &CompileOptions,
     patches: &NodePatches,
+    secrets: Option<&Secrets>,
 ) -> Result<compile::Planned, CompileError> {
     let (cluster, members) = node_cluster(init, before, node);
-    let plan =
-        pki::plan::plan(&cluster.pki_input(), &Provided::default()).map_err(CompileError::Pki)?;
+    // The CA pairs of a secrets file are the cluster's, on every node (never the seed).
+    let provided = match secrets {
+        Some(s) => Provided::default()
+            .with_secrets(s)
+            .map_err(CompileError::Pki)?,
+        None => Provided::default(),
+    };
+    let plan = pki::plan::plan(&cluster.pki_input(), &provided).map_err(CompileError::Pki)?;
     let dummy = Secrets::from_seed([0; 32]);
-    let ca_pem = compile::PLACEHOLDER_CA_PEM;
+    let ca_pem = match plan.get("pki/ca.crt").map(|f| &f.body) {
+        Some(pki::plan::PlannedBody::Provided(bytes)) => {
+            String::from_utf8_lossy(bytes).into_owned()
+        }
+        _ => compile::PLACEHOLDER_CA_PEM.to_string(),
+    };
     let tokens = compile::resolve_tokens(init, &dummy);
     let parts = JoinParts {
         init,
@@ -205,7 +217,10 @@ pub fn plan_join(
         node,
         members: &members,
     };
-    let (files, apply_plan) = parts.assemble(&dummy, ca_pem.as_bytes(), &tokens, opts, patches)?;
+    // External etcd's client files come from the secrets file; the tokens never do.
+    let files_from = secrets.unwrap_or(&dummy);
+    let (files, apply_plan) =
+        parts.assemble(files_from, ca_pem.as_bytes(), &tokens, opts, patches)?;
     let at = IssueTime::from_unix(0).map_err(|e| CompileError::Pki(e.into()))?;
     let pki = plan
         .files
@@ -219,7 +234,7 @@ pub fn plan_join(
         manifest: parts.manifest(at, &apply_plan),
         files,
         pki,
-        ca_pem: ca_pem.to_string(),
+        ca_pem,
         warnings: plan.warnings,
     })
 }

@@ -98,8 +98,15 @@ pub fn render_config(config: Option<&str>, o: &ClusterInputs) -> Result<String, 
     out.push_str(&node_heading(1, &cluster.node_name, "init"));
     out.push_str(&init);
     for (i, node) in joins.iter().enumerate() {
-        let p = crate::nodes::plan_join(&cluster, &joins[..i], node, &options, &node_patches)
-            .map_err(|e| refuse(&e))?;
+        let p = crate::nodes::plan_join(
+            &cluster,
+            &joins[..i],
+            node,
+            &options,
+            &node_patches,
+            secrets.as_ref(),
+        )
+        .map_err(|e| refuse(&e))?;
         let role = match node.role {
             crate::pki::NodeRole::Worker => "worker",
             _ => "control-plane",

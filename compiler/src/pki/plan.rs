@@ -213,7 +213,9 @@ impl Planner<'_> {
             if spec.is_ca.is_none() {
                 alt_names(spec, input, &mut self.warnings).map_err(PkiError::Input)?;
             }
-            if let Some(key) = self.given(&format!("{}.key", spec.base)) {
+            let key = self.given(&format!("{}.key", spec.base));
+            // A worker signs with a CA key but never receives it (as in the real render).
+            if let Some(key) = key.filter(|_| spec.is_ca.is_none() || input.has_ca_keys()) {
                 self.files
                     .push(PlannedFile::at(layout::key(input, spec.base), key));
             }
