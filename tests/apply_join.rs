@@ -21,24 +21,30 @@ use crate::apply_support::{Host, Run};
 const SERVER_NAME: &str = "k8s-api.prod.internal";
 const CRI: &str = "kubeadm.alpha.kubernetes.io/cri-socket";
 
-fn compile(dir: &Path) -> PathBuf {
-    let out = dir.join("ha");
-    let o = Command::new(crate::ha_etcd::kbc())
-        .current_dir(crate::ha_etcd::workspace())
-        .args([
-            "compile",
-            "fixtures/cluster/ha.yaml",
-            "--secrets",
-            "fixtures/secrets/test-secrets.yaml",
-            "--issued-at",
-            "2026-11-25T12:00:00Z",
-            "-o",
-        ])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    out
+/// The bundles of fixtures/cluster/ha.yaml, compiled once per test process (read only).
+fn compiled() -> &'static Path {
+    static DIR: std::sync::OnceLock<(tempfile::TempDir, PathBuf)> = std::sync::OnceLock::new();
+    &DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("ha");
+        let o = Command::new(crate::ha_etcd::kbc())
+            .current_dir(crate::ha_etcd::workspace())
+            .args([
+                "compile",
+                "fixtures/cluster/ha.yaml",
+                "--secrets",
+                "fixtures/secrets/test-secrets.yaml",
+                "--issued-at",
+                "2026-11-25T12:00:00Z",
+                "-o",
+            ])
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        (dir, out)
+    })
+    .1
 }
 
 /// A fake node whose host name is `name`, its CRI socket also at the cluster file's
@@ -128,8 +134,7 @@ fn annotated_by(server: &ApiServer, node: &str, who: &str) {
 
 #[test]
 fn a_control_plane_node_is_annotated_as_itself_and_marked_as_admin() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = compile(dir.path());
+    let out = compiled();
     let bundle = out.join("cp-2.tgz");
     let b = verified(&bundle);
     let server = ApiServer::start_with(&Identity::of_bundle(&b), Faults::default());
@@ -209,8 +214,7 @@ fn a_control_plane_node_is_annotated_as_itself_and_marked_as_admin() {
 
 #[test]
 fn a_named_worker_passes_preflight_and_annotates_its_node() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = compile(dir.path());
+    let out = compiled();
     let bundle = out.join("worker-1.tgz");
     let b = verified(&bundle);
     let cp = verified(&out.join("cp-1.tgz"));
@@ -241,8 +245,7 @@ fn a_named_worker_passes_preflight_and_annotates_its_node() {
 
 #[test]
 fn a_generic_worker_waits_for_the_tls_bootstrap_then_drops_the_bootstrap_kubeconfig() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = compile(dir.path());
+    let out = compiled();
     let bundle = out.join("generic-worker-4.tgz");
     let cp = verified(&out.join("cp-1.tgz"));
     let server = ApiServer::start_with(&Identity::of_bundle(&cp), Faults::default());
@@ -302,8 +305,7 @@ fn a_generic_worker_waits_for_the_tls_bootstrap_then_drops_the_bootstrap_kubecon
 
 #[test]
 fn a_dry_run_of_a_join_changes_nothing_and_asks_no_one() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = compile(dir.path());
+    let out = compiled();
     let host = host("cp-3");
     let before = host.tree();
     // No API server and no etcd exist at the plan's addresses: a dry run contacts neither.
@@ -341,8 +343,7 @@ fn a_dry_run_of_a_join_changes_nothing_and_asks_no_one() {
 
 #[test]
 fn a_worker_that_was_already_joined_elsewhere_is_refused_by_kubeadms_join_checks() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = compile(dir.path());
+    let out = compiled();
     let host = host("worker-1");
     host.put(
         "etc/kubernetes/kubelet.conf",

@@ -30,6 +30,18 @@ fn compile_dir(file: &str, secrets: &str, at: &str, out: &Path) {
     ]);
 }
 
+/// The bundles of `HA` compiled once per test process (every reader only reads them).
+fn ha() -> &'static Path {
+    static DIR: std::sync::OnceLock<(tempfile::TempDir, PathBuf)> = std::sync::OnceLock::new();
+    &DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("ha");
+        compile_dir(HA, SECRETS, AT, &out);
+        (dir, out)
+    })
+    .1
+}
+
 /// Every file of a directory with its bytes.
 fn read_dir(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     std::fs::read_dir(dir)
@@ -55,8 +67,7 @@ const NODES: [&str; 5] = ["cp-1", "cp-2", "cp-3", "worker-1", "generic-worker-4"
 #[test]
 fn the_init_bundle_is_the_single_node_bundle_and_the_index_lists_every_node() {
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("ha");
-    compile_dir(HA, SECRETS, AT, &out);
+    let out = ha();
     // The same file without its JoinConfiguration documents.
     let text = std::fs::read_to_string(root().join(HA)).unwrap();
     let init_only: Vec<&str> = text
@@ -265,8 +276,7 @@ fn kubeconfig_cert(kubeconfig: &[u8]) -> Vec<u8> {
 #[test]
 fn every_node_gets_its_own_certificates_and_keys() {
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("ha");
-    compile_dir(HA, SECRETS, AT, &out);
+    let out = ha();
     let bundles: BTreeMap<&str, BTreeMap<String, Vec<u8>>> = NODES
         .iter()
         .map(|n| (*n, files(&out.join(format!("{n}.tgz")))))
@@ -432,8 +442,7 @@ fn every_node_gets_its_own_certificates_and_keys() {
 #[test]
 fn node_2s_etcd_client_talks_mutual_tls_to_node_1s_etcd_server() {
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("ha");
-    compile_dir(HA, SECRETS, AT, &out);
+    let out = ha();
     let write = |node: &str, p: &str| {
         let f = files(&out.join(format!("{node}.tgz")));
         let path = dir.path().join(format!("{node}-{}", p.replace('/', "-")));
@@ -470,8 +479,7 @@ fn node_2s_etcd_client_talks_mutual_tls_to_node_1s_etcd_server() {
 #[test]
 fn every_static_pod_of_every_node_validates() {
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("ha");
-    compile_dir(HA, SECRETS, AT, &out);
+    let out = ha();
     let mut list = Vec::new();
     for node in NODES {
         for (path, data) in files(&out.join(format!("{node}.tgz"))) {
@@ -627,9 +635,7 @@ fn external_etcd_nodes_join_without_an_etcd_step() {
 fn the_review_rendering_of_the_cluster_is_a_snapshot_and_equals_inspect() {
     let render = ok(&["render", HA]);
     insta::assert_snapshot!("cluster_review_rendering", render);
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("ha");
-    compile_dir(HA, SECRETS, AT, &out);
+    let out = ha();
     let inspect = ok(&["inspect", out.to_str().unwrap()]);
     let bodies = |t: &str| -> Vec<String> {
         t.split("\n######## ")
