@@ -140,10 +140,17 @@ fn a_control_plane_node_is_annotated_as_itself_and_marked_as_admin() {
     let server = ApiServer::start_with(&Identity::of_bundle(&b), Faults::default());
     server.register_node("cp-2");
     let host = host("cp-2");
-    // etcd is tests/ha_etcd.rs's; preflight would ask it (EtcdMembership).
+    // etcd is tests/ha_etcd.rs's; preflight would ask it (EtcdMembership). The node's
+    // kube-apiserver is the test server (its /livez), its kubelet a local stand-in.
+    let kubelet = format!(
+        "http://127.0.0.1:{}/healthz",
+        crate::apply_support::kubelet_healthz(0)
+    );
     let skip = [
         "--skip-phases",
         "preflight,check-etcd,control-plane-join/etcd",
+        "--kubelet-healthz",
+        &kubelet,
     ];
     let first = run(&host, &bundle, &server, &skip);
     first.ok();
@@ -199,6 +206,11 @@ fn a_control_plane_node_is_annotated_as_itself_and_marked_as_admin() {
         .exists());
     let again = run(&host, &bundle, &server, &skip);
     again.ok();
+    assert!(
+        first.stdout.contains("wait-control-plane: "),
+        "{}",
+        first.stdout
+    );
     for phase in [
         "install",
         "kubelet-start",

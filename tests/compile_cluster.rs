@@ -607,6 +607,7 @@ fn external_etcd_nodes_join_without_an_etcd_step() {
         [
             "preflight",
             "kubelet-start",
+            "wait-control-plane",
             "control-plane-join/mark-control-plane"
         ]
     );

@@ -271,7 +271,7 @@ fn host(name: &str) -> Host {
     h
 }
 
-const SKIP: &str = "kubelet-start,control-plane-join/mark-control-plane";
+const SKIP: &str = "kubelet-start,wait-control-plane,control-plane-join/mark-control-plane";
 
 /// `kbc-apply BUNDLE` for node `i` inside its namespace, as a child.
 fn apply(net: &Net, i: usize, h: &Host, bundle: &Path) -> Child {

@@ -372,10 +372,10 @@ fn join_phases(cluster: &Cluster, node: &JoinNode) -> Vec<String> {
         if local_etcd {
             phases.push("control-plane-join/etcd");
         }
+        // The node's own control plane must answer before it is marked (kubeadm 1.31 waits
+        // only with WaitForAllControlPlaneComponents, and after marking: docs/differences.md).
+        phases.push("wait-control-plane");
         phases.push("control-plane-join/mark-control-plane");
-        if cluster.feature(features::WAIT_FOR_ALL_CONTROL_PLANE_COMPONENTS) {
-            phases.push("wait-control-plane");
-        }
     }
     phases
         .into_iter()

@@ -96,6 +96,22 @@ impl<'a> Session<'a> {
         )
     }
 
+    /// An admin.conf client for the API server at `url` (a joining node's own, which is not
+    /// the plan's); `--api-server` and `--tls-server-name` apply as to the plan's.
+    pub fn admin_at(&self, url: &str) -> Result<ApiClient, ApiError> {
+        let endpoint = Endpoint::new(
+            url,
+            self.opts.api_server.as_deref(),
+            self.opts.tls_server_name.as_deref(),
+        )?;
+        ApiClient::from_kubeconfig(
+            &self.host(&self.plan.admin_kubeconfig),
+            &self.ctx.root,
+            &endpoint,
+            self.api_timeout(),
+        )
+    }
+
     /// The admin.conf client, made on first use.
     pub fn admin(&mut self) -> Result<&ApiClient, ApiError> {
         if self.admin.is_none() {

@@ -91,6 +91,9 @@ fn poll(
     Ok(())
 }
 
+/// The wait target of the node's own API server.
+const API_SERVER: &str = "kube-apiserver";
+
 pub fn run(s: &mut Session<'_>) -> Result<Outcome, PhaseError> {
     let targets = s.plan.wait.components.clone();
     let kubelet = match &s.opts.kubelet_healthz {
@@ -130,8 +133,6 @@ pub fn run(s: &mut Session<'_>) -> Result<Outcome, PhaseError> {
         n => Duration::from_secs(n),
     };
     for target in targets {
-        let on_api_server = target.url.starts_with(&s.plan.api_server)
-            && target.url[s.plan.api_server.len()..].starts_with('/');
         if s.ctx.dry_run {
             s.say(format!(
                 "would poll GET {} until HTTP 200 (up to {} s)",
@@ -140,18 +141,20 @@ pub fn run(s: &mut Session<'_>) -> Result<Outcome, PhaseError> {
             ));
             continue;
         }
-        let (client, path) = if on_api_server {
-            let path = target.url[s.plan.api_server.len()..].to_string();
-            (s.admin()?.clone(), path)
+        let path = target
+            .url
+            .trim_start_matches("https://")
+            .find('/')
+            .map(|i| target.url["https://".len() + i..].to_string())
+            .unwrap_or_else(|| "/".into());
+        // The node's API server is verified with the cluster CA and asked as admin.conf
+        // (`--api-server`/`--tls-server-name` redirect it as they do every API request);
+        // the other components' health endpoints are polled without verification, as
+        // kubeadm does.
+        let client = if target.name == API_SERVER {
+            s.admin_at(&target.url)?
         } else {
-            let endpoint = Endpoint::new(&target.url, None, None)?;
-            let path = target
-                .url
-                .trim_start_matches("https://")
-                .find('/')
-                .map(|i| target.url["https://".len() + i..].to_string())
-                .unwrap_or_else(|| "/".into());
-            (ApiClient::insecure(&endpoint, limit)?, path)
+            ApiClient::insecure(&Endpoint::new(&target.url, None, None)?, limit)?
         };
         poll(s, &target.name, &target.url, limit, || {
             client.probe(&path).map(|r| r.status)
