@@ -757,39 +757,6 @@ pub(crate) fn apply_plan(cluster: &Cluster, tokens: &[Token], opts: &CompileOpti
         d.map_or(0, |d| (d.nanos() / 1_000_000_000) as u64)
     };
     let local = local_endpoint(cluster);
-    let mut components = vec![apply::WaitTarget {
-        name: "kube-apiserver".into(),
-        url: format!("https://{local}/livez"),
-    }];
-    if cluster.feature(features::WAIT_FOR_ALL_CONTROL_PLANE_COMPONENTS) {
-        components.push(apply::WaitTarget {
-            name: "kube-controller-manager".into(),
-            url: format!(
-                "https://127.0.0.1:{}/healthz",
-                paths::CONTROLLER_MANAGER_PORT
-            ),
-        });
-        components.push(apply::WaitTarget {
-            name: "kube-scheduler".into(),
-            url: format!("https://127.0.0.1:{}/livez", paths::SCHEDULER_PORT),
-        });
-    }
-    let mut ports = vec![
-        cluster.bind_port,
-        paths::SCHEDULER_PORT,
-        paths::CONTROLLER_MANAGER_PORT,
-        paths::KUBELET_PORT,
-    ];
-    let etcd_data_dir = cluster
-        .config
-        .etcd
-        .local
-        .as_ref()
-        .map(|l| l.data_dir.clone());
-    if etcd_data_dir.is_some() {
-        ports.extend([paths::ETCD_CLIENT_PORT, paths::ETCD_PEER_PORT]);
-    }
-    let nr = &cluster.init.node_registration;
     let node = api_render::node_patch(cluster);
     ApplyPlan {
         phases: remaining_phases(cluster, opts.upload_certs),
@@ -803,7 +770,7 @@ pub(crate) fn apply_plan(cluster: &Cluster, tokens: &[Token], opts: &CompileOpti
             .collect(),
         upload_certs: opts.upload_certs,
         wait: apply::WaitPlan {
-            components,
+            components: wait_targets(cluster),
             kubelet_health_check_seconds: secs(timeouts.kubelet_health_check),
             control_plane_component_health_check_seconds: secs(
                 timeouts.control_plane_component_health_check,
@@ -824,23 +791,67 @@ pub(crate) fn apply_plan(cluster: &Cluster, tokens: &[Token], opts: &CompileOpti
                 })
                 .collect(),
         },
-        preflight: apply::PreflightPlan {
-            kubernetes_version: cluster.version.to_string(),
-            node_name: cluster.node_name.clone(),
-            cri_socket: cluster.cri_socket.clone(),
-            ports,
-            manifests_dir: MANIFESTS_DIR.to_string(),
-            etcd_data_dir,
-            ignore_errors: nr
-                .ignore_preflight_errors
-                .iter()
-                .map(|s| s.to_lowercase())
-                .collect(),
-        },
+        preflight: preflight_plan(cluster),
         api_server: format!("https://{local}"),
         admin_kubeconfig: paths::kubernetes_file("admin.conf"),
         super_admin_kubeconfig: paths::kubernetes_file("super-admin.conf"),
         kubelet_kubeconfig: paths::kubernetes_file("kubelet.conf"),
         join: None,
+    }
+}
+
+/// What wait-control-plane polls: the node's API server, and with
+/// WaitForAllControlPlaneComponents the controller-manager and scheduler (kubeadm 1.31).
+fn wait_targets(cluster: &Cluster) -> Vec<apply::WaitTarget> {
+    let mut components = vec![apply::WaitTarget {
+        name: "kube-apiserver".into(),
+        url: format!("https://{}/livez", local_endpoint(cluster)),
+    }];
+    if cluster.feature(features::WAIT_FOR_ALL_CONTROL_PLANE_COMPONENTS) {
+        components.push(apply::WaitTarget {
+            name: "kube-controller-manager".into(),
+            url: format!(
+                "https://127.0.0.1:{}/healthz",
+                paths::CONTROLLER_MANAGER_PORT
+            ),
+        });
+        components.push(apply::WaitTarget {
+            name: "kube-scheduler".into(),
+            url: format!("https://127.0.0.1:{}/livez", paths::SCHEDULER_PORT),
+        });
+    }
+    components
+}
+
+/// The inputs of a control-plane node's preflight checks.
+fn preflight_plan(cluster: &Cluster) -> apply::PreflightPlan {
+    let mut ports = vec![
+        cluster.bind_port,
+        paths::SCHEDULER_PORT,
+        paths::CONTROLLER_MANAGER_PORT,
+        paths::KUBELET_PORT,
+    ];
+    let etcd_data_dir = cluster
+        .config
+        .etcd
+        .local
+        .as_ref()
+        .map(|l| l.data_dir.clone());
+    if etcd_data_dir.is_some() {
+        ports.extend([paths::ETCD_CLIENT_PORT, paths::ETCD_PEER_PORT]);
+    }
+    let nr = &cluster.init.node_registration;
+    apply::PreflightPlan {
+        kubernetes_version: cluster.version.to_string(),
+        node_name: cluster.node_name.clone(),
+        cri_socket: cluster.cri_socket.clone(),
+        ports,
+        manifests_dir: MANIFESTS_DIR.to_string(),
+        etcd_data_dir,
+        ignore_errors: nr
+            .ignore_preflight_errors
+            .iter()
+            .map(|s| s.to_lowercase())
+            .collect(),
     }
 }

@@ -116,29 +116,7 @@ pub fn checks(s: &Session<'_>) -> Vec<Finding> {
         };
         push(format!("Port-{port}"), r, false);
     }
-    let manifests = if pf.manifests_dir.is_empty() {
-        "/etc/kubernetes/manifests".to_string()
-    } else {
-        pf.manifests_dir.clone()
-    };
-    push(
-        format!("DirAvailable-{}", dashed(&manifests)),
-        dir_available(s, &manifests, false),
-        false,
-    );
-    let prefix = format!("{}/", manifests.trim_start_matches('/'));
-    for (rel, file) in s.ctx.rootfs_files() {
-        if rel.starts_with(&prefix) && !rel[prefix.len()..].contains('/') {
-            let abs = format!("/{rel}");
-            let r = match host_state(root, &root.join(rel), file) {
-                Ok(HostState::Absent) | Ok(HostState::Same) => Ok(()),
-                Ok(_) => Err(format!("{abs} already exists")),
-                Err(e) => Err(format!("cannot read {abs}: {e}")),
-            };
-            push(format!("FileAvailable-{}", dashed(&abs)), r, false);
-        }
-    }
-    for (name, result) in join_files(s) {
+    for (name, result) in manifests(s).into_iter().chain(join_files(s)) {
         push(name, result, false);
     }
     if let Some(etcd) = &pf.etcd_data_dir {
@@ -178,6 +156,35 @@ pub fn checks(s: &Session<'_>) -> Vec<Finding> {
     // nodes before it, asked before anything on the host changes.
     if let Some(result) = super::etcd_join::preflight_check(s) {
         push("EtcdMembership".into(), result, false);
+    }
+    out
+}
+
+/// The manifests directory must be empty and each static Pod file absent (or, on a re-run,
+/// the bundle's own).
+fn manifests(s: &Session<'_>) -> Vec<(String, Result<(), String>)> {
+    let root = &s.ctx.root;
+    let pf = &s.plan.preflight;
+    let dir = if pf.manifests_dir.is_empty() {
+        "/etc/kubernetes/manifests".to_string()
+    } else {
+        pf.manifests_dir.clone()
+    };
+    let mut out = vec![(
+        format!("DirAvailable-{}", dashed(&dir)),
+        dir_available(s, &dir, false),
+    )];
+    let prefix = format!("{}/", dir.trim_start_matches('/'));
+    for (rel, file) in s.ctx.rootfs_files() {
+        if rel.starts_with(&prefix) && !rel[prefix.len()..].contains('/') {
+            let abs = format!("/{rel}");
+            let r = match host_state(root, &root.join(rel), file) {
+                Ok(HostState::Absent) | Ok(HostState::Same) => Ok(()),
+                Ok(_) => Err(format!("{abs} already exists")),
+                Err(e) => Err(format!("cannot read {abs}: {e}")),
+            };
+            out.push((format!("FileAvailable-{}", dashed(&abs)), r));
+        }
     }
     out
 }
