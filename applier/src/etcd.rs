@@ -68,6 +68,12 @@ impl EtcdError {
     pub fn says(&self, text: &str) -> bool {
         matches!(self, EtcdError::Server { message, .. } if message.contains(text))
     }
+
+    /// A server error whose message is exactly `text` (etcd's "can only promote a learner
+    /// member" is a prefix of its "… which is in sync with leader").
+    pub fn is(&self, text: &str) -> bool {
+        matches!(self, EtcdError::Server { message, .. } if message == text)
+    }
 }
 
 /// A client for etcd's gateway with one identity.
@@ -151,25 +157,10 @@ impl EtcdClient {
             url: url.to_string(),
             message: format!("HTTP {}: {e}", res.status().as_u16()),
         })?;
-        if let Some(code) = value
-            .get("code")
-            .and_then(Value::as_i64)
-            .filter(|c| *c != 0)
-        {
-            let message = value
-                .get("message")
-                .or_else(|| value.get("error"))
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .trim_start_matches("etcdserver: ")
-                .to_string();
-            return Err(EtcdError::Server {
-                url: url.to_string(),
-                code,
-                message,
-            });
+        match gateway_error(url, &value) {
+            Some(e) => Err(e),
+            None => Ok(value),
         }
-        Ok(value)
     }
 
     pub fn member_list(&self, url: &str) -> Result<Vec<Member>, EtcdError> {
@@ -225,6 +216,27 @@ impl EtcdClient {
     }
 }
 
+/// The gateway's error body (`error`, `code`, `message`, in either order), by its gRPC
+/// code; `None` for an answer. The HTTP status is not looked at: it differs between builds.
+fn gateway_error(url: &str, value: &Value) -> Option<EtcdError> {
+    let code = value
+        .get("code")
+        .and_then(Value::as_i64)
+        .filter(|c| *c != 0)?;
+    let message = value
+        .get("message")
+        .or_else(|| value.get("error"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .trim_start_matches("etcdserver: ")
+        .to_string();
+    Some(EtcdError::Server {
+        url: url.to_string(),
+        code,
+        message,
+    })
+}
+
 fn members(url: &str, v: &Value) -> Result<Vec<Member>, EtcdError> {
     v.get("members")
         .and_then(Value::as_array)
@@ -269,6 +281,30 @@ fn member(url: &str, m: &Value) -> Result<Member, EtcdError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_are_decided_on_the_json_code_and_message() {
+        // Debian's etcd 3.4.23 (HTTP 412) and upstream's key order (HTTP 400): the same error.
+        for body in [
+            r#"{"error":"etcdserver: can only promote a learner member which is in sync with leader","message":"etcdserver: can only promote a learner member which is in sync with leader","code":9}"#,
+            r#"{"error":"etcdserver: can only promote a learner member which is in sync with leader","code":9,"message":"etcdserver: can only promote a learner member which is in sync with leader"}"#,
+        ] {
+            let e = gateway_error("u", &serde_json::from_str(body).unwrap()).unwrap();
+            assert!(e.says(LEARNER_NOT_READY));
+            assert!(!e.is(NOT_A_LEARNER), "not ready is not 'already a voter'");
+        }
+        let learner = r#"{"error":"etcdserver: rpc not supported for learner","message":"etcdserver: rpc not supported for learner","code":14}"#;
+        let e = gateway_error("u", &serde_json::from_str(learner).unwrap()).unwrap();
+        assert!(matches!(
+            e,
+            EtcdError::Server {
+                code: UNAVAILABLE,
+                ..
+            }
+        ));
+        let answer = r#"{"header":{},"members":[]}"#;
+        assert!(gateway_error("u", &serde_json::from_str(answer).unwrap()).is_none());
+    }
 
     #[test]
     fn members_decode_the_gateways_json() {

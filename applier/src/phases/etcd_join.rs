@@ -309,7 +309,7 @@ fn promote(
             ));
             Ok(())
         }
-        Err(err) if err.says(etcd::NOT_A_LEARNER) => {
+        Err(err) if err.is(etcd::NOT_A_LEARNER) => {
             s.say(format!("[etcd] Member {id:016x} already promoted."));
             Ok(())
         }
