@@ -450,43 +450,33 @@ fn secrets_file_is_private_and_never_overwritten() {
     assert_ne!(s.seed, t.seed);
     // CA pairs are checked when added from files.
     let (a, _) = render_dir(&input(), &secrets());
-    let ok_pair =
-        kbc::secrets::load_ca_pair(&a.path().join("pki/ca.crt"), &a.path().join("pki/ca.key"));
+    let file = |name: &str| kbc::fsutil::read_input_text(&a.path().join(name)).unwrap();
+    let load_ca_pair = |c: &str, k: &str| kbc::secrets::ca_pair(file(c), file(k));
+    let load_sa_pair = |k: &str, p: &str| kbc::secrets::sa_pair(file(k), Some(file(p)));
+    let ok_pair = load_ca_pair("pki/ca.crt", "pki/ca.key");
     assert!(ok_pair.is_ok());
-    let e = kbc::secrets::load_ca_pair(&a.path().join("pki/ca.crt"), &a.path().join("pki/sa.key"))
+    let e = load_ca_pair("pki/ca.crt", "pki/sa.key")
         .unwrap_err()
         .to_string();
     assert!(e.contains("sa.key") && e.contains("does not match"), "{e}");
-    let e = kbc::secrets::load_ca_pair(
-        &a.path().join("pki/apiserver.crt"),
-        &a.path().join("pki/apiserver.key"),
-    )
-    .unwrap_err()
-    .to_string();
+    let e = load_ca_pair("pki/apiserver.crt", "pki/apiserver.key")
+        .unwrap_err()
+        .to_string();
     assert!(
         e.contains("apiserver.crt") && e.contains("not a certificate authority"),
         "{e}"
     );
     let mut with_ca = Secrets::generate().unwrap();
     with_ca.ca = Some(ok_pair.unwrap());
-    with_ca.service_account = Some(
-        kbc::secrets::load_sa_pair(
-            &a.path().join("pki/sa.key"),
-            Some(&a.path().join("pki/sa.pub")),
-        )
-        .unwrap(),
-    );
+    with_ca.service_account = Some(load_sa_pair("pki/sa.key", "pki/sa.pub").unwrap());
     let g = dir.path().join("with-ca.yaml");
     kbc::fsutil::write_secrets(&with_ca, &g, false).unwrap();
     let back = kbc::fsutil::load_secrets(&g).unwrap();
     assert_eq!(back.ca, with_ca.ca);
     assert_eq!(back.service_account, with_ca.service_account);
-    let e = kbc::secrets::load_sa_pair(
-        &a.path().join("pki/sa.key"),
-        Some(&a.path().join("pki/ca.crt")),
-    )
-    .unwrap_err()
-    .to_string();
+    let e = load_sa_pair("pki/sa.key", "pki/ca.crt")
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("ca.crt"), "{e}");
 }
 

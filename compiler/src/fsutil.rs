@@ -7,6 +7,8 @@ use std::path::Path;
 
 use kbc_bundle::limits::MAX_INPUT_FILE_BYTES;
 
+use crate::render::patches::{PatchError, PatchSet};
+
 /// Writes `bytes` to `path` atomically with `mode` (see [`kbc_bundle::atomic`]), after
 /// removing temporary files that a killed earlier run left in the same directory.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
@@ -168,4 +170,63 @@ pub fn read_pki_dir(
         }
     }
     Ok(crate::pki::Provided::from_files(files))
+}
+
+/// Reads every patch in `dir` (kubeadm's `--patches`): the directory walked as Go's
+/// `filepath.Walk` does (entries sorted by name, directories descended into in place), each
+/// file handed to [`PatchSet::add_entry`], which decides from its name and reads it here.
+pub fn load_patches(dir: &Path) -> Result<PatchSet, PatchError> {
+    let meta = std::fs::symlink_metadata(dir).map_err(|source| PatchError::Dir {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    if !meta.is_dir() {
+        return Err(PatchError::NotADirectory {
+            path: dir.to_path_buf(),
+        });
+    }
+    let mut set = PatchSet::default();
+    walk_patches(dir, &mut set)?;
+    Ok(set)
+}
+
+fn walk_patches(dir: &Path, set: &mut PatchSet) -> Result<(), PatchError> {
+    let dir_err = |source| PatchError::Dir {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mut entries = std::fs::read_dir(dir)
+        .map_err(dir_err)?
+        .map(|e| e.map(|e| e.file_name()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(dir_err)?;
+    entries.sort();
+    for name in entries {
+        let path = dir.join(&name);
+        let meta = std::fs::symlink_metadata(&path).map_err(|source| PatchError::Dir {
+            path: path.clone(),
+            source,
+        })?;
+        if meta.is_dir() {
+            walk_patches(&path, set)?;
+        } else {
+            set.add_entry(path, read_input_bytes)?;
+        }
+    }
+    Ok(())
+}
+
+/// A user-supplied key or certificate file for `kbc secrets generate` (a bounded regular
+/// file, UTF-8), named by its path in messages.
+pub fn read_input_text(
+    path: &Path,
+) -> Result<crate::secrets::InputText, crate::secrets::InputFileError> {
+    let name = path.display().to_string();
+    match read_input(path) {
+        Ok(text) => Ok(crate::secrets::InputText { name, text }),
+        Err(e) => Err(crate::secrets::InputFileError::Read {
+            file: name,
+            detail: e.to_string(),
+        }),
+    }
 }

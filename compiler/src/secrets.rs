@@ -25,8 +25,6 @@
 //!
 //! The file is written with mode 0600 and never overwritten without `--force`.
 
-use std::path::Path;
-
 use serde::Serialize;
 
 use crate::pki::kdf::Seed;
@@ -361,20 +359,19 @@ pub enum InputFileError {
     },
 }
 
-fn read(path: &Path) -> Result<String, InputFileError> {
-    crate::fsutil::read_input(path).map_err(|e| InputFileError::Read {
-        file: path.display().to_string(),
-        detail: e.to_string(),
-    })
+/// A user-supplied file as read (`fsutil::read_input_text`): its name for messages and its
+/// text. The checks below read nothing themselves.
+#[derive(Debug, Clone)]
+pub struct InputText {
+    pub name: String,
+    pub text: String,
 }
 
 /// Reads and checks a CA pair: the certificate parses and is a CA, the key parses and
 /// matches it.
-pub fn load_ca_pair(cert: &Path, key: &Path) -> Result<CaPair, InputFileError> {
-    let cert_text = read(cert)?;
-    let key_text = read(key)?;
-    let cname = cert.display().to_string();
-    let kname = key.display().to_string();
+pub fn ca_pair(cert: InputText, key: InputText) -> Result<CaPair, InputFileError> {
+    let (cname, cert_text) = (cert.name, cert.text);
+    let (kname, key_text) = (key.name, key.text);
     let chain =
         x509::parse_pem_chain(cert_text.as_bytes()).map_err(|source| InputFileError::Cert {
             file: cname.clone(),
@@ -419,22 +416,21 @@ pub fn load_ca_pair(cert: &Path, key: &Path) -> Result<CaPair, InputFileError> {
 
 /// Reads and checks external etcd's client files: the CA and the client certificate parse,
 /// and the key belongs to the client certificate.
-pub(crate) fn load_external_etcd(
-    ca: &Path,
-    cert: &Path,
-    key: &Path,
+pub(crate) fn external_etcd(
+    ca: InputText,
+    cert: InputText,
+    key: InputText,
 ) -> Result<ExternalEtcdFiles, InputFileError> {
-    let cert_error = |path: &Path| {
-        let file = path.display().to_string();
+    let cert_error = |name: &str| {
+        let file = name.to_string();
         move |source| InputFileError::Cert { file, source }
     };
-    let ca_text = read(ca)?;
-    x509::parse_pem_chain(ca_text.as_bytes()).map_err(cert_error(ca))?;
-    let cert_text = read(cert)?;
-    let chain = x509::parse_pem_chain(cert_text.as_bytes()).map_err(cert_error(cert))?;
-    let info = chain[0].info().map_err(cert_error(cert))?;
-    let key_text = read(key)?;
-    let kname = key.display().to_string();
+    let ca_text = ca.text;
+    x509::parse_pem_chain(ca_text.as_bytes()).map_err(cert_error(&ca.name))?;
+    let cert_text = cert.text;
+    let chain = x509::parse_pem_chain(cert_text.as_bytes()).map_err(cert_error(&cert.name))?;
+    let info = chain[0].info().map_err(cert_error(&cert.name))?;
+    let (kname, key_text) = (key.name, key.text);
     let pk = PrivateKey::from_pem(key_text.as_bytes()).map_err(|source| InputFileError::Key {
         file: kname.clone(),
         source,
@@ -442,7 +438,7 @@ pub(crate) fn load_external_etcd(
     if pk.spki_der() != info.spki {
         return Err(InputFileError::Mismatch {
             key: kname,
-            cert: cert.display().to_string(),
+            cert: cert.name,
         });
     }
     Ok(ExternalEtcdFiles {
@@ -453,17 +449,15 @@ pub(crate) fn load_external_etcd(
 }
 
 /// Reads and checks the service-account pair.
-pub fn load_sa_pair(key: &Path, public: Option<&Path>) -> Result<SaPair, InputFileError> {
-    let key_text = read(key)?;
-    let kname = key.display().to_string();
+pub fn sa_pair(key: InputText, public: Option<InputText>) -> Result<SaPair, InputFileError> {
+    let (kname, key_text) = (key.name, key.text);
     let pk = PrivateKey::from_pem(key_text.as_bytes()).map_err(|source| InputFileError::Key {
         file: kname.clone(),
         source,
     })?;
     let public_key = match public {
         Some(p) => {
-            let text = read(p)?;
-            let pname = p.display().to_string();
+            let (pname, text) = (p.name, p.text);
             let block = pem::parse(text.as_bytes()).map_err(|e| InputFileError::Read {
                 file: pname.clone(),
                 detail: format!("malformed PEM: {e}"),

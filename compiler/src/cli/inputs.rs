@@ -110,7 +110,7 @@ impl ClusterInputs {
 
 /// kubeadm's patches of one directory, with a warning for each file it ignores.
 fn load_patch_dir(dir: &std::path::Path) -> Result<PatchSet, Exit> {
-    let patches = crate::render::patches::load_patches(dir).map_err(|e| refuse(&e))?;
+    let patches = crate::fsutil::load_patches(dir).map_err(|e| refuse(&e))?;
     for ignored in patches.ignored() {
         errln!(
             "warning: patches: ignoring {}: {}",

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use clap::Subcommand;
 
 use super::{refuse, Exit};
-use crate::secrets::{load_ca_pair, load_external_etcd, load_sa_pair, InputFileError, Secrets};
+use crate::fsutil::read_input_text as read;
+use crate::secrets::{ca_pair, external_etcd, sa_pair, InputFileError, Secrets};
 
 /// `kbc secrets …`
 #[derive(Debug, Subcommand)]
@@ -81,23 +82,24 @@ fn build(args: &GenerateArgs) -> Result<Secrets, InputFileError> {
         })?,
     );
     if let (Some(c), Some(k)) = (&args.ca_cert, &args.ca_key) {
-        s.ca = Some(load_ca_pair(c, k)?);
+        s.ca = Some(ca_pair(read(c)?, read(k)?)?);
     }
     if let (Some(c), Some(k)) = (&args.front_proxy_ca_cert, &args.front_proxy_ca_key) {
-        s.front_proxy_ca = Some(load_ca_pair(c, k)?);
+        s.front_proxy_ca = Some(ca_pair(read(c)?, read(k)?)?);
     }
     if let (Some(c), Some(k)) = (&args.etcd_ca_cert, &args.etcd_ca_key) {
-        s.etcd_ca = Some(load_ca_pair(c, k)?);
+        s.etcd_ca = Some(ca_pair(read(c)?, read(k)?)?);
     }
     if let Some(k) = &args.sa_key {
-        s.service_account = Some(load_sa_pair(k, args.sa_pub.as_deref())?);
+        let public = args.sa_pub.as_deref().map(read).transpose()?;
+        s.service_account = Some(sa_pair(read(k)?, public)?);
     }
     if let (Some(ca), Some(c), Some(k)) = (
         &args.external_etcd_ca,
         &args.external_etcd_cert,
         &args.external_etcd_key,
     ) {
-        s.external_etcd = Some(load_external_etcd(ca, c, k)?);
+        s.external_etcd = Some(external_etcd(read(ca)?, read(c)?, read(k)?)?);
     }
     Ok(s)
 }

@@ -45,7 +45,6 @@ use kbc_bundle::limits::MAX_PATCH_DIR_BYTES;
 use serde_json::{Map, Value};
 use std::cmp::Ordering;
 use std::fmt;
-use std::fs;
 use std::path::{Path, PathBuf};
 
 /// Patch target of the local etcd static Pod.
@@ -236,61 +235,33 @@ pub struct PatchSet {
     bytes_read: u64,
 }
 
-/// Reads every patch in `dir` (the only function of this module that touches the file system).
-pub fn load_patches(dir: &Path) -> Result<PatchSet, PatchError> {
-    let meta = fs::symlink_metadata(dir).map_err(|source| PatchError::Dir {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    if !meta.is_dir() {
-        return Err(PatchError::NotADirectory {
-            path: dir.to_path_buf(),
-        });
-    }
-    let mut set = PatchSet::default();
-    walk(dir, &mut set)?;
-    Ok(set)
-}
-
-/// `filepath.Walk`: entries sorted by name, directories descended into in place.
-fn walk(dir: &Path, set: &mut PatchSet) -> Result<(), PatchError> {
-    let dir_err = |source| PatchError::Dir {
-        path: dir.to_path_buf(),
-        source,
-    };
-    let mut entries = fs::read_dir(dir)
-        .map_err(dir_err)?
-        .map(|e| e.map(|e| e.file_name()))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(dir_err)?;
-    entries.sort();
-    for name in entries {
-        let path = dir.join(&name);
-        let meta = fs::symlink_metadata(&path).map_err(|source| PatchError::Dir {
-            path: path.clone(),
-            source,
-        })?;
-        if meta.is_dir() {
-            walk(&path, set)?;
-            continue;
-        }
-        let Some(name) = name.to_str() else {
-            set.ignored.push(IgnoredFile {
+impl PatchSet {
+    /// One file found under the patches directory (`fsutil::load_patches` walks it as Go's
+    /// `filepath.Walk` does): a file kubeadm ignores by its name is recorded and never read;
+    /// otherwise `read` gives its bytes, counted against [`MAX_PATCH_DIR_BYTES`], and an empty
+    /// file is ignored as kubeadm does.
+    pub(crate) fn add_entry(
+        &mut self,
+        path: PathBuf,
+        read: impl FnOnce(&Path) -> std::io::Result<Vec<u8>>,
+    ) -> Result<(), PatchError> {
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            self.ignored.push(IgnoredFile {
                 path,
                 reason: "the file name is not UTF-8".into(),
             });
-            continue;
+            return Ok(());
         };
         if let FileName::Ignore(reason) = parse_file_name(name) {
-            set.ignored.push(IgnoredFile { path, reason });
-            continue;
+            self.ignored.push(IgnoredFile { path, reason });
+            return Ok(());
         }
-        let data = crate::fsutil::read_input_bytes(&path).map_err(|source| PatchError::Read {
+        let data = read(&path).map_err(|source| PatchError::Read {
             path: path.clone(),
             source,
         })?;
-        set.bytes_read += data.len() as u64;
-        if set.bytes_read > MAX_PATCH_DIR_BYTES {
+        self.bytes_read += data.len() as u64;
+        if self.bytes_read > MAX_PATCH_DIR_BYTES {
             return Err(PatchError::Read {
                 path,
                 source: std::io::Error::new(
@@ -303,20 +274,17 @@ fn walk(dir: &Path, set: &mut PatchSet) -> Result<(), PatchError> {
             });
         }
         if data.is_empty() {
-            set.ignored.push(IgnoredFile {
+            self.ignored.push(IgnoredFile {
                 path,
                 reason: "empty file".into(),
             });
-            continue;
+            return Ok(());
         }
-        set.add_file(path, &data)?;
+        self.add_file(path, &data)
     }
-    Ok(())
-}
 
-impl PatchSet {
     /// Adds one patch file from its bytes, named by `path` (whose file name says the target
-    /// and the patch type): the part of [`load_patches`] that touches no file system, and
+    /// and the patch type): the part of `fsutil::load_patches` that touches no file system, and
     /// the entry point of the patch fuzzer.
     pub fn add_file(&mut self, path: PathBuf, data: &[u8]) -> Result<(), PatchError> {
         let name = path
