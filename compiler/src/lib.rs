@@ -1,17 +1,20 @@
-//! kbc: `kubeadm init` (Kubernetes v1.31) as an offline, deterministic config compiler.
+//! kbc: `kubeadm init` and `kubeadm join` (Kubernetes v1.31) as an offline, deterministic
+//! config compiler.
 //!
 //! Stages, each a module: [`yaml`] reads and writes YAML as Kubernetes does; [`config`] turns
-//! kubeadm's configuration file into a validated [`config::Cluster`]; [`pki`] and [`render`]
-//! turn a `Cluster` into files and API objects; [`compile`] assembles them into a bundle.
+//! kubeadm's configuration file into a validated [`config::Cluster`] (and the joining nodes
+//! of a cluster file); [`pki`] and [`render`] turn a `Cluster` into files and API objects;
+//! [`compile`] assembles them into a bundle, `nodes` one bundle per node of a cluster.
+//! `nodes`, `inspect` and `paths` serve the command line only and are private to the crate.
 
 pub mod cli;
 pub mod compile;
 pub mod config;
 pub mod fsutil;
-pub mod inspect;
+pub(crate) mod inspect;
 pub mod netutil;
-pub mod nodes;
-pub mod paths;
+pub(crate) mod nodes;
+pub(crate) mod paths;
 pub mod pki;
 pub mod render;
 pub mod review;
