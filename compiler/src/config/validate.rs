@@ -106,38 +106,64 @@ pub fn init(c: &InitConfiguration, out: &mut Vec<Diagnostic>) {
     for (i, t) in c.bootstrap_tokens.iter().enumerate() {
         bootstrap_token(i, t, out);
     }
-    let ep = &c.local_api_endpoint;
-    if ep.advertise_address.is_empty() {
+    advertise_address(&c.local_api_endpoint.advertise_address, out);
+    port(
+        INIT,
+        "localAPIEndpoint.bindPort",
+        c.local_api_endpoint.bind_port,
+        out,
+    );
+    certificate_key(&c.certificate_key, out);
+}
+
+/// `localAPIEndpoint.advertiseAddress`: a concrete address; kbc never picks a host interface.
+fn advertise_address(address: &str, out: &mut Vec<Diagnostic>) {
+    let path = "localAPIEndpoint.advertiseAddress";
+    if address.is_empty() {
         out.push(
-            err(INIT, "localAPIEndpoint.advertiseAddress", "a concrete IP address is required")
+            err(INIT, path, "a concrete IP address is required")
                 .hint("kbc never picks a host interface: set localAPIEndpoint.advertiseAddress in the file or pass --advertise-address"),
         );
-    } else {
-        match ep.advertise_address.parse::<IpAddr>() {
-            Err(_) => out.push(
-                err(INIT, "localAPIEndpoint.advertiseAddress", format!("Invalid value: {:?}: ip address is not valid", ep.advertise_address))
-                    .hint("expected an IPv4 or IPv6 address such as 192.168.0.10"),
-            ),
-            Ok(ip) if ip.is_loopback() || ip.is_unspecified() => out.push(
-                err(INIT, "localAPIEndpoint.advertiseAddress", format!("Invalid value: {:?}: kubeadm would replace this address with one found on the host", ep.advertise_address))
-                    .hint("give the node's real address; kbc does not look at the host"),
-            ),
-            Ok(_) => {}
-        }
+        return;
     }
-    port(INIT, "localAPIEndpoint.bindPort", ep.bind_port, out);
-    if !c.certificate_key.is_empty() {
-        match decode_certificate_key(&c.certificate_key) {
-            Err(CertificateKeyError::NotHex) => out.push(
-                err(INIT, "certificateKey", "certificate key decoding error: expected hexadecimal digits")
-                    .hint("generate one with `kbc certs certificate-key`"),
+    match address.parse::<IpAddr>() {
+        Err(_) => out.push(
+            err(INIT, path, format!("Invalid value: {address:?}: ip address is not valid"))
+                .hint("expected an IPv4 or IPv6 address such as 192.168.0.10"),
+        ),
+        Ok(ip) if ip.is_loopback() || ip.is_unspecified() => out.push(
+            err(INIT, path, format!("Invalid value: {address:?}: kubeadm would replace this address with one found on the host"))
+                .hint("give the node's real address; kbc does not look at the host"),
+        ),
+        Ok(_) => {}
+    }
+}
+
+/// `certificateKey`, when set: 32 bytes of hex.
+fn certificate_key(key: &str, out: &mut Vec<Diagnostic>) {
+    if key.is_empty() {
+        return;
+    }
+    match decode_certificate_key(key) {
+        Err(CertificateKeyError::NotHex) => out.push(
+            err(
+                INIT,
+                "certificateKey",
+                "certificate key decoding error: expected hexadecimal digits",
+            )
+            .hint("generate one with `kbc certs certificate-key`"),
+        ),
+        Err(CertificateKeyError::Size(n)) => out.push(
+            err(
+                INIT,
+                "certificateKey",
+                format!("invalid certificate key size {n}, the key must be an AES key of size 32"),
+            )
+            .hint(
+                "expected 64 hexadecimal characters; generate one with `kbc certs certificate-key`",
             ),
-            Err(CertificateKeyError::Size(n)) => out.push(
-                err(INIT, "certificateKey", format!("invalid certificate key size {n}, the key must be an AES key of size 32"))
-                    .hint("expected 64 hexadecimal characters; generate one with `kbc certs certificate-key`"),
-            ),
-            Ok(_) => {}
-        }
+        ),
+        Ok(_) => {}
     }
 }
 
@@ -469,39 +495,7 @@ pub fn cluster(c: &ClusterConfiguration, out: &mut Vec<Diagnostic>) -> (Vec<IpNe
         pods
     };
     cert_sans(CLUSTER, "apiServer.certSANs", &c.api_server.cert_sans, out);
-    args(
-        CLUSTER,
-        "apiServer.extraArgs",
-        &c.api_server.extra_args,
-        out,
-    );
-    args(
-        CLUSTER,
-        "controllerManager.extraArgs",
-        &c.controller_manager.extra_args,
-        out,
-    );
-    args(CLUSTER, "scheduler.extraArgs", &c.scheduler.extra_args, out);
-    for (path, vols) in [
-        ("apiServer.extraVolumes", &c.api_server.extra_volumes),
-        (
-            "controllerManager.extraVolumes",
-            &c.controller_manager.extra_volumes,
-        ),
-        ("scheduler.extraVolumes", &c.scheduler.extra_volumes),
-    ] {
-        volumes(path, vols, out);
-    }
-    for (path, envs) in [
-        ("apiServer.extraEnvs", &c.api_server.extra_envs),
-        (
-            "controllerManager.extraEnvs",
-            &c.controller_manager.extra_envs,
-        ),
-        ("scheduler.extraEnvs", &c.scheduler.extra_envs),
-    ] {
-        env_vars(path, envs, out);
-    }
+    components(c, out);
     absolute(CLUSTER, "certificatesDir", &c.certificates_dir, out);
     feature_gates(&c.feature_gates, out);
     if !c.control_plane_endpoint.is_empty() && parse_endpoint(&c.control_plane_endpoint).is_none() {
@@ -515,24 +509,7 @@ pub fn cluster(c: &ClusterConfiguration, out: &mut Vec<Diagnostic>) -> (Vec<IpNe
         image_repository("dns.imageRepository", &c.dns.image_repository, out);
     }
     etcd(&c.etcd, out);
-    if !ENCRYPTION_ALGORITHMS.contains(&c.encryption_algorithm.as_str()) {
-        out.push(
-            err(
-                CLUSTER,
-                "encryptionAlgorithm",
-                format!(
-                    "Invalid encryption algorithm {:?}. Must be one of [{}]",
-                    c.encryption_algorithm,
-                    ENCRYPTION_ALGORITHMS.join(" ")
-                ),
-            )
-            .hint(if c.encryption_algorithm.starts_with("ECDSA-P384") {
-                "ECDSA-P384 arrived in kubeadm 1.32; kubeadm 1.31 supports ECDSA-P256".to_string()
-            } else {
-                "use RSA-2048 (the default), RSA-3072, RSA-4096 or ECDSA-P256".to_string()
-            }),
-        );
-    }
+    encryption_algorithm(&c.encryption_algorithm, out);
     validity(
         "certificateValidityPeriod",
         "certificate",
@@ -548,6 +525,52 @@ pub fn cluster(c: &ClusterConfiguration, out: &mut Vec<Diagnostic>) -> (Vec<IpNe
         out,
     );
     (services, pods)
+}
+
+/// The control-plane components' extraArgs, then extraVolumes, then extraEnvs.
+fn components(c: &ClusterConfiguration, out: &mut Vec<Diagnostic>) {
+    let (a, m, s) = (&c.api_server, &c.controller_manager, &c.scheduler);
+    let all = [
+        ("apiServer", &a.extra_args, &a.extra_volumes, &a.extra_envs),
+        (
+            "controllerManager",
+            &m.extra_args,
+            &m.extra_volumes,
+            &m.extra_envs,
+        ),
+        ("scheduler", &s.extra_args, &s.extra_volumes, &s.extra_envs),
+    ];
+    for (name, extra, ..) in all {
+        args(CLUSTER, &format!("{name}.extraArgs"), extra, out);
+    }
+    for (name, _, vols, _) in all {
+        volumes(&format!("{name}.extraVolumes"), vols, out);
+    }
+    for (name, .., envs) in all {
+        env_vars(&format!("{name}.extraEnvs"), envs, out);
+    }
+}
+
+/// `encryptionAlgorithm`: one of kubeadm 1.31's four.
+fn encryption_algorithm(algorithm: &str, out: &mut Vec<Diagnostic>) {
+    if !ENCRYPTION_ALGORITHMS.contains(&algorithm) {
+        out.push(
+            err(
+                CLUSTER,
+                "encryptionAlgorithm",
+                format!(
+                    "Invalid encryption algorithm {:?}. Must be one of [{}]",
+                    algorithm,
+                    ENCRYPTION_ALGORITHMS.join(" ")
+                ),
+            )
+            .hint(if algorithm.starts_with("ECDSA-P384") {
+                "ECDSA-P384 arrived in kubeadm 1.32; kubeadm 1.31 supports ECDSA-P256".to_string()
+            } else {
+                "use RSA-2048 (the default), RSA-3072, RSA-4096 or ECDSA-P256".to_string()
+            }),
+        );
+    }
 }
 
 fn validity(
