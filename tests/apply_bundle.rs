@@ -2,7 +2,7 @@
 //! `verify`, `install`, `reset`, run as the real binary on bundles written here.
 //!
 //! The bundle writer below follows the spec on its own (it does not use kbc-apply's
-//! `bundle` module), so that the two can only agree by both following bundle.md:
+//! `bundle` module), so that the two can only agree by both following docs/bundle-format.md:
 //! deterministic ustar (sorted, uid/gid 0, fixed mtime), gzip with mtime 0 and a fixed
 //! level, the canonical manifest first.
 
@@ -388,7 +388,7 @@ fn writer_is_deterministic() {
 }
 
 /// This file's writer and `kbc_apply::bundle::write` (which the compiler is to use)
-/// produce the same bytes: both follow the same reading of bundle.md.
+/// produce the same bytes: both follow the same reading of docs/bundle-format.md.
 #[test]
 fn library_writer_matches_this_writer_byte_for_byte() {
     let fixture = valid_fixture();

@@ -2,8 +2,7 @@
 //! `fixtures/cluster/ha.yaml`, against the in-process HTTPS API server
 //! (tests/apply_support/server.rs) whose TLS identity is the cluster's own apiserver
 //! certificate, client certificates required and verified against the cluster CA (no real
-//! kube-apiserver or kubelet exists here). Checked, as kubeadm's join does it (join.md
-//! §3.8, §4.9): the CRI-socket annotation is sent with kubelet.conf's identity, the
+//! kube-apiserver or kubelet exists here). Checked, as kubeadm's join does it (`cmd/kubeadm/app/cmd/phases/join/kubelet.go`, `controlplanejoin.go`): the CRI-socket annotation is sent with kubelet.conf's identity, the
 //! control-plane labels and taints with admin.conf's; a generic worker waits for the
 //! kubelet's TLS bootstrap to write kubelet.conf, then deletes bootstrap-kubelet.conf;
 //! a second run changes nothing. (etcd's side: tests/ha_etcd.rs.)

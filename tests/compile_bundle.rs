@@ -406,7 +406,7 @@ fn bad_inputs_are_refused_without_partial_output() {
 }
 
 /// With the node's facts given (`--host-name`, `--ca-cert-dirs` of a Debian/Ubuntu host), the
-/// kubelet flags are kubeadm's real v1.31.2 line (control-plane.md §9.2) and the API server
+/// kubelet flags are kubeadm's real v1.31.2 line (kubeadm's `cmd/kubeadm/app/phases/kubelet/flags.go`) and the API server
 /// mounts exactly what kubeadm mounts on such a host.
 #[test]
 fn host_inputs_reproduce_kubeadm_on_a_debian_node() {

@@ -281,7 +281,7 @@ fn every_node_gets_its_own_certificates_and_keys() {
         .iter()
         .map(|n| (*n, files(&out.join(format!("{n}.tgz")))))
         .collect();
-    // Control-plane nodes: kubeadm's join files (join.md §4.12), kbc's kubelet.conf.
+    // Control-plane nodes: kubeadm's join files (docs/clusters.md), kbc's kubelet.conf.
     for (i, node) in ["cp-2", "cp-3"].iter().enumerate() {
         let f = &bundles[node];
         let ip = format!("192.168.56.{}", 12 + i);

@@ -1,4 +1,4 @@
-//! `kbc` against hostile input (the adversarial review's reproductions): every case ends
+//! `kbc` against hostile input (reproductions of crashes, hangs and leaks found by review): every case ends
 //! with exit 1, a message naming the culprit, and nothing written — never a hang, a crash or
 //! unbounded memory.
 

@@ -232,7 +232,7 @@ fn user_ca_with_other_subject_and_p384_key() {
             c.to_str().unwrap(),
         ],
     );
-    // Kubeconfig client certificates start at the CA's NotBefore (pki.md §3.2).
+    // Kubeconfig client certificates start at the CA's NotBefore (kubeadm's signer, `cmd/kubeadm/app/util/pkiutil/pki_helpers.go`).
     let ca_nb = ok("openssl", &["x509", "-noout", "-startdate", "-in", &crt]);
     let c_nb = ok(
         "openssl",
@@ -502,7 +502,7 @@ fn existing_kubeconfigs_and_pairs_are_checked() {
         ("ca.crt", b(&out, "pki/ca.crt")),
         ("ca.key", b(&out, "pki/ca.key")),
     ];
-    // A kubeconfig carrying another CA is an error (pki.md §6.4).
+    // A kubeconfig carrying another CA is an error (kubeadm's `validateKubeConfig`, `cmd/kubeadm/app/phases/kubeconfig/kubeconfig.go`).
     let d = pki_with(&base);
     std::fs::write(d.path().join("admin.conf"), b(&other, "admin.conf")).unwrap();
     let e = refused(&input(), &secrets(), Some(&d.path().join("pki")));

@@ -1,5 +1,5 @@
 //! `kbc certs check-expiration` on a rendered tree: kubeadm's columns and layout
-//! (pki.md §12), expectations written out by hand.
+//! (`cmd/kubeadm/app/cmd/certs.go`), expectations written out by hand.
 
 use crate::pki_support as support;
 

@@ -8,7 +8,7 @@ use std::path::Path;
 use kbc::pki::EncryptionAlgorithm;
 use support::*;
 
-/// Expected facts per certificate, from pki.md §4-§5 (worked example of §5.1).
+/// Expected facts per certificate, from kubeadm's certificate list and SAN rules (`cmd/kubeadm/app/phases/certs/certlist.go`, `cmd/kubeadm/app/util/pkiutil/pki_helpers.go`).
 struct Expect {
     file: &'static str,
     ca: &'static str,
@@ -92,7 +92,7 @@ const CAS: &[(&str, &str)] = &[
     ("pki/etcd/ca.crt", "etcd-ca"),
 ];
 
-/// (file, subject, server) of the kubeconfigs, pki.md §7.
+/// (file, subject, server) of the kubeconfigs (`cmd/kubeadm/app/phases/kubeconfig/kubeconfig.go`).
 const KUBECONFIGS: &[(&str, &str, &str)] = &[
     (
         "admin.conf",
@@ -322,7 +322,7 @@ fn check_tree(dir: &Path, key_header: &str, key_text: &str) {
         );
         assert!(t.contains(&format!("Subject: {subject}\n")), "{file}:\n{t}");
         assert!(t.contains("Issuer: CN = kubernetes\n"), "{file}");
-        // Client cert NotBefore = the CA's NotBefore (pki.md §3.2).
+        // Client cert NotBefore = the CA's NotBefore (kubeadm's signer).
         assert!(t.contains("Not Before: Nov 25 11:55:00 2026 GMT"), "{file}");
         assert!(t.contains("Not After : Nov 25 12:00:00 2027 GMT"), "{file}");
         assert!(t.contains(key_text), "{file}");
@@ -431,7 +431,7 @@ fn rsa_2048_tree_reads_back_as_specified() {
         "-----BEGIN RSA PRIVATE KEY-----\n",
         "Public-Key: (2048 bit)",
     );
-    // Files and modes, pki.md §4 and §11.
+    // Files and modes, as kubeadm writes them (`pki_helpers.go`).
     use std::os::unix::fs::PermissionsExt;
     let mut names = Vec::new();
     for a in &out.artifacts {
@@ -480,7 +480,7 @@ fn rsa_2048_tree_reads_back_as_specified() {
         out.artifacts.last().unwrap().path,
         "etc/kubernetes/scheduler.conf"
     );
-    // The discovery hash is sha256 of ca.crt's SPKI (pki.md §9), computed by openssl.
+    // The discovery hash is sha256 of ca.crt's SPKI (`cmd/kubeadm/app/util/pubkeypin`), computed by openssl.
     let spki = std::process::Command::new("sh")
         .arg("-c")
         .arg(format!(
@@ -583,7 +583,7 @@ fn server_urls_follow_local_mode_ipv6_and_missing_endpoint() {
         "{admin}"
     );
     assert!(admin.contains("current-context: kubernetes-admin@prod\n"));
-    // External etcd: no etcd PKI at all (pki.md §6.1).
+    // External etcd: no etcd PKI at all (`certlist.go`).
     assert!(out
         .artifacts
         .iter()

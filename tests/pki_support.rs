@@ -25,7 +25,7 @@ pub fn at() -> IssueTime {
     IssueTime::parse_rfc3339("2026-11-25T12:00:00Z").unwrap()
 }
 
-/// pki.md §5.1's worked example.
+/// A worked example of kubeadm's SAN rules (`GetAPIServerAltNames`).
 pub fn input() -> PkiInput {
     let mut i = PkiInput::new("cp-1", "192.168.0.10".parse().unwrap());
     i.control_plane_endpoint = Some("k8s.example.com:6443".into());

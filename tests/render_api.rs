@@ -271,7 +271,7 @@ fn kubeadm_config_holds_the_v1beta4_cluster_configuration() {
     let cm = find(&objs, "ConfigMap", "kubeadm-config");
     let data = cm["data"].as_object().unwrap();
     assert_eq!(data.len(), 1);
-    // §3.1's observed default form.
+    // The observed default form.
     assert_eq!(
         data["ClusterConfiguration"],
         "apiServer: {}\napiVersion: kubeadm.k8s.io/v1beta4\ncaCertificateValidityPeriod: 87600h0m0s\ncertificateValidityPeriod: 8760h0m0s\ncertificatesDir: /etc/kubernetes/pki\nclusterName: kubernetes\ncontrollerManager: {}\ndns: {}\nencryptionAlgorithm: RSA-2048\netcd:\n  local:\n    dataDir: /var/lib/etcd\nimageRepository: registry.k8s.io\nkind: ClusterConfiguration\nkubernetesVersion: v1.31.2\nnetworking:\n  dnsDomain: cluster.local\n  serviceSubnet: 10.96.0.0/12\nproxy: {}\nscheduler: {}\n"

@@ -515,7 +515,11 @@ fn every_file_decrypts_back_local_and_external_etcd() {
             k.sort();
             k
         });
-        assert_eq!(data.len(), if external { 9 } else { 8 }, "pki.md §10.3");
+        assert_eq!(
+            data.len(),
+            if external { 9 } else { 8 },
+            "the upload-certs data keys (`copycerts.go`)"
+        );
         for (k, plain) in &files {
             let blob = &data[k];
             assert_eq!(

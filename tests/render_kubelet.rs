@@ -1,6 +1,6 @@
 //! The kubelet's files: `kubeadm-flags.env` for every fixture, checked against strings written
 //! from kubeadm's kubelet phase (and a real v1.31.2 kubeadm-flags.env line), and a
-//! snapshot of `config.yaml` for every valid fixture (§10.1).
+//! snapshot of `config.yaml` for every valid fixture.
 
 use kbc::config::{Cluster, Source};
 use kbc::render::kubelet::{go_quote, kubeadm_flags_env, kubelet_config_yaml, KubeletHostInputs};
@@ -34,7 +34,7 @@ fn on_own_host(c: &Cluster) -> String {
 
 #[test]
 fn single_node_matches_real_kubeadm_1_31_2_output() {
-    // control-plane.md §9.2: a real v1.31.2 /var/lib/kubelet/kubeadm-flags.env.
+    // kubeadm's `cmd/kubeadm/app/phases/kubelet/flags.go`: a real v1.31.2 /var/lib/kubelet/kubeadm-flags.env.
     assert_eq!(
         on_own_host(&fixture("single-node.yaml")),
         "KUBELET_KUBEADM_ARGS=\"--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock --pod-infra-container-image=registry.k8s.io/pause:3.10\"\n"
@@ -171,7 +171,7 @@ fn config_yaml_for_every_valid_fixture() {
 
 #[test]
 fn default_config_yaml_has_the_spec_field_list() {
-    // control-plane.md §10.1: the serialized default file of 1.31, in key order (top level),
+    // kubeadm's `cmd/kubeadm/app/componentconfigs/kubelet.go`: the serialized default file of 1.31, in key order (top level),
     // here with systemd-resolved inactive (LoadOptions::default), so without resolvConf.
     let yaml = kubelet_config_yaml(&fixture("single-node.yaml"), &PatchSet::default()).unwrap();
     let top: Vec<&str> = yaml

@@ -90,7 +90,7 @@ fn manifests_are_deterministic() {
 
 #[test]
 fn default_apiserver_flags_in_kubeadm_order() {
-    // §3: the resulting order for a default config with local etcd.
+    // The resulting order for a default config with local etcd.
     let cmd = command(&simple(""), Component::ApiServer);
     let names: Vec<&str> = cmd[1..]
         .iter()
@@ -224,7 +224,7 @@ fn user_flag_overrides_the_default_but_not_the_probe_port() {
         flags(&cmd, "enable-admission-plugins"),
         ["NodeRestriction,PodSecurity"]
     );
-    // §7.2: the probe port is always the bindPort.
+    // The probe port is always the bindPort.
     let p = pod(&c, Component::ApiServer);
     for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {
         assert_eq!(container(&p)[probe]["httpGet"]["port"], 6443, "{probe}");

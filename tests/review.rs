@@ -333,7 +333,7 @@ print(h + ".." + s)
 
 #[test]
 fn jws_vector_of_cluster_bootstrap() {
-    // kubernetes/cluster-bootstrap token/jws/jws_test.go, as in api-objects.md §11.2.
+    // kubernetes/cluster-bootstrap token/jws/jws_test.go.
     assert_eq!(
         kbc::review::detached_jws(
             "Hello from the other side. I must have called a thousand times.",

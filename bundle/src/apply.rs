@@ -46,7 +46,7 @@ pub struct ApplyPlan {
     pub join: Option<JoinPlan>,
 }
 
-/// What `kbc-apply` needs to join a node (kubeadm's join phases, join.md).
+/// What `kbc-apply` needs to join a node (kubeadm's join phases, `cmd/kubeadm/app/cmd/join.go`; docs/clusters.md).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct JoinPlan {
@@ -67,7 +67,7 @@ pub struct JoinPlan {
     pub etcd: Option<EtcdJoin>,
 }
 
-/// A stacked etcd member joining the cluster (join.md §4.8, §5).
+/// A stacked etcd member joining the cluster (`cmd/kubeadm/app/phases/etcd/local.go`; docs/clusters.md).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EtcdJoin {

@@ -32,7 +32,7 @@ pub const ROOTFS_PREFIX: &str = "rootfs/";
 /// Largest decompressed bundle accepted ([`limits::MAX_UNPACKED_BYTES`]).
 pub const MAX_TAR_BYTES: u64 = limits::MAX_UNPACKED_BYTES;
 
-/// The manifest `kbc-bundle.json` (bundle.md, "The manifest").
+/// The manifest `kbc-bundle.json` (docs/bundle-format.md, "The manifest").
 ///
 /// Fields the spec names are typed; anything else is kept in `extra` so that a manifest
 /// read and written again keeps its bytes.
@@ -349,7 +349,7 @@ pub fn check_path(path: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// Reads and checks a whole bundle (`.tgz` bytes) against bundle.md: the first entry is
+/// Reads and checks a whole bundle (`.tgz` bytes) against docs/bundle-format.md: the first entry is
 /// a canonical manifest of format [`FORMAT`]; every other entry is a regular file with a
 /// safe path, listed in the manifest in the same order with the same size, sha256 and
 /// mode; nothing is missing or extra; the digest equals `expect_digest` when given.
@@ -493,7 +493,7 @@ pub struct NewFile {
     pub data: Vec<u8>,
 }
 
-/// The gzip level of written bundles; part of the format's bytes (DEPENDENCIES.md §4: the
+/// The gzip level of written bundles; part of the format's bytes (the
 /// gzip header's XFL byte and the deflate output depend on it), so never changed silently.
 pub const GZIP_LEVEL: u32 = 9;
 
@@ -513,7 +513,7 @@ pub enum WriteError {
     },
 }
 
-/// Writes a bundle per bundle.md: `manifest.files` is replaced by the entries of `files`
+/// Writes a bundle per docs/bundle-format.md: `manifest.files` is replaced by the entries of `files`
 /// (sorted byte-wise by path), the canonical manifest comes first, then the files; ustar
 /// headers with uid/gid 0, user and group `root`, mtime `mtime` (the issue time, seconds
 /// since the epoch) and the install mode; gzip with mtime 0, no name, level

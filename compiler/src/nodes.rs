@@ -3,12 +3,12 @@
 //! `cluster.json`. Pure, as `compile` is.
 //!
 //! A joining control-plane node gets what kubeadm's `control-plane-prepare` phases write
-//! (join.md §4.2–§4.5): the shared CAs and service-account pair (derived from the seed, so no
+//! (`cmd/kubeadm/app/cmd/phases/join/controlplaneprepare.go`): the shared CAs and service-account pair (derived from the seed, so no
 //! upload-certs), its own leaves with its SANs, admin, controller-manager and scheduler
 //! kubeconfigs, the static Pods with its address, and an etcd manifest that lists the
 //! members before it. A worker gets `ca.crt` at `caCertPath`, the kubelet files, and a
 //! `kubelet.conf` signed offline (a named worker) or `bootstrap-kubelet.conf` with the
-//! cluster's first bootstrap token (a generic worker, join.md §3.3). Deliberate differences:
+//! cluster's first bootstrap token (a generic worker, `cmd/kubeadm/app/cmd/phases/join/kubelet.go`). Deliberate differences:
 //! docs/differences.md.
 
 use std::collections::BTreeMap;
@@ -312,7 +312,7 @@ fn pki_files(pki_out: &pki::PkiOutput, node: &JoinNode) -> Vec<NewFile> {
         .collect()
 }
 
-/// A generic worker's `bootstrap-kubelet.conf` (join.md §3.3), with the cluster's first
+/// A generic worker's `bootstrap-kubelet.conf` (`cmd/kubeadm/app/cmd/phases/join/kubelet.go`), with the cluster's first
 /// bootstrap token (the init configuration always has one after defaulting).
 fn bootstrap_kubeconfig(
     init: &Cluster,
@@ -359,7 +359,7 @@ fn normalized(init: &Cluster, node: &JoinNode) -> String {
     ])
 }
 
-/// kubeadm's join phases for this node, after its `skipPhases` (join.md §1.1).
+/// kubeadm's join phases for this node, after its `skipPhases` (`cmd/kubeadm/app/cmd/join.go`).
 fn join_phases(cluster: &Cluster, node: &JoinNode) -> Vec<String> {
     let local_etcd = !cluster.external_etcd;
     let control_plane = node.role == NodeRole::ControlPlaneJoin;
@@ -472,7 +472,7 @@ fn etcd_join(cluster: &Cluster, members: &[EtcdMember], data_dir: &str) -> EtcdJ
         ca_file: pki("etcd/ca.crt"),
         cert_file: pki("etcd/healthcheck-client.crt"),
         key_file: pki("etcd/healthcheck-client.key"),
-        // kubeadm 1.31 ignores timeouts.etcdAPICall and uses its constant (join.md §2.1).
+        // kubeadm 1.31 ignores timeouts.etcdAPICall and uses its constant (`EtcdAPICallTimeout`, `cmd/kubeadm/app/constants/constants.go`).
         api_call_seconds: 120,
     }
 }

@@ -1,5 +1,5 @@
 //! The HTTPS client: ureq 3 over rustls with the ring provider passed explicitly
-//! (DEPENDENCIES.md §7), the kubeconfig's CA as the only root, its client certificate for
+//! (no default provider is compiled in), the kubeconfig's CA as the only root, its client certificate for
 //! mutual TLS. [`ApiClient::send`] retries with exponential backoff on connection errors,
 //! 5xx and 429 until the plan's `kubernetesAPICall` timeout; every other status is returned
 //! to the caller, which turns unexpected ones into [`ApiError::Rejected`].

@@ -85,7 +85,7 @@ pub fn run(s: &mut Session<'_>, phase: &str) -> Result<Outcome, PhaseError> {
     let objects = load(s, phase)?;
     let mut outcome = apply_all(s, objects)?;
     if phase == "upload-config/kubelet" && !s.plan.node.annotations.is_empty() {
-        // kubeadm preserves the CRI socket on the Node here (api-objects.md §4.3).
+        // kubeadm preserves the CRI socket on the Node here (`cmd/kubeadm/app/cmd/phases/init/uploadconfig.go`).
         let annotations = s.plan.node.annotations.clone();
         let node =
             super::mark_control_plane::patch_node(s, &Default::default(), &annotations, None)?;

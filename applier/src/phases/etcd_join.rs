@@ -1,5 +1,6 @@
 //! A joining control-plane node's stacked etcd member (kubeadm's `check-etcd` and
-//! `control-plane-join/etcd`, join.md §4.6, §4.8; docs/clusters.md), over etcd's JSON
+//! `control-plane-join/etcd`: `cmd/kubeadm/app/cmd/phases/join/checketcd.go`,
+//! `controlplanejoin.go`, `cmd/kubeadm/app/phases/etcd/local.go`; docs/clusters.md), over etcd's JSON
 //! gateway ([`crate::etcd`]) with the node's own etcd client certificate:
 //!
 //! 1. read the member list from an existing voting member;
@@ -14,8 +15,8 @@
 //! 6. wait until the new member answers.
 //!
 //! Every step looks at the cluster first, so a re-run after a kill at any point converges
-//! (kubeadm 1.31 retries the learner add for two minutes and fails, join.md §4.8).
-//! `leave` is `kubeadm reset`'s remove-etcd-member (join.md §6.2).
+//! (kubeadm 1.31 retries the learner add for two minutes and fails: `cmd/kubeadm/app/util/etcd/etcd.go`).
+//! `leave` is `kubeadm reset`'s remove-etcd-member (`cmd/kubeadm/app/cmd/phases/reset/removeetcdmember.go`).
 
 use std::fs;
 use std::io::Write;

@@ -1,4 +1,4 @@
-//! `kubelet-finalize` (control-plane.md §10.5): once the kubelet has rotated its client
+//! `kubelet-finalize` (`cmd/kubeadm/app/cmd/phases/init/kubeletfinalize.go`): once the kubelet has rotated its client
 //! certificate into `/var/lib/kubelet/pki/kubelet-client-current.pem`, kubelet.conf's
 //! current user drops its embedded `client-certificate-data`/`client-key-data` and points
 //! `client-certificate` and `client-key` at that file; the file is written back 0600 and

@@ -1,4 +1,4 @@
-//! `kubelet-start` (control-plane.md §10.4): `systemctl daemon-reload`, `systemctl enable
+//! `kubelet-start` (`cmd/kubeadm/app/cmd/phases/init/kubelet.go`): `systemctl daemon-reload`, `systemctl enable
 //! kubelet` (when not enabled), `systemctl restart kubelet`. The files kubeadm writes in
 //! this phase (`/var/lib/kubelet/config.yaml`, `kubeadm-flags.env`) are bundle files that
 //! `install` wrote.
@@ -54,7 +54,7 @@ fn start(s: &mut Session<'_>) -> Result<Outcome, PhaseError> {
     })
 }
 
-/// The rest of kubeadm join's kubelet-start (join.md §3.8): a generic worker waits for the
+/// The rest of kubeadm join's kubelet-start (`cmd/kubeadm/app/cmd/phases/join/kubelet.go`): a generic worker waits for the
 /// kubelet's TLS bootstrap to write kubelet.conf, then deletes bootstrap-kubelet.conf;
 /// every joining node annotates its Node with the CRI socket, as the node itself.
 fn join_tail(s: &mut Session<'_>) -> Result<Outcome, PhaseError> {

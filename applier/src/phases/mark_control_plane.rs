@@ -1,4 +1,4 @@
-//! `mark-control-plane` (api-objects.md §6): waits for the kubelet to register the Node,
+//! `mark-control-plane` (`cmd/kubeadm/app/phases/markcontrolplane/markcontrolplane.go`): waits for the kubelet to register the Node,
 //! then adds the plan's labels and taints with one strategic merge patch. The taint list
 //! is kubeadm's: the configured taints in order, then every taint already on the Node that
 //! is not exactly equal (key, value, effect, timeAdded) to one of them; nothing is removed.

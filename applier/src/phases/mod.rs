@@ -404,9 +404,9 @@ fn absent_or_blocked(root: &Path, path: &Path) -> io::Result<HostState> {
 }
 
 /// The mode of a directory that kbc-apply creates, by root-relative path: kubeadm creates
-/// `/etc/kubernetes/manifests` and `/var/lib/kubelet` 0700 (control-plane.md §8, §10),
+/// `/etc/kubernetes/manifests` and `/var/lib/kubelet` 0700 (`cmd/kubeadm/app/util/staticpod/utils.go`, `cmd/kubeadm/app/phases/kubelet/config.go`),
 /// its temporary directory `/etc/kubernetes/tmp` 0700, and everything else, including
-/// `/etc/kubernetes` and the certificate directories, 0755 (pki.md §11). Directories that
+/// `/etc/kubernetes` and the certificate directories, 0755 (`cmd/kubeadm/app/util/pkiutil/pki_helpers.go`). Directories that
 /// exist keep their mode, as with kubeadm.
 pub fn dir_mode(rel: &str) -> u32 {
     const PRIVATE: [&str; 3] = [

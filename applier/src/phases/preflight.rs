@@ -189,7 +189,7 @@ fn manifests(s: &Session<'_>) -> Vec<(String, Result<(), String>)> {
     out
 }
 
-/// kubeadm join's `FileAvailable` checks (join.md §3.9): kubelet.conf and
+/// kubeadm join's `FileAvailable` checks (`RunJoinNodeChecks`, `cmd/kubeadm/app/preflight/checks.go`): kubelet.conf and
 /// bootstrap-kubelet.conf, and on a worker `caCertPath`, must be absent. Re-run rule: a file
 /// identical to the bundle's passes, and so does the kubelet.conf a generic worker's kubelet
 /// wrote (the node has joined).

@@ -1,4 +1,4 @@
-//! `show-join-command`: prints the bundle's `join/commands.txt` (api-objects.md §10).
+//! `show-join-command`: prints the bundle's `join/commands.txt` (`cmd/kubeadm/app/cmd/phases/init/showjoincommand.go`).
 
 use super::Outcome;
 use super::{PhaseError, Session};

@@ -1,4 +1,4 @@
-//! `upload-certs` (only with `--upload-certs`, api-objects.md §5): the short-lived proxy
+//! `upload-certs` (only with `--upload-certs`, `cmd/kubeadm/app/phases/copycerts/copycerts.go`): the short-lived proxy
 //! token Secret (type `bootstrap.kubernetes.io/token`), then `kube-system/kubeadm-certs`
 //! owned by it — the token is read back for its `uid` and the Secret gets kubeadm's
 //! ownerReference `{apiVersion: v1, kind: Secret, name, uid, controller: true,

@@ -1,4 +1,4 @@
-//! `wait-control-plane` (control-plane.md §12): first the kubelet's health endpoint, read
+//! `wait-control-plane` (`cmd/kubeadm/app/cmd/phases/init/waitcontrolplane.go`): first the kubelet's health endpoint, read
 //! from the bundle's `/var/lib/kubelet/config.yaml` (`http://<healthzBindAddress>:<healthzPort>/healthz`,
 //! default `127.0.0.1:10248`, port 0 skips it) up to `timeouts.kubeletHealthCheck`; then
 //! each of the plan's health URLs, up to `timeouts.controlPlaneComponentHealthCheck`. Every

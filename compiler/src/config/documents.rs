@@ -74,8 +74,8 @@ pub fn read(text: &str, allow_unknown: bool, report: &mut Report) -> Documents {
         let Some(mut doc) = typed_document(chunk, report) else {
             continue;
         };
-        // A cluster file holds one JoinConfiguration per further node (bundle.md
-        // "Clusters"; kubeadm's own reader takes one per file).
+        // A cluster file holds one JoinConfiguration per further node (docs/clusters.md;
+        // kubeadm's own reader takes one per file).
         if doc.kind == "JoinConfiguration" {
             joins += 1;
             doc.label = join_label(joins);

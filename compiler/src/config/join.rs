@@ -1,6 +1,7 @@
 //! The further nodes of a cluster file: each `JoinConfiguration` defaulted
-//! (`SetDefaults_JoinConfiguration`, `SetJoinDynamicDefaults`, join.md §2.2) and validated
-//! (`ValidateJoinConfiguration`, join.md §2.5) into a [`JoinNode`], then checked against the
+//! (`SetDefaults_JoinConfiguration`, `SetJoinDynamicDefaults` in
+//! `cmd/kubeadm/app/util/config/joinconfiguration.go`) and validated
+//! (`ValidateJoinConfiguration`, `cmd/kubeadm/app/apis/kubeadm/validation/validation.go`) into a [`JoinNode`], then checked against the
 //! init configuration and the other nodes. The rules of a cluster file (docs/clusters.md):
 //! `discovery` may be omitted; when given it must agree with the cluster; a control-plane
 //! node needs a name, an advertise address and the cluster's `controlPlaneEndpoint`; a
@@ -53,7 +54,7 @@ impl JoinNode {
     }
 
     /// The [`Cluster`] this node's files are rendered from: the init node's, with this
-    /// node's registration, endpoint, timeouts, phases and patches (join.md §2.6: cluster-wide
+    /// node's registration, endpoint, timeouts, phases and patches (`cmd/kubeadm/app/cmd/join.go`: cluster-wide
     /// values from the cluster, node values from the JoinConfiguration).
     pub fn cluster(&self, init: &Cluster, etcd_members: &[(String, String)]) -> Cluster {
         let mut c = init.clone();
@@ -192,7 +193,7 @@ fn validate_join(label: &str, c: &JoinConfiguration, init: &Cluster, out: &mut V
     };
     validate::init(&as_init, &mut node_problems);
     for mut d in node_problems {
-        // A worker may leave its name out: a generic worker bundle (bundle.md "Clusters").
+        // A worker may leave its name out: a generic worker bundle (docs/clusters.md).
         if d.path == "nodeRegistration.name" && nr.name.is_empty() && c.control_plane.is_none() {
             continue;
         }

@@ -59,11 +59,11 @@ pub(crate) enum SanRule {
     None,
     /// One DNS name: the CA's CN.
     OwnCommonName,
-    /// §5.1 of pki.md.
+    /// kubeadm's `GetAPIServerAltNames` (`cmd/kubeadm/app/util/pkiutil/pki_helpers.go`).
     ApiServer,
-    /// §5.2, `serverCertSANs`.
+    /// kubeadm's `GetEtcdAltNames`, `serverCertSANs`.
     EtcdServer,
-    /// §5.2, `peerCertSANs`.
+    /// kubeadm's `GetEtcdPeerAltNames`, `peerCertSANs`.
     EtcdPeer,
 }
 

@@ -4,7 +4,7 @@
 //! Mirrors `cmd/kubeadm/app/cmd/certs.go` (`newCmdCertsExpiration`, the text printer) and
 //! `cmd/kubeadm/app/phases/certs/renewal/manager.go`. Go's tabwriter (minwidth 10,
 //! tabwidth 4, padding 3, spaces) is reproduced by [`tabwrite`]; residual times use
-//! apimachinery's `ShortHumanDuration` (pki.md §12; whether 1.31.x prints the long form is
+//! apimachinery's `ShortHumanDuration` (`cmd/kubeadm/app/cmd/certs.go`; whether 1.31.x prints the long form is
 //! unconfirmed).
 
 use time::OffsetDateTime;

@@ -88,7 +88,7 @@ pub(super) fn render(
     let provided = provided.with_secrets(secrets)?;
     let start = at.at();
     let backdate = time::Duration::try_from(CERTIFICATE_BACKDATE).expect("5 minutes");
-    // CAs start when the secrets say (bundle.md "Clusters"): every bundle of a cluster, on
+    // CAs start when the secrets say (docs/clusters.md): every bundle of a cluster, on
     // whatever day it is compiled, carries the same CA certificates.
     let ca_start = secrets.ca_issued_at.map_or(start, IssueTime::at);
     let times = Times {

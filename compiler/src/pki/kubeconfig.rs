@@ -213,7 +213,7 @@ pub fn render(
 /// The user of kubeadm's TLS-bootstrap kubeconfig.
 pub const BOOTSTRAP_USER: &str = "tls-bootstrap-token-user";
 
-/// `/etc/kubernetes/bootstrap-kubelet.conf` (join.md §3.3): kubeadm's `CreateWithToken`
+/// `/etc/kubernetes/bootstrap-kubelet.conf` (`cmd/kubeadm/app/cmd/phases/join/kubelet.go`): kubeadm's `CreateWithToken`
 /// with the cluster entry renamed to `clusterName` and the context name left as made.
 pub fn render_bootstrap(cluster_name: &str, server: &str, ca_pem: &[u8], token: &str) -> Vec<u8> {
     let credentials = User {

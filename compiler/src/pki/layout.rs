@@ -51,7 +51,7 @@ pub fn cert(input: &PkiInput, base: &str) -> Slot {
 }
 
 /// `sa.pub`: kubeadm init writes the public half 0600 as well; a joining control-plane
-/// node gets it 0644 (kubeadm's download-certs writes it as a certificate, join.md §4.2).
+/// node gets it 0644 (kubeadm's download-certs writes it as a certificate, `cmd/kubeadm/app/phases/copycerts/copycerts.go`).
 pub fn sa_pub(input: &PkiInput) -> Slot {
     let mode = match input.role {
         super::NodeRole::ControlPlaneJoin => 0o644,

@@ -89,7 +89,7 @@ pub struct PkiInput {
     pub role: NodeRole,
 }
 
-/// Which node a PKI is for. kubeadm writes different sets (join.md §4.3, §4.4): the init
+/// Which node a PKI is for. kubeadm writes different sets (`cmd/kubeadm/app/cmd/phases/join/controlplaneprepare.go`): the init
 /// node every file; a joining control-plane node the shared CAs and SA pair, its own leaves
 /// and admin, controller-manager and scheduler kubeconfigs (kbc adds `kubelet.conf`, signed
 /// offline); a worker only `ca.crt` (kbc adds a named worker's `kubelet.conf`).

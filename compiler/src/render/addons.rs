@@ -383,7 +383,7 @@ pub(crate) fn dns_ip(input: &ApiInput) -> String {
     cluster_dns_ip(&input.cluster.config.networking.service_subnet)
 }
 
-/// addon/coredns (spec §8): ConfigMap, ClusterRole, ClusterRoleBinding, ServiceAccount,
+/// addon/coredns (`cmd/kubeadm/app/phases/addons/dns/dns.go`): ConfigMap, ClusterRole, ClusterRoleBinding, ServiceAccount,
 /// Deployment, Service, in `createCoreDNSAddon`'s order.
 pub(crate) fn coredns(input: &ApiInput) -> Vec<Value> {
     let c = input.cluster;
@@ -427,7 +427,7 @@ pub fn kube_proxy_config_yaml(input: &ApiInput) -> String {
     to_yaml(&input.cluster.kube_proxy)
 }
 
-/// addon/kube-proxy (spec §9): ConfigMap, DaemonSet, ServiceAccount, ClusterRoleBinding,
+/// addon/kube-proxy (`cmd/kubeadm/app/phases/addons/proxy/proxy.go`): ConfigMap, DaemonSet, ServiceAccount, ClusterRoleBinding,
 /// Role, RoleBinding, in kubeadm's order.
 pub(crate) fn kube_proxy(input: &ApiInput) -> Vec<Value> {
     let c = input.cluster;

@@ -444,7 +444,7 @@ pub(crate) fn service_account(namespace: &str, name: &str) -> Value {
 // ---------------------------------------------------------------------------------------------
 // The phases.
 
-/// `kubeadm:cluster-admins` (spec §2): admin.conf's group gets `cluster-admin`.
+/// `kubeadm:cluster-admins` (`EnsureAdminClusterRoleBinding`, `cmd/kubeadm/app/phases/kubeconfig/kubeconfig.go`): admin.conf's group gets `cluster-admin`.
 fn cluster_admins(_: &ApiInput) -> Vec<Value> {
     vec![cluster_role_binding(
         CLUSTER_ADMINS,
@@ -453,7 +453,7 @@ fn cluster_admins(_: &ApiInput) -> Vec<Value> {
     )]
 }
 
-/// upload-config/kubeadm (spec §3): the ClusterConfiguration as v1beta4 YAML, and read access
+/// upload-config/kubeadm (`cmd/kubeadm/app/phases/uploadconfig/uploadconfig.go`): the ClusterConfiguration as v1beta4 YAML, and read access
 /// for joining nodes.
 fn upload_config_kubeadm(input: &ApiInput) -> Vec<Value> {
     let stored = to_yaml(&input.cluster.config);
@@ -478,7 +478,7 @@ pub fn kubelet_config_yaml(cluster: &Cluster) -> String {
     to_yaml(&cluster.kubelet)
 }
 
-/// upload-config/kubelet (spec §4): `kubelet-config` and read access for nodes and tokens.
+/// upload-config/kubelet (`cmd/kubeadm/app/phases/kubelet/config.go`): `kubelet-config` and read access for nodes and tokens.
 fn upload_config_kubelet(input: &ApiInput) -> Vec<Value> {
     let kubelet = kubelet_config_yaml(input.cluster);
     let mut cm = config_map(
@@ -542,7 +542,7 @@ pub(crate) fn token_secret(t: &Token) -> Value {
     })
 }
 
-/// bootstrap-token (spec §7.1, §7.2): the token Secrets in config order, then the RBAC for
+/// bootstrap-token (`cmd/kubeadm/app/phases/bootstraptoken/node/`): the token Secrets in config order, then the RBAC for
 /// joining nodes in `runBootstrapToken`'s order.
 fn bootstrap_token(input: &ApiInput) -> Vec<Value> {
     let mut out: Vec<Value> = input.tokens.iter().map(token_secret).collect();
@@ -579,7 +579,7 @@ fn bootstrap_token(input: &ApiInput) -> Vec<Value> {
     out
 }
 
-/// The kubeconfig kubeadm stores in `cluster-info` (spec §7.3): admin.conf's cluster, flattened,
+/// The kubeconfig kubeadm stores in `cluster-info` (`cmd/kubeadm/app/phases/bootstraptoken/clusterinfo/clusterinfo.go`): admin.conf's cluster, flattened,
 /// under the empty name, written by client-go's `clientcmd.Write` (keys sorted, Go's
 /// non-`omitempty` fields `contexts`, `users`, `current-context` and `preferences` present).
 pub fn cluster_info_kubeconfig(ca_cert_pem: &str, server: &str) -> String {
@@ -598,7 +598,7 @@ pub fn cluster_info_kubeconfig(ca_cert_pem: &str, server: &str) -> String {
     }))
 }
 
-/// The bootstrap-token phase's `cluster-info` part (spec §7.3, §7.4): the ConfigMap anonymous
+/// The bootstrap-token phase's `cluster-info` part (`clusterinfo.go`): the ConfigMap anonymous
 /// discovery reads, and the Role and RoleBinding that let it.
 fn cluster_info(input: &ApiInput) -> Vec<Value> {
     let kubeconfig = cluster_info_kubeconfig(input.ca_cert_pem, input.server);

@@ -103,7 +103,7 @@ pub(crate) fn kubelet_flags(cluster: &Cluster, host: &KubeletHostInputs) -> Vec<
         base.push(arg("hostname-override", node_name));
     }
     // Only a worker registers its taints by flag; control-plane nodes get them from
-    // mark-control-plane (join.md §3.6).
+    // mark-control-plane (`cmd/kubeadm/app/phases/kubelet/flags.go`).
     let taints = cluster
         .init
         .node_registration

@@ -526,9 +526,9 @@ fn etcd_args(cluster: &Cluster) -> Vec<Arg> {
         let initial = format!("{}={}", cluster.node_name, ctx.peer_url());
         args::set_value(&mut base, "initial-cluster", initial);
     } else {
-        // A joining member (join.md §4.8 step 3): the members before it and itself, and
+        // A joining member (`CreateStackedEtcdStaticPodManifestFile`, `cmd/kubeadm/app/phases/etcd/local.go`): the members before it and itself, and
         // `existing`. kubeadm lists them in etcd's member-ID order, which only etcd knows
-        // at add time; kbc lists them in join order, which etcd accepts (join.md §5.8).
+        // at add time; kbc lists them in join order, which etcd accepts (etcd's `ValidateClusterAndAssignIDs`).
         let initial: Vec<String> = cluster
             .etcd_initial_cluster
             .iter()

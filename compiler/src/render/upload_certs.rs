@@ -384,7 +384,7 @@ pub fn upload_certs_objects(
         }],
     });
     // kubeadm leaves the Group subject's apiGroup empty; the API server defaults it, and kbc
-    // writes the defaulted form (spec: api-objects.md, RBAC subjects).
+    // writes the defaulted form (the RBAC subject defaulting of the API server).
     let binding = json!({
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "RoleBinding",

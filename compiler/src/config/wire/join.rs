@@ -1,4 +1,4 @@
-//! `JoinConfiguration` (v1beta4 and v1beta3; join.md §2): one document per further node of a
+//! `JoinConfiguration` (v1beta4 and v1beta3; `cmd/kubeadm/app/apis/kubeadm/v1beta4/types.go`): one document per further node of a
 //! cluster file. v1beta3 converts to v1beta4 as kubeadm's conversion does (argument maps to
 //! name-sorted lists, `discovery.timeout` to `timeouts.discovery`).
 
@@ -24,7 +24,7 @@ pub struct JoinConfiguration {
         skip_serializing_if = "String::is_empty"
     )]
     pub ca_cert_path: String,
-    /// Optional in a cluster file: kbc knows the cluster (bundle.md "Clusters").
+    /// Optional in a cluster file: kbc knows the cluster (docs/clusters.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discovery: Option<Discovery>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -118,7 +118,7 @@ pub struct JoinControlPlane {
 }
 
 /// v1beta3 → v1beta4 (`v1beta3/conversion.go`): `kubeletExtraArgs` sorted by name, the
-/// `discovery.timeout` into `timeouts.discovery` (PR #125480, join.md §2.3).
+/// `discovery.timeout` into `timeouts.discovery` (PR #125480, `cmd/kubeadm/app/apis/kubeadm/v1beta3/conversion.go`).
 pub fn convert(c: JoinConfigurationV1beta3) -> JoinConfiguration {
     let nr = c.node_registration;
     let timeout = c.discovery.as_ref().and_then(|d| d.timeout);
