@@ -1,7 +1,7 @@
 //! kbc-apply's host-side half (issue 5, first part) against the bundle format (`bundle/src/lib.rs`):
 //! `verify`, `install`, `reset`, run as the real binary on bundles written here.
 //!
-//! The bundle writer below follows the spec on its own (it does not use kbc-apply's
+//! The bundle writer below follows docs/bundle-format.md on its own (it does not use kbc-apply's
 //! `bundle` module), so that the two can only agree by both following docs/bundle-format.md:
 //! deterministic ustar (sorted, uid/gid 0, fixed mtime), gzip with mtime 0 and a fixed
 //! level, the canonical manifest first.

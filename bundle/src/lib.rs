@@ -4,7 +4,7 @@
 //! depends only on serde, serde_json, sha2, tar, flate2 and thiserror, does no I/O besides
 //! reading the bytes it is given, and touches nothing on the host.
 //!
-//! Verification is strict: anything the spec does not allow is refused, with an error that
+//! Verification is strict: anything docs/bundle-format.md does not allow is refused, with an error that
 //! names the offending entry. Extension records (GNU long names, PAX headers) are refused
 //! too: each tar header must be one regular file, so a path longer than ustar's name/prefix
 //! fields cannot be carried.
@@ -34,7 +34,7 @@ pub const MAX_TAR_BYTES: u64 = limits::MAX_UNPACKED_BYTES;
 
 /// The manifest `kbc-bundle.json` (docs/bundle-format.md, "The manifest").
 ///
-/// Fields the spec names are typed; anything else is kept in `extra` so that a manifest
+/// Fields docs/bundle-format.md names are typed; anything else is kept in `extra` so that a manifest
 /// read and written again keeps its bytes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
