@@ -311,13 +311,13 @@ pub fn upload_certs_file(
     upload_certs_objects(cluster.external_etcd, key, files, token)
 }
 
-/// [`upload_certs_file`] with the one fact it reads from the cluster made explicit.
-pub fn upload_certs_objects(
+/// The `kubeadm-certs` data: every data key kubeadm transfers, the given ones encrypted,
+/// the others empty; a key kubeadm does not transfer, or given twice, is an error.
+fn encrypted_data(
     external_etcd: bool,
     key: &[u8; 32],
     files: &[(String, Vec<u8>)],
-    token: &UploadToken,
-) -> Result<ApiObjects, UploadCertsError> {
+) -> Result<Map<String, Value>, UploadCertsError> {
     let expected = transfer_keys(external_etcd);
     let mut given: BTreeMap<&str, &[u8]> = BTreeMap::new();
     for (k, bytes) in files {
@@ -340,7 +340,42 @@ pub fn upload_certs_objects(
         };
         data.insert((*k).to_string(), Value::String(value));
     }
+    Ok(data)
+}
 
+/// The Role and RoleBinding that let bootstrap tokens read `kubeadm-certs`.
+fn read_access() -> (Value, Value) {
+    let role = json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "Role",
+        "metadata": {"name": KUBEADM_CERTS_ROLE, "namespace": NAMESPACE},
+        "rules": [{
+            "verbs": ["get"],
+            "apiGroups": [""],
+            "resources": ["secrets"],
+            "resourceNames": [KUBEADM_CERTS_SECRET],
+        }],
+    });
+    // kubeadm leaves the Group subject's apiGroup empty; the API server defaults it, and kbc
+    // writes the defaulted form (the RBAC subject defaulting of the API server).
+    let binding = json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {"name": KUBEADM_CERTS_ROLE, "namespace": NAMESPACE},
+        "roleRef": {"apiGroup": RBAC_GROUP, "kind": "Role", "name": KUBEADM_CERTS_ROLE},
+        "subjects": [{"apiGroup": RBAC_GROUP, "kind": "Group", "name": NODE_BOOTSTRAP_TOKEN_GROUP}],
+    });
+    (role, binding)
+}
+
+/// [`upload_certs_file`] with the one fact it reads from the cluster made explicit.
+pub fn upload_certs_objects(
+    external_etcd: bool,
+    key: &[u8; 32],
+    files: &[(String, Vec<u8>)],
+    token: &UploadToken,
+) -> Result<ApiObjects, UploadCertsError> {
+    let data = encrypted_data(external_etcd, key, files)?;
     let token_secret_name = token.secret_name();
     let placeholder = owner_uid_placeholder(token);
     let token_secret = json!({
@@ -372,27 +407,7 @@ pub fn upload_certs_objects(
         },
         "data": Value::Object(data),
     });
-    let role = json!({
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "Role",
-        "metadata": {"name": KUBEADM_CERTS_ROLE, "namespace": NAMESPACE},
-        "rules": [{
-            "verbs": ["get"],
-            "apiGroups": [""],
-            "resources": ["secrets"],
-            "resourceNames": [KUBEADM_CERTS_SECRET],
-        }],
-    });
-    // kubeadm leaves the Group subject's apiGroup empty; the API server defaults it, and kbc
-    // writes the defaulted form (the RBAC subject defaulting of the API server).
-    let binding = json!({
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "RoleBinding",
-        "metadata": {"name": KUBEADM_CERTS_ROLE, "namespace": NAMESPACE},
-        "roleRef": {"apiGroup": RBAC_GROUP, "kind": "Role", "name": KUBEADM_CERTS_ROLE},
-        "subjects": [{"apiGroup": RBAC_GROUP, "kind": "Group", "name": NODE_BOOTSTRAP_TOKEN_GROUP}],
-    });
-
+    let (role, binding) = read_access();
     Ok(ApiObjects {
         objects: vec![token_secret, certs_secret, role, binding],
         owner_uids: vec![OwnerUidFill {
