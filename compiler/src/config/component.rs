@@ -270,33 +270,7 @@ pub(crate) fn default_kubelet(
         &mut warnings,
     );
 
-    let cluster_dns = cluster_dns_ip(input.service_subnet);
-    match &c.cluster_dns {
-        None => c.cluster_dns = Some(vec![cluster_dns]),
-        Some(list) if list.len() != 1 || list[0] != cluster_dns => {
-            warnings.push(Recommendation::new(
-                KIND,
-                "clusterDNS",
-                go_list(&[cluster_dns]),
-                go_list(list),
-            ));
-        }
-        Some(_) => {}
-    }
-
-    if is_empty(&c.cluster_domain) {
-        c.cluster_domain = Some(input.dns_domain.to_owned());
-    } else if !input.dns_domain.is_empty() && c.cluster_domain.as_deref() != Some(input.dns_domain)
-    {
-        let provided = c.cluster_domain.clone().unwrap_or_default();
-        warnings.push(Recommendation::new(
-            KIND,
-            "clusterDomain",
-            input.dns_domain,
-            provided,
-        ));
-    }
-
+    kubelet_dns_defaults(&mut c, input, &mut warnings);
     kubelet_auth_defaults(&mut c, input, &mut warnings);
 
     fill_or_warn_opt(
@@ -333,6 +307,41 @@ pub(crate) fn default_kubelet(
     }
 
     (c, warnings)
+}
+
+/// `clusterDNS` (the tenth address of the service subnet) and `clusterDomain`: set when
+/// unset, a recommendation when they differ.
+fn kubelet_dns_defaults(
+    c: &mut KubeletConfiguration,
+    input: &OverlayInput,
+    warnings: &mut Vec<Recommendation>,
+) {
+    const KIND: &str = KUBELET_KIND;
+    let cluster_dns = cluster_dns_ip(input.service_subnet);
+    match &c.cluster_dns {
+        None => c.cluster_dns = Some(vec![cluster_dns]),
+        Some(list) if list.len() != 1 || list[0] != cluster_dns => {
+            warnings.push(Recommendation::new(
+                KIND,
+                "clusterDNS",
+                go_list(&[cluster_dns]),
+                go_list(list),
+            ));
+        }
+        Some(_) => {}
+    }
+    if is_empty(&c.cluster_domain) {
+        c.cluster_domain = Some(input.dns_domain.to_owned());
+    } else if !input.dns_domain.is_empty() && c.cluster_domain.as_deref() != Some(input.dns_domain)
+    {
+        let provided = c.cluster_domain.clone().unwrap_or_default();
+        warnings.push(Recommendation::new(
+            KIND,
+            "clusterDomain",
+            input.dns_domain,
+            provided,
+        ));
+    }
 }
 
 /// kubeadm's per-node `Mutate` of the kubelet configuration before `config.yaml` is written
