@@ -1081,32 +1081,41 @@ fn merge_slice(
     }
     let is_map = first == class(&Value::Object(Map::new()));
     if !is_map {
-        if is_delete_list {
-            return Ok(original
-                .into_iter()
-                .filter(|v| !patch.iter().any(|p| go_eq(p, v)))
-                .collect());
-        }
-        let mut merged: Vec<Value> = Vec::new();
-        for v in original.iter().chain(&patch) {
-            if !merged.iter().any(|m| go_eq(m, v)) {
-                merged.push(v.clone());
-            }
-        }
-        let (in_patch, server_only): (Vec<Value>, Vec<Value>) = merged
-            .into_iter()
-            .partition(|v| patch.iter().any(|p| go_eq(p, v)));
-        return Ok(normalize_order(
-            in_patch,
-            server_only,
-            &patch,
-            &original,
-            None,
-        ));
+        return Ok(merge_scalars(original, patch, is_delete_list));
     }
     let Some(key) = key else {
         return Err("cannot merge lists without merge key".into());
     };
+    merge_maps(original, patch, elem, key)
+}
+
+/// [`merge_slice`] of scalars: a delete list removes, otherwise the union in kubeadm's order.
+fn merge_scalars(original: Vec<Value>, patch: Vec<Value>, is_delete_list: bool) -> Vec<Value> {
+    if is_delete_list {
+        return original
+            .into_iter()
+            .filter(|v| !patch.iter().any(|p| go_eq(p, v)))
+            .collect();
+    }
+    let mut merged: Vec<Value> = Vec::new();
+    for v in original.iter().chain(&patch) {
+        if !merged.iter().any(|m| go_eq(m, v)) {
+            merged.push(v.clone());
+        }
+    }
+    let (in_patch, server_only): (Vec<Value>, Vec<Value>) = merged
+        .into_iter()
+        .partition(|v| patch.iter().any(|p| go_eq(p, v)));
+    normalize_order(in_patch, server_only, &patch, &original, None)
+}
+
+/// [`merge_slice`] of maps, merged element by element on `key`.
+fn merge_maps(
+    original: Vec<Value>,
+    patch: Vec<Value>,
+    elem: Ty,
+    key: &'static str,
+) -> Result<Vec<Value>, String> {
     let (original, patch) = split_special_elements(original, patch, key)?;
     let mut merged = original.clone();
     for item in &patch {
