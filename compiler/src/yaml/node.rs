@@ -258,69 +258,12 @@ pub fn parse_document(chunk: &Chunk) -> Result<(Option<Node>, Vec<DuplicateKey>)
         });
     }
     let mut builder = Builder::default();
-    let mut documents = 0;
     for item in Parser::new_from_str(&chunk.text) {
         let (event, span) = item.map_err(|e| SyntaxError {
             pos: to_pos(e.marker()),
             message: e.info().to_string(),
         })?;
-        let pos = to_pos(&span.start);
-        let error = |message: String| SyntaxError { pos, message };
-        match event {
-            Event::DocumentStart(..) => {
-                documents += 1;
-                if documents > 1 {
-                    return Err(error(
-                        "a second YAML document after a `...` line: kubeadm reads only the \
-                         first and silently ignores the rest; separate documents with `---`"
-                            .into(),
-                    ));
-                }
-            }
-            Event::Scalar(text, style, _, tag) => {
-                let style = match style {
-                    ScalarStyle::Plain => Style::Plain,
-                    ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => Style::Quoted,
-                    _ => Style::Block,
-                };
-                let style = scalar_tag(tag.as_deref(), &text, style).map_err(error)?;
-                builder.value(Node {
-                    value: Value::Scalar(text.into_owned(), style),
-                    pos,
-                });
-            }
-            Event::SequenceStart(_, _, tag) => {
-                collection_tag(tag.as_deref(), "seq").map_err(error)?;
-                builder.stack.push(Open::Seq(pos, Vec::new()))
-            }
-            Event::MappingStart(_, _, tag) => {
-                collection_tag(tag.as_deref(), "map").map_err(error)?;
-                builder
-                    .stack
-                    .push(Open::Map(pos, Vec::new(), HashMap::new(), None))
-            }
-            Event::SequenceEnd | Event::MappingEnd => {
-                let node = match builder.stack.pop() {
-                    Some(Open::Seq(pos, items)) => Node {
-                        value: Value::Seq(items),
-                        pos,
-                    },
-                    Some(Open::Map(pos, entries, _, _)) => Node {
-                        value: Value::Map(entries),
-                        pos,
-                    },
-                    None => continue,
-                };
-                builder.value(node);
-            }
-            Event::Alias(_) => {
-                return Err(SyntaxError {
-                    pos,
-                    message: "YAML aliases are not supported in kubeadm configuration".into(),
-                })
-            }
-            _ => {}
-        }
+        builder.event(event, to_pos(&span.start))?;
     }
     Ok((builder.root, builder.duplicates))
 }
@@ -418,9 +361,71 @@ struct Builder {
     stack: Vec<Open>,
     root: Option<Node>,
     duplicates: Vec<DuplicateKey>,
+    /// Documents started so far (a second one is an error).
+    documents: usize,
 }
 
 impl Builder {
+    /// Takes one parser event at `pos`.
+    fn event(&mut self, event: Event<'_>, pos: Pos) -> Result<(), SyntaxError> {
+        let error = |message: String| SyntaxError { pos, message };
+        match event {
+            Event::DocumentStart(..) => {
+                self.documents += 1;
+                if self.documents > 1 {
+                    return Err(error(
+                        "a second YAML document after a `...` line: kubeadm reads only the \
+                     first and silently ignores the rest; separate documents with `---`"
+                            .into(),
+                    ));
+                }
+            }
+            Event::Scalar(text, style, _, tag) => {
+                let style = match style {
+                    ScalarStyle::Plain => Style::Plain,
+                    ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => Style::Quoted,
+                    _ => Style::Block,
+                };
+                let style = scalar_tag(tag.as_deref(), &text, style).map_err(error)?;
+                self.value(Node {
+                    value: Value::Scalar(text.into_owned(), style),
+                    pos,
+                });
+            }
+            Event::SequenceStart(_, _, tag) => {
+                collection_tag(tag.as_deref(), "seq").map_err(error)?;
+                self.stack.push(Open::Seq(pos, Vec::new()))
+            }
+            Event::MappingStart(_, _, tag) => {
+                collection_tag(tag.as_deref(), "map").map_err(error)?;
+                self.stack
+                    .push(Open::Map(pos, Vec::new(), HashMap::new(), None))
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let node = match self.stack.pop() {
+                    Some(Open::Seq(pos, items)) => Node {
+                        value: Value::Seq(items),
+                        pos,
+                    },
+                    Some(Open::Map(pos, entries, _, _)) => Node {
+                        value: Value::Map(entries),
+                        pos,
+                    },
+                    None => return Ok(()),
+                };
+                self.value(node);
+            }
+            Event::Alias(_) => {
+                return Err(SyntaxError {
+                    pos,
+                    message: "YAML aliases are not supported in kubeadm configuration".into(),
+                })
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
     fn path(&self) -> String {
         let mut out = String::new();
         for open in &self.stack {
