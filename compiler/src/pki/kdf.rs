@@ -38,8 +38,9 @@
 //!    `x ≠ p` (for q), and `crypto_primes::is_prime(Flavor::Any, x)` true (crypto-primes
 //!    0.7: Baillie-PSW, i.e. Miller-Rabin base 2 then the strengthened Lucas test; it uses
 //!    no randomness, so its verdict is a fixed function of `x`). A sieve of small primes
-//!    skips candidates with a small factor first; it is a speed-up only and does not
-//!    change which `x` is found.
+//!    and a base-2 Fermat test skip candidates first; they are speed-ups only and do not
+//!    change which `x` is found. The search is the `kbc-primes` crate (`primes/`),
+//!    optimised in every build profile.
 //! 3. If `x` reaches `2^(n/2)` before a prime is found, go back to step 1 with the next
 //!    bytes of the stream (probability about 2^-1000).
 //! 4. If `rsa::PrivateKey::from_p_q(p, q, 65537)` rejects the pair (it does not in
