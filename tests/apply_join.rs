@@ -263,23 +263,44 @@ fn a_generic_worker_waits_for_the_tls_bootstrap_then_drops_the_bootstrap_kubecon
     // The kubelet registers the node under its host name.
     server.register_node("worker-1");
     let host = host("Worker-1");
-    let child = command(&host, &bundle, &server, &[])
+    let mut child = command(&host, &bundle, &server, &[])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let boot = host.root().join("etc/kubernetes/bootstrap-kubelet.conf");
-    let start = Instant::now();
-    while !boot.exists() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "no bootstrap-kubelet.conf"
-        );
-        std::thread::sleep(Duration::from_millis(20));
+    // Read stdout as it comes: kbc-apply says when it waits for the bootstrap.
+    let (lines, read) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut all = String::new();
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            all.push_str(&line);
+            all.push('\n');
+            let _ = lines.send(line);
+        }
+        all
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = read
+            .recv_timeout(left)
+            .expect("kbc-apply waits for the TLS bootstrap");
+        if line.contains("[kubelet-start] Waiting for the kubelet to perform the TLS Bootstrap") {
+            break;
+        }
     }
+    let boot = host.root().join("etc/kubernetes/bootstrap-kubelet.conf");
+    assert!(
+        boot.exists(),
+        "the kubelet bootstraps with bootstrap-kubelet.conf"
+    );
     // What the kubelet writes after its CSR was approved: a kubeconfig of its own identity
     // (here the named worker's, which the cluster CA signed).
-    std::thread::sleep(Duration::from_millis(1500));
     let kubelet_conf = file(
         &verified(&out.join("worker-1.tgz")),
         "rootfs/etc/kubernetes/kubelet.conf",
@@ -287,17 +308,9 @@ fn a_generic_worker_waits_for_the_tls_bootstrap_then_drops_the_bootstrap_kubecon
     .to_vec();
     let target = host.root().join("etc/kubernetes/kubelet.conf");
     std::fs::write(&target, &kubelet_conf).unwrap();
-    let o = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
-    assert!(
-        o.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    assert!(
-        stdout.contains("[kubelet-start] Waiting for the kubelet to perform the TLS Bootstrap"),
-        "{stdout}"
-    );
+    let status = child.wait().unwrap();
+    let stdout = reader.join().unwrap();
+    assert!(status.success(), "{stdout}");
     assert!(
         !boot.exists(),
         "bootstrap-kubelet.conf is deleted after the bootstrap"
