@@ -225,6 +225,15 @@ pub(crate) fn external_etcd_files(
         .collect())
 }
 
+/// `host:port` clients use: controlPlaneEndpoint, else the node's local endpoint (on a
+/// joining node: the init node's, whose `Cluster` it is given).
+pub(crate) fn client_endpoint(cluster: &Cluster) -> String {
+    cluster
+        .control_plane_endpoint
+        .clone()
+        .unwrap_or_else(|| local_endpoint(cluster))
+}
+
 /// The local API endpoint `adv:port`.
 pub(crate) fn local_endpoint(cluster: &Cluster) -> String {
     crate::netutil::join_host_port(&cluster.advertise_address.to_string(), cluster.bind_port)
@@ -490,10 +499,7 @@ pub(crate) fn assemble(
     opts: &CompileOptions,
     e: &Embedded,
 ) -> Result<Assembled, CompileError> {
-    let endpoint = cluster
-        .control_plane_endpoint
-        .clone()
-        .unwrap_or_else(|| local_endpoint(cluster));
+    let endpoint = client_endpoint(cluster);
     let server = format!("https://{endpoint}");
     let mut files = static_pod_files(cluster, opts, e.external_ca)?;
     files.extend(kubelet_files(cluster, opts)?);

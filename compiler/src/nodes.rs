@@ -103,13 +103,6 @@ fn etcd_members<'a>(
     members
 }
 
-/// `host:port` clients use: controlPlaneEndpoint, else the init node's endpoint.
-fn cluster_endpoint(init: &Cluster) -> String {
-    init.control_plane_endpoint
-        .clone()
-        .unwrap_or_else(|| compile::local_endpoint(init))
-}
-
 /// A joining node's [`Cluster`] and its etcd members (itself last).
 fn node_cluster(
     init: &Cluster,
@@ -159,7 +152,7 @@ fn compile_join(
         warnings: pki_out.warnings.clone(),
         pki: pki_out,
         tokens: Vec::new(),
-        endpoint: cluster_endpoint(init),
+        endpoint: compile::client_endpoint(init),
         certificate_key: compile::certificate_key(init, secrets),
     })
 }
@@ -265,7 +258,7 @@ impl JoinParts<'_> {
             provided: Provided::default(),
             ..opts.clone()
         };
-        let endpoint = cluster_endpoint(init);
+        let endpoint = compile::client_endpoint(init);
         let mut files = Vec::new();
         match node.role {
             NodeRole::Worker if node.name.is_empty() => {
@@ -287,7 +280,7 @@ impl JoinParts<'_> {
         Manifest {
             node_name: self.node.bundle_name(),
             config_sha256: kbc_bundle::sha256_hex(normalized(self.init, self.node).as_bytes()),
-            ..compile::manifest(self.cluster, &cluster_endpoint(self.init), at, plan)
+            ..compile::manifest(self.cluster, &compile::client_endpoint(self.init), at, plan)
         }
     }
 }
@@ -531,7 +524,7 @@ impl ClusterIndex {
         ClusterIndex {
             format: CLUSTER_INDEX_FORMAT,
             cluster_name: init.config.cluster_name.clone(),
-            control_plane_endpoint: format!("https://{}", cluster_endpoint(init)),
+            control_plane_endpoint: format!("https://{}", compile::client_endpoint(init)),
             kubernetes_version: init.version.to_string(),
             nodes,
             etcd_members,
