@@ -89,10 +89,7 @@ fn etcd_members<'a>(
     let member = |name: &str, ip: std::net::IpAddr| EtcdMember {
         name: name.to_string(),
         peer_url: etcd_peer_url(ip),
-        client_url: format!(
-            "https://{}",
-            crate::netutil::join_host_port(&ip.to_string(), paths::ETCD_CLIENT_PORT)
-        ),
+        client_url: paths::etcd_client_url(&ip.to_string()),
     };
     let mut members = vec![member(&init.node_name, init.advertise_address)];
     for n in nodes {

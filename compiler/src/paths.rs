@@ -20,6 +20,23 @@ pub(crate) const SCHEDULER_PORT: u16 = 10259;
 /// The kubelet's port (`KubeletPort`).
 pub(crate) const KUBELET_PORT: u16 = 10250;
 
+/// etcd's client URL on `host` (`etcdutil.GetClientURL`): `https://<host>:2379`, IPv6
+/// bracketed.
+pub(crate) fn etcd_client_url(host: &str) -> String {
+    format!(
+        "https://{}",
+        crate::netutil::join_host_port(host, ETCD_CLIENT_PORT)
+    )
+}
+
+/// etcd's peer URL on `host` (`etcdutil.GetPeerURL`): `https://<host>:2380`.
+pub(crate) fn etcd_peer_url(host: &str) -> String {
+    format!(
+        "https://{}",
+        crate::netutil::join_host_port(host, ETCD_PEER_PORT)
+    )
+}
+
 /// `/etc/kubernetes/<name>` (a kubeconfig).
 pub(crate) fn kubernetes_file(name: &str) -> String {
     format!("{KUBERNETES_DIR}/{name}")

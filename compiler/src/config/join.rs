@@ -83,10 +83,7 @@ impl JoinNode {
 
 /// `https://<ip>:2380`, IPv6 bracketed.
 pub fn etcd_peer_url(ip: IpAddr) -> String {
-    format!(
-        "https://{}",
-        crate::netutil::join_host_port(&ip.to_string(), crate::paths::ETCD_PEER_PORT)
-    )
+    crate::paths::etcd_peer_url(&ip.to_string())
 }
 
 fn err(label: &str, path: &str, msg: impl Into<String>) -> Diagnostic {

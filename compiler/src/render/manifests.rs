@@ -43,8 +43,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use crate::paths::{
-    CONTROLLER_MANAGER_PORT, ETCD_CLIENT_PORT, ETCD_METRICS_PORT, ETCD_PEER_PORT, KUBERNETES_DIR,
-    SCHEDULER_PORT,
+    CONTROLLER_MANAGER_PORT, ETCD_CLIENT_PORT, ETCD_METRICS_PORT, KUBERNETES_DIR, SCHEDULER_PORT,
 };
 /// `system-node-critical`'s priority value, written into every Pod.
 const PRIORITY: i64 = 2_000_001_000;
@@ -322,12 +321,12 @@ impl Ctx {
 
     /// `etcdutil.GetClientURL`.
     fn client_url(&self) -> String {
-        format!("https://{}", join_host_port(&self.adv, ETCD_CLIENT_PORT))
+        crate::paths::etcd_client_url(&self.adv)
     }
 
     /// `etcdutil.GetPeerURL`.
     fn peer_url(&self) -> String {
-        format!("https://{}", join_host_port(&self.adv, ETCD_PEER_PORT))
+        crate::paths::etcd_peer_url(&self.adv)
     }
 }
 
