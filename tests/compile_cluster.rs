@@ -776,3 +776,90 @@ fn a_users_own_ca_signs_every_node_and_render_still_equals_inspect() {
     assert_eq!(bodies(&render), bodies(&inspect));
     assert!(render.contains("issuer: CN=corp-kubernetes-ca"));
 }
+
+#[test]
+fn kubectl_reads_every_kubeconfig_of_every_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let cpe = "https://k8s-api.prod.internal:6443";
+    // (node, file, server, current context)
+    let expected = [
+        (
+            "cp-2",
+            "admin.conf",
+            cpe.to_string(),
+            "kubernetes-admin@prod",
+        ),
+        (
+            "cp-2",
+            "controller-manager.conf",
+            "https://192.168.56.12:6443".into(),
+            "system:kube-controller-manager@prod",
+        ),
+        (
+            "cp-2",
+            "scheduler.conf",
+            "https://192.168.56.12:6443".into(),
+            "system:kube-scheduler@prod",
+        ),
+        ("cp-2", "kubelet.conf", cpe.into(), "system:node:cp-2@prod"),
+        (
+            "cp-3",
+            "controller-manager.conf",
+            "https://192.168.56.13:6443".into(),
+            "system:kube-controller-manager@prod",
+        ),
+        (
+            "worker-1",
+            "kubelet.conf",
+            cpe.into(),
+            "system:node:worker-1@prod",
+        ),
+        (
+            "generic-worker-4",
+            "bootstrap-kubelet.conf",
+            cpe.into(),
+            "tls-bootstrap-token-user@kubernetes",
+        ),
+    ];
+    for (node, file, server, context) in expected {
+        let data =
+            &files(&ha().join(format!("{node}.tgz")))[&format!("rootfs/etc/kubernetes/{file}")];
+        let conf = dir.path().join(format!("{node}-{file}"));
+        std::fs::write(&conf, data).unwrap();
+        let kubectl = |args: &[&str]| {
+            let o = Command::new("kubectl")
+                .args(args)
+                .arg("--kubeconfig")
+                .arg(&conf)
+                .output()
+                .expect("kubectl (tests/setup.sh checks it)");
+            assert!(
+                o.status.success(),
+                "{node} {file}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            String::from_utf8(o.stdout).unwrap()
+        };
+        let view = kubectl(&[
+            "config",
+            "view",
+            "--raw",
+            "-o",
+            "jsonpath={.clusters[0].cluster.server}",
+        ]);
+        assert_eq!(view, server, "{node} {file}");
+        assert_eq!(
+            kubectl(&["config", "current-context"]).trim(),
+            context,
+            "{node} {file}"
+        );
+        let cluster = kubectl(&[
+            "config",
+            "view",
+            "--raw",
+            "-o",
+            "jsonpath={.clusters[0].name}",
+        ]);
+        assert_eq!(cluster, "prod", "{node} {file}");
+    }
+}
