@@ -177,26 +177,9 @@ fn validate_join(label: &str, c: &JoinConfiguration, init: &Cluster, out: &mut V
             .hint("name a phase of kubeadm join, e.g. control-plane-join/mark-control-plane"),
         );
     }
-    let nr = &c.node_registration;
-    let mut node_problems = Vec::new();
-    let mut as_init = init.init.clone();
-    as_init.node_registration = nr.clone();
-    as_init.bootstrap_tokens.clear();
-    as_init.skip_phases.clear();
-    as_init.certificate_key.clear();
-    as_init.local_api_endpoint = super::wire::v1beta4::ApiEndpoint {
-        advertise_address: "192.0.2.1".into(),
-        bind_port: 6443,
-    };
-    validate::init(&as_init, &mut node_problems);
-    for mut d in node_problems {
-        // A worker may leave its name out: a generic worker bundle (docs/clusters.md).
-        if d.path == "nodeRegistration.name" && nr.name.is_empty() && c.control_plane.is_none() {
-            continue;
-        }
-        d.kind = Some(label.to_string());
-        out.push(d);
-    }
+    // A worker may leave its name out: a generic worker bundle (docs/clusters.md); a
+    // control-plane node's missing name is reported by `control_plane`.
+    validate::node_registration(label, &c.node_registration, false, out);
     if !c.ca_cert_path.starts_with('/') || !c.ca_cert_path.ends_with(".crt") {
         out.push(
             err(

@@ -65,44 +65,7 @@ pub fn init(c: &InitConfiguration, out: &mut Vec<Diagnostic>) {
                 .hint("name a phase of kubeadm init, e.g. addon/kube-proxy or upload-certs (kubeadm init --help lists them)"),
         );
     }
-    let nr = &c.node_registration;
-    if nr.name.is_empty() {
-        out.push(
-            err(INIT, "nodeRegistration.name", "--node-name or .nodeRegistration.name in the config file is a required value")
-                .hint("kbc never reads the host name: set nodeRegistration.name in the file or pass --node-name"),
-        );
-    } else {
-        for problem in dns1123_subdomain(&nr.name) {
-            out.push(
-                err(
-                    INIT,
-                    "nodeRegistration.name",
-                    format!("Invalid value: {:?}: {problem}", nr.name),
-                )
-                .hint("node names are lower-case DNS names such as cp-1.example.com"),
-            );
-        }
-    }
-    cri_socket(&nr.cri_socket, out);
-    args(
-        INIT,
-        "nodeRegistration.kubeletExtraArgs",
-        &nr.kubelet_extra_args,
-        out,
-    );
-    if !nr.image_pull_policy.is_empty() && !PULL_POLICIES.contains(&nr.image_pull_policy.as_str()) {
-        out.push(
-            err(
-                INIT,
-                "nodeRegistration.imagePullPolicy",
-                format!(
-                    "Invalid value: {:?}: invalid pull policy",
-                    nr.image_pull_policy
-                ),
-            )
-            .hint("use one of Always, IfNotPresent, Never"),
-        );
-    }
+    node_registration(INIT, &c.node_registration, true, out);
     for (i, t) in c.bootstrap_tokens.iter().enumerate() {
         bootstrap_token(i, t, out);
     }
@@ -114,6 +77,54 @@ pub fn init(c: &InitConfiguration, out: &mut Vec<Diagnostic>) {
         out,
     );
     certificate_key(&c.certificate_key, out);
+}
+
+/// `nodeRegistration` of an InitConfiguration or a JoinConfiguration (`kind`): the name
+/// (required unless `name_required` is false: a generic worker of a cluster file has none),
+/// the CRI socket, kubeletExtraArgs and imagePullPolicy.
+pub(crate) fn node_registration(
+    kind: &str,
+    nr: &NodeRegistrationOptions,
+    name_required: bool,
+    out: &mut Vec<Diagnostic>,
+) {
+    if nr.name.is_empty() && name_required {
+        out.push(
+            err(kind, "nodeRegistration.name", "--node-name or .nodeRegistration.name in the config file is a required value")
+                .hint("kbc never reads the host name: set nodeRegistration.name in the file or pass --node-name"),
+        );
+    } else if !nr.name.is_empty() {
+        for problem in dns1123_subdomain(&nr.name) {
+            out.push(
+                err(
+                    kind,
+                    "nodeRegistration.name",
+                    format!("Invalid value: {:?}: {problem}", nr.name),
+                )
+                .hint("node names are lower-case DNS names such as cp-1.example.com"),
+            );
+        }
+    }
+    cri_socket(kind, &nr.cri_socket, out);
+    args(
+        kind,
+        "nodeRegistration.kubeletExtraArgs",
+        &nr.kubelet_extra_args,
+        out,
+    );
+    if !nr.image_pull_policy.is_empty() && !PULL_POLICIES.contains(&nr.image_pull_policy.as_str()) {
+        out.push(
+            err(
+                kind,
+                "nodeRegistration.imagePullPolicy",
+                format!(
+                    "Invalid value: {:?}: invalid pull policy",
+                    nr.image_pull_policy
+                ),
+            )
+            .hint("use one of Always, IfNotPresent, Never"),
+        );
+    }
 }
 
 /// `localAPIEndpoint.advertiseAddress`: a concrete address; kbc never picks a host interface.
@@ -188,12 +199,12 @@ pub fn decode_certificate_key(hex: &str) -> Result<[u8; 32], CertificateKeyError
     <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| CertificateKeyError::Size(bytes.len()))
 }
 
-fn cri_socket(s: &str, out: &mut Vec<Diagnostic>) {
+fn cri_socket(kind: &str, s: &str, out: &mut Vec<Diagnostic>) {
     let path = "nodeRegistration.criSocket";
     if let Some((scheme, _)) = s.split_once("://") {
         if scheme != "unix" {
             out.push(
-                err(INIT, path, format!("Invalid value: {s:?}: only URL scheme \"unix\" is supported, got {scheme:?}"))
+                err(kind, path, format!("Invalid value: {s:?}: only URL scheme \"unix\" is supported, got {scheme:?}"))
                     .hint("use a unix:// socket path"),
             );
         }
