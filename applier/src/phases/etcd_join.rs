@@ -337,7 +337,7 @@ fn install_manifest(s: &mut Session<'_>, e: &EtcdJoin) -> Result<bool, PhaseErro
         source,
     };
     let mut done = Vec::new();
-    let data = ctx.host_path(e.data_dir.trim_start_matches('/'));
+    let data = ctx.host(&e.data_dir);
     if !data.is_dir() {
         let parent = e
             .data_dir
@@ -394,7 +394,7 @@ pub fn leave(ctx: &ApplyContext, out: &mut dyn Write) {
             let _ = writeln!(out, "[reset] Failed to remove etcd member: {err}, please manually remove this etcd member using etcdctl");
         }
     }
-    let data = ctx.host_path(e.data_dir.trim_start_matches('/'));
+    let data = ctx.host(&e.data_dir);
     if let Ok(entries) = fs::read_dir(&data) {
         let mut any = false;
         for entry in entries.flatten() {

@@ -132,8 +132,9 @@ fn plan(ctx: &ApplyContext) -> Result<Vec<Step<'_>>, PhaseError> {
     let mut steps = Vec::new();
     let mut refusals = Vec::new();
     let mut differing = false;
+    let later = ctx.installed_later();
     for (rel, file) in ctx.rootfs_files() {
-        if ctx.installed_later(rel) {
+        if later.iter().any(|l| l == rel) {
             continue;
         }
         let path: PathBuf = ctx.host_path(rel);

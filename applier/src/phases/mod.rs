@@ -212,19 +212,28 @@ impl ApplyContext {
     /// A bundle file that `install` leaves to a later phase: a joining node's etcd
     /// manifest (written once its member is announced), and a generic worker's
     /// bootstrap-kubelet.conf once the kubelet has bootstrapped (kubeadm deletes it then).
-    pub fn installed_later(&self, rel: &str) -> bool {
-        let Some(join) = self.bundle.manifest.apply_plan().ok().and_then(|p| p.join) else {
-            return false;
+    /// Their root-relative paths, decided once per phase from the plan and the host.
+    pub fn installed_later(&self) -> Vec<String> {
+        let Ok(plan) = self.bundle.manifest.apply_plan() else {
+            return Vec::new();
         };
-        let abs = format!("/{rel}");
-        if join.etcd.is_some_and(|e| e.manifest == abs) {
-            return true;
+        let Some(join) = plan.join else {
+            return Vec::new();
+        };
+        let mut later: Vec<String> = join.etcd.map(|e| e.manifest).into_iter().collect();
+        let kubelet_conf = self.host(&plan.kubelet_kubeconfig);
+        if !join.bootstrap_kubeconfig.is_empty() && kubelet_conf.exists() {
+            later.push(join.bootstrap_kubeconfig);
         }
-        abs == join.bootstrap_kubeconfig
-            && self.bundle.manifest.apply_plan().is_ok_and(|p| {
-                self.host_path(p.kubelet_kubeconfig.trim_start_matches('/'))
-                    .exists()
-            })
+        later
+            .iter()
+            .map(|abs| abs.trim_start_matches('/').to_string())
+            .collect()
+    }
+
+    /// The host path of an absolute node path (`/etc/kubernetes/kubelet.conf`).
+    pub fn host(&self, abs: &str) -> PathBuf {
+        self.host_path(abs.trim_start_matches('/'))
     }
 
     /// The bundle's `rootfs/` files with their root-relative paths, in bundle order.

@@ -234,8 +234,9 @@ fn join_files(s: &Session<'_>) -> Vec<(String, Result<(), String>)> {
 /// Every rootfs file of the bundle is on the host as the bundle has it.
 fn bundle_in_place(s: &Session<'_>) -> bool {
     let mut any = false;
+    let later = s.ctx.installed_later();
     for (rel, file) in s.ctx.rootfs_files() {
-        if s.ctx.installed_later(rel) {
+        if later.iter().any(|l| l == rel) {
             continue;
         }
         any = true;

@@ -67,7 +67,7 @@ impl<'a> Session<'a> {
 
     /// The host path of an absolute node path (`/etc/kubernetes/admin.conf`).
     pub fn host(&self, abs: &str) -> PathBuf {
-        self.ctx.root.join(abs.trim_start_matches('/'))
+        self.ctx.host(abs)
     }
 
     /// `timeouts.kubernetesAPICall` (1 min when the plan has 0).
