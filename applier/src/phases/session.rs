@@ -78,38 +78,36 @@ impl<'a> Session<'a> {
         }
     }
 
-    pub fn endpoint(&self) -> Result<Endpoint, ApiError> {
+    /// Where a request for the API server at `url` goes: `--api-server` and
+    /// `--tls-server-name` redirect it as they redirect the plan's.
+    fn endpoint_at(&self, url: &str) -> Result<Endpoint, ApiError> {
         Endpoint::new(
-            &self.plan.api_server,
+            url,
             self.opts.api_server.as_deref(),
             self.opts.tls_server_name.as_deref(),
+        )
+    }
+
+    /// A client with the identity of the kubeconfig at node path `kubeconfig`, for the API
+    /// server at `url`.
+    fn client_at(&self, kubeconfig: &str, url: &str) -> Result<ApiClient, ApiError> {
+        ApiClient::from_kubeconfig(
+            &self.host(kubeconfig),
+            &self.ctx.root,
+            &self.endpoint_at(url)?,
+            self.api_timeout(),
         )
     }
 
     /// A client with the identity of the kubeconfig at node path `kubeconfig`.
     fn client(&self, kubeconfig: &str) -> Result<ApiClient, ApiError> {
-        ApiClient::from_kubeconfig(
-            &self.host(kubeconfig),
-            &self.ctx.root,
-            &self.endpoint()?,
-            self.api_timeout(),
-        )
+        self.client_at(kubeconfig, &self.plan.api_server)
     }
 
     /// An admin.conf client for the API server at `url` (a joining node's own, which is not
-    /// the plan's); `--api-server` and `--tls-server-name` apply as to the plan's.
+    /// the plan's).
     pub fn admin_at(&self, url: &str) -> Result<ApiClient, ApiError> {
-        let endpoint = Endpoint::new(
-            url,
-            self.opts.api_server.as_deref(),
-            self.opts.tls_server_name.as_deref(),
-        )?;
-        ApiClient::from_kubeconfig(
-            &self.host(&self.plan.admin_kubeconfig),
-            &self.ctx.root,
-            &endpoint,
-            self.api_timeout(),
-        )
+        self.client_at(&self.plan.admin_kubeconfig, url)
     }
 
     /// The admin.conf client, made on first use.
