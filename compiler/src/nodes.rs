@@ -50,10 +50,14 @@ pub fn compile_cluster(
 ) -> Result<Vec<NodeBundle>, CompileError> {
     // Every node's keys in one pool: shared CA and SA keys once, both cores busy to the end.
     let cache = opts.key_cache();
+    let node_clusters: Vec<(Cluster, Vec<EtcdMember>)> = joins
+        .iter()
+        .enumerate()
+        .map(|(i, node)| node_cluster(init, &joins[..i], node))
+        .collect();
     let mut jobs =
         pki::key_jobs(&init.pki_input(), secrets, &opts.provided).map_err(CompileError::Pki)?;
-    for (i, node) in joins.iter().enumerate() {
-        let (cluster, _) = node_cluster(init, &joins[..i], node);
+    for (cluster, _) in &node_clusters {
         jobs.extend(
             pki::key_jobs(&cluster.pki_input(), secrets, &Provided::default())
                 .map_err(CompileError::Pki)?,
@@ -69,12 +73,17 @@ pub fn compile_cluster(
         role: NodeRole::Init,
         compiled: compile::compile(init, secrets, at, opts)?,
     }];
-    for (i, node) in joins.iter().enumerate() {
-        let compiled = compile_join(init, &joins[..i], node, secrets, at, opts, patches)?;
+    for (node, (cluster, members)) in joins.iter().zip(&node_clusters) {
+        let parts = JoinParts {
+            init,
+            cluster,
+            node,
+            members,
+        };
         out.push(NodeBundle {
             name: node.bundle_name(),
             role: node.role,
-            compiled,
+            compiled: compile_join(&parts, secrets, at, opts, patches)?,
         });
     }
     Ok(out)
@@ -115,15 +124,13 @@ fn node_cluster(
 }
 
 fn compile_join(
-    init: &Cluster,
-    before: &[JoinNode],
-    node: &JoinNode,
+    parts: &JoinParts<'_>,
     secrets: &Secrets,
     at: IssueTime,
     opts: &CompileOptions,
     patches: &NodePatches,
 ) -> Result<Compiled, CompileError> {
-    let (cluster, members) = node_cluster(init, before, node);
+    let (init, cluster, node) = (parts.init, parts.cluster, parts.node);
     let pki_out = pki::render_cached(
         &cluster.pki_input(),
         secrets,
@@ -135,12 +142,6 @@ fn compile_join(
     check_discovery(node, &pki_out.discovery_token_ca_cert_hash)?;
     let ca = pki_out.get("pki/ca.crt").map_or(&[][..], |a| &a.bytes);
     let tokens = compile::resolve_tokens(init, secrets);
-    let parts = JoinParts {
-        init,
-        cluster: &cluster,
-        node,
-        members: &members,
-    };
     let (mut files, plan) = parts.assemble(secrets, ca, &tokens, opts, patches)?;
     files.splice(0..0, pki_files(&pki_out, node));
     Ok(Compiled {
