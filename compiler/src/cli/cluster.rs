@@ -1,9 +1,7 @@
 //! `kbc compile CLUSTER.yaml -o DIR` (and `--node NAME -o FILE`): every node's bundle of a
 //! cluster file, written only once all of them compiled (docs/clusters.md).
 
-use std::path::Path;
-
-use super::compile::{CompileArgs, Summary};
+use super::compile::{write_output as write, CompileArgs, Summary};
 use super::inputs::Resolved;
 use super::{refuse, Exit, EXIT_REFUSED};
 use crate::compile::CompileOptions;
@@ -128,11 +126,4 @@ struct ClusterSummary<'a> {
     directory: String,
     #[serde(flatten)]
     index: &'a ClusterIndex,
-}
-
-fn write(path: &Path, bytes: &[u8], mode: u32) -> Result<(), Exit> {
-    crate::fsutil::write_atomic(path, bytes, mode).map_err(|e| {
-        errln!("error: cannot write {}: {e}", path.display());
-        Exit(EXIT_REFUSED)
-    })
 }

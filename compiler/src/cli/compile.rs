@@ -69,15 +69,20 @@ pub fn run(a: CompileArgs) -> Result<(), Exit> {
         at.unix().max(0) as u64,
     )
     .map_err(|e| refuse(&e))?;
-    crate::fsutil::write_atomic(&a.output, &bytes, 0o600).map_err(|e| {
-        errln!("error: cannot write {}: {e}", a.output.display());
-        Exit(EXIT_REFUSED)
-    })?;
+    write_output(&a.output, &bytes, 0o600)?;
     let key_hex = crate::render::upload_certs::certificate_key_hex(&compiled.certificate_key);
     let summary = Summary::new(&cluster, &compiled, &a, (&digest, bytes.len()), &key_hex);
     super::out(&match a.output_format {
         OutputFormat::Text => summary.to_text(),
         OutputFormat::Json => kbc_bundle::cli::to_json(&summary),
+    })
+}
+
+/// Writes one output file atomically with `mode`; a failure is exit 1, named.
+pub(crate) fn write_output(path: &std::path::Path, bytes: &[u8], mode: u32) -> Result<(), Exit> {
+    crate::fsutil::write_atomic(path, bytes, mode).map_err(|e| {
+        errln!("error: cannot write {}: {e}", path.display());
+        Exit(EXIT_REFUSED)
     })
 }
 
