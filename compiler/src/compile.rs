@@ -506,13 +506,7 @@ pub(crate) fn assemble(
     let api = api_files(cluster, opts, e, &server)?;
     files.extend(api.files);
     files.extend(join_files(cluster, opts, e, &endpoint, &server));
-    let images: String = cluster.images().iter().map(|i| format!("{i}\n")).collect();
-    files.push(NewFile {
-        path: "images.txt".into(),
-        mode: 0o644,
-        secret: false,
-        data: images.into_bytes(),
-    });
+    files.push(images_file(cluster));
     let mut plan = apply_plan(cluster, &e.tokens, opts);
     plan.api_files = api.refs;
     plan.bootstrap_tokens.extend(api.upload_tokens);
@@ -521,6 +515,17 @@ pub(crate) fn assemble(
         plan,
         endpoint,
     })
+}
+
+/// `images.txt`: every image the cluster needs, one per line.
+pub(crate) fn images_file(cluster: &Cluster) -> NewFile {
+    let images: String = cluster.images().iter().map(|i| format!("{i}\n")).collect();
+    NewFile {
+        path: "images.txt".into(),
+        mode: 0o644,
+        secret: false,
+        data: images.into_bytes(),
+    }
 }
 
 /// The static Pods (control-plane phase, etcd/local), patched, 0600 as kubeadm writes them.

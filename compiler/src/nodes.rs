@@ -270,7 +270,7 @@ impl JoinParts<'_> {
             }
         }
         files.extend(compile::kubelet_files(cluster, &node_opts)?);
-        files.push(images_file(init));
+        files.push(compile::images_file(init));
         Ok((files, join_plan(cluster, node, self.members, &endpoint)))
     }
 
@@ -330,16 +330,6 @@ fn bootstrap_kubeconfig(
 
 /// kubeadm's TLS-bootstrap kubeconfig file name.
 pub(crate) const BOOTSTRAP_KUBECONFIG: &str = "bootstrap-kubelet.conf";
-
-fn images_file(init: &Cluster) -> NewFile {
-    let images: String = init.images().iter().map(|i| format!("{i}\n")).collect();
-    NewFile {
-        path: "images.txt".into(),
-        mode: 0o644,
-        secret: false,
-        data: images.into_bytes(),
-    }
-}
 
 /// What `configSha256` of a join bundle covers: the init node's normalized configuration
 /// and the node's defaulted JoinConfiguration.
