@@ -700,7 +700,7 @@ fn join_files(
     let token = if opts.skip_token_print {
         join::VALUE_WITHHELD.to_string()
     } else {
-        format!("{}.{}", first.id, first.secret)
+        first.value()
     };
     let commands = join::render_join_commands(&join::JoinCommandsInput {
         endpoint,
@@ -722,7 +722,7 @@ fn join_files(
     let script = join::join_worker_script(&join::JoinInput {
         server: server.to_string(),
         ca_cert_pem: e.ca_pem.clone(),
-        token: format!("{}.{}", first.id, first.secret),
+        token: first.value(),
         kubelet_config_yaml: api_render::kubelet_config_yaml(cluster),
         kubeadm_flags_env: worker_flags,
     });

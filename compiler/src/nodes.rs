@@ -313,7 +313,7 @@ fn bootstrap_kubeconfig(
 ) -> NewFile {
     let token = tokens
         .first()
-        .map(|t| format!("{}.{}", t.id, t.secret))
+        .map(crate::render::api::Token::value)
         .unwrap_or_default();
     NewFile {
         path: rootfs(&paths::kubernetes_file(BOOTSTRAP_KUBECONFIG)),

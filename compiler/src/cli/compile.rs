@@ -247,7 +247,7 @@ fn join_commands(
     let mut out = Vec::new();
     for t in &c.tokens {
         let token = if a.show_secrets {
-            format!("{}.{}", t.id, t.secret)
+            t.value()
         } else {
             compile::masked(t)
         };

@@ -118,6 +118,11 @@ impl std::fmt::Debug for Token {
 }
 
 impl Token {
+    /// The token as kubeadm's flags and kubeconfigs spell it: `<id>.<secret>`.
+    pub fn value(&self) -> String {
+        format!("{}.{}", self.id, self.secret)
+    }
+
     /// A defaulted `bootstrapTokens` entry with its `id.secret` (from `token`, or generated).
     pub fn from_config(t: &BootstrapToken, id: &str, secret: &str) -> Token {
         Token {
