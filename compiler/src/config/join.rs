@@ -221,30 +221,7 @@ fn control_plane(
                 .hint("set controlPlaneEndpoint in the ClusterConfiguration (a load balancer or DNS name in front of every API server)"),
         );
     }
-    let ep = &cp.local_api_endpoint;
-    let path = "controlPlane.localAPIEndpoint.advertiseAddress";
-    match ep.advertise_address.parse::<IpAddr>() {
-        _ if ep.advertise_address.is_empty() => out.push(
-            err(label, path, "a concrete IP address is required")
-                .hint("kbc never picks a host interface: set the node's address"),
-        ),
-        Err(_) => out.push(
-            err(label, path, format!("Invalid value: {:?}: ip address is not valid", ep.advertise_address))
-                .hint("expected an IPv4 or IPv6 address such as 192.168.0.11"),
-        ),
-        Ok(ip) if ip.is_loopback() || ip.is_unspecified() => out.push(
-            err(label, path, format!("Invalid value: {:?}: kubeadm would replace this address with one found on the host", ep.advertise_address))
-                .hint("give the node's real address"),
-        ),
-        Ok(_) => {}
-    }
-    if !(1..=65535).contains(&ep.bind_port) {
-        out.push(err(
-            label,
-            "controlPlane.localAPIEndpoint.bindPort",
-            format!("Invalid value: {}: port number is not valid", ep.bind_port),
-        ));
-    }
+    validate::local_api_endpoint(label, "controlPlane.", &cp.local_api_endpoint, out);
     if !cp.certificate_key.is_empty()
         && validate::decode_certificate_key(&cp.certificate_key).is_err()
     {

@@ -69,13 +69,7 @@ pub fn init(c: &InitConfiguration, out: &mut Vec<Diagnostic>) {
     for (i, t) in c.bootstrap_tokens.iter().enumerate() {
         bootstrap_token(i, t, out);
     }
-    advertise_address(&c.local_api_endpoint.advertise_address, out);
-    port(
-        INIT,
-        "localAPIEndpoint.bindPort",
-        c.local_api_endpoint.bind_port,
-        out,
-    );
+    local_api_endpoint(INIT, "", &c.local_api_endpoint, out);
     certificate_key(&c.certificate_key, out);
 }
 
@@ -127,27 +121,45 @@ pub(crate) fn node_registration(
     }
 }
 
-/// `localAPIEndpoint.advertiseAddress`: a concrete address; kbc never picks a host interface.
-fn advertise_address(address: &str, out: &mut Vec<Diagnostic>) {
-    let path = "localAPIEndpoint.advertiseAddress";
+/// A `localAPIEndpoint` (an InitConfiguration's, or a JoinConfiguration's under
+/// `controlPlane.`; `prefix` says which): a concrete advertise address, kbc never picks a
+/// host interface, and a valid bind port.
+pub(crate) fn local_api_endpoint(
+    kind: &str,
+    prefix: &str,
+    ep: &ApiEndpoint,
+    out: &mut Vec<Diagnostic>,
+) {
+    let path = format!("{prefix}localAPIEndpoint.advertiseAddress");
+    let address = ep.advertise_address.as_str();
     if address.is_empty() {
         out.push(
-            err(INIT, path, "a concrete IP address is required")
-                .hint("kbc never picks a host interface: set localAPIEndpoint.advertiseAddress in the file or pass --advertise-address"),
+            err(kind, &path, "a concrete IP address is required")
+                .hint(if prefix.is_empty() {
+                    format!("kbc never picks a host interface: set {path} in the file or pass --advertise-address")
+                } else {
+                    format!("kbc never picks a host interface: set {path}")
+                }),
         );
-        return;
+    } else {
+        match address.parse::<IpAddr>() {
+            Err(_) => out.push(
+                err(kind, &path, format!("Invalid value: {address:?}: ip address is not valid"))
+                    .hint("expected an IPv4 or IPv6 address such as 192.168.0.10"),
+            ),
+            Ok(ip) if ip.is_loopback() || ip.is_unspecified() => out.push(
+                err(kind, &path, format!("Invalid value: {address:?}: kubeadm would replace this address with one found on the host"))
+                    .hint("give the node's real address; kbc does not look at the host"),
+            ),
+            Ok(_) => {}
+        }
     }
-    match address.parse::<IpAddr>() {
-        Err(_) => out.push(
-            err(INIT, path, format!("Invalid value: {address:?}: ip address is not valid"))
-                .hint("expected an IPv4 or IPv6 address such as 192.168.0.10"),
-        ),
-        Ok(ip) if ip.is_loopback() || ip.is_unspecified() => out.push(
-            err(INIT, path, format!("Invalid value: {address:?}: kubeadm would replace this address with one found on the host"))
-                .hint("give the node's real address; kbc does not look at the host"),
-        ),
-        Ok(_) => {}
-    }
+    port(
+        kind,
+        &format!("{prefix}localAPIEndpoint.bindPort"),
+        ep.bind_port,
+        out,
+    );
 }
 
 /// `certificateKey`, when set: 32 bytes of hex.
