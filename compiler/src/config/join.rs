@@ -222,14 +222,12 @@ fn control_plane(
         );
     }
     validate::local_api_endpoint(label, "controlPlane.", &cp.local_api_endpoint, out);
-    if !cp.certificate_key.is_empty()
-        && validate::decode_certificate_key(&cp.certificate_key).is_err()
-    {
-        out.push(
-            err(label, "controlPlane.certificateKey", "certificate key decoding error: expected 64 hexadecimal digits")
-                .hint("kbc bundles need no certificate key (the shared keys derive from the seed): remove it"),
-        );
-    }
+    validate::certificate_key(
+        label,
+        "controlPlane.certificateKey",
+        &cp.certificate_key,
+        out,
+    );
 }
 
 /// A `discovery` given in a cluster file must describe this cluster.

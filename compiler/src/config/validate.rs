@@ -70,7 +70,7 @@ pub fn init(c: &InitConfiguration, out: &mut Vec<Diagnostic>) {
         bootstrap_token(i, t, out);
     }
     local_api_endpoint(INIT, "", &c.local_api_endpoint, out);
-    certificate_key(&c.certificate_key, out);
+    certificate_key(INIT, "certificateKey", &c.certificate_key, out);
 }
 
 /// `nodeRegistration` of an InitConfiguration or a JoinConfiguration (`kind`): the name
@@ -162,24 +162,25 @@ pub(crate) fn local_api_endpoint(
     );
 }
 
-/// `certificateKey`, when set: 32 bytes of hex.
-fn certificate_key(key: &str, out: &mut Vec<Diagnostic>) {
+/// A `certificateKey` (at `path` of a `kind` document), when set: 32 bytes of hex
+/// (kubeadm's `ValidateCertificateKey` for init and join alike).
+pub(crate) fn certificate_key(kind: &str, path: &str, key: &str, out: &mut Vec<Diagnostic>) {
     if key.is_empty() {
         return;
     }
     match decode_certificate_key(key) {
         Err(CertificateKeyError::NotHex) => out.push(
             err(
-                INIT,
-                "certificateKey",
+                kind,
+                path,
                 "certificate key decoding error: expected hexadecimal digits",
             )
             .hint("generate one with `kbc certs certificate-key`"),
         ),
         Err(CertificateKeyError::Size(n)) => out.push(
             err(
-                INIT,
-                "certificateKey",
+                kind,
+                path,
                 format!("invalid certificate key size {n}, the key must be an AES key of size 32"),
             )
             .hint(
