@@ -166,17 +166,13 @@ pub fn resolve(
 
 /// `ValidateJoinConfiguration` with kbc's cluster-file rules.
 fn validate_join(label: &str, c: &JoinConfiguration, init: &Cluster, out: &mut Vec<Diagnostic>) {
-    if let Some(name) = kbc_bundle::phases::invalid_join_name(&c.skip_phases) {
-        let i = c.skip_phases.iter().position(|s| s == name).unwrap_or(0);
-        out.push(
-            err(
-                label,
-                &format!("skipPhases[{i}]"),
-                format!("invalid phase name: {name}"),
-            )
-            .hint("name a phase of kubeadm join, e.g. control-plane-join/mark-control-plane"),
-        );
-    }
+    validate::skip_phases(
+        label,
+        &c.skip_phases,
+        kbc_bundle::phases::invalid_join_name(&c.skip_phases),
+        "name a phase of kubeadm join, e.g. control-plane-join/mark-control-plane",
+        out,
+    );
     // A worker may leave its name out: a generic worker bundle (docs/clusters.md); a
     // control-plane node's missing name is reported by `control_plane`.
     validate::node_registration(label, &c.node_registration, false, out);

@@ -57,20 +57,41 @@ pub(crate) fn dns1123_subdomain(s: &str) -> Vec<String> {
 
 /// Validates the InitConfiguration part (`ValidateInitConfiguration` minus the cluster part).
 pub fn init(c: &InitConfiguration, out: &mut Vec<Diagnostic>) {
-    // kubeadm's workflow runner refuses a name that is no phase (runner.go).
-    if let Some(name) = kbc_bundle::phases::invalid_name(&c.skip_phases) {
-        let i = c.skip_phases.iter().position(|s| s == name).unwrap_or(0);
-        out.push(
-            err(INIT, format!("skipPhases[{i}]"), format!("invalid phase name: {name}"))
-                .hint("name a phase of kubeadm init, e.g. addon/kube-proxy or upload-certs (kubeadm init --help lists them)"),
-        );
-    }
+    skip_phases(
+        INIT,
+        &c.skip_phases,
+        kbc_bundle::phases::invalid_name(&c.skip_phases),
+        "name a phase of kubeadm init, e.g. addon/kube-proxy or upload-certs (kubeadm init --help lists them)",
+        out,
+    );
     node_registration(INIT, &c.node_registration, true, out);
     for (i, t) in c.bootstrap_tokens.iter().enumerate() {
         bootstrap_token(i, t, out);
     }
     local_api_endpoint(INIT, "", &c.local_api_endpoint, out);
     certificate_key(INIT, "certificateKey", &c.certificate_key, out);
+}
+
+/// kubeadm's workflow runner refuses a `skipPhases` name that is no phase (runner.go):
+/// `invalid` is the first such name of `skip` (init's or join's table decides).
+pub(crate) fn skip_phases(
+    kind: &str,
+    skip: &[String],
+    invalid: Option<&str>,
+    hint: &str,
+    out: &mut Vec<Diagnostic>,
+) {
+    if let Some(name) = invalid {
+        let i = skip.iter().position(|s| s == name).unwrap_or(0);
+        out.push(
+            err(
+                kind,
+                format!("skipPhases[{i}]"),
+                format!("invalid phase name: {name}"),
+            )
+            .hint(hint),
+        );
+    }
 }
 
 /// `nodeRegistration` of an InitConfiguration or a JoinConfiguration (`kind`): the name
