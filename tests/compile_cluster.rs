@@ -552,6 +552,12 @@ fn mistakes_in_join_documents_are_located_and_name_both_documents() {
     );
     let err = refused(&with_document(dir.path(), &cp("cp-9", "192.168.56.11")));
     assert!(err.contains("\"192.168.56.11\" is also the advertise address (and so etcd peer URL) of the InitConfiguration document"), "{err}");
+    // kubeadm join's phase names, not init's.
+    let err = refused(&with_document(dir.path(), "apiVersion: kubeadm.k8s.io/v1beta4\nkind: JoinConfiguration\nnodeRegistration:\n  name: w-9\nskipPhases: [addon/coredns]\n"));
+    assert!(
+        err.contains("skipPhases[0]: invalid phase name: addon/coredns"),
+        "{err}"
+    );
     // The InitConfiguration's endpoint rules, under controlPlane.
     let err = refused(&with_document(dir.path(), &cp("cp-9", "127.0.0.1")));
     assert!(err.contains("controlPlane.localAPIEndpoint.advertiseAddress: Invalid value: \"127.0.0.1\": kubeadm would replace this address"), "{err}");
