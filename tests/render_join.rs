@@ -811,18 +811,7 @@ fn upload_certs_objects_validate_strictly_against_kubernetes_1_31() {
             paths.push(p);
         }
     }
-    let out = Command::new("kubernetes-validate")
-        .args(["--strict", "-k", "1.31.0"])
-        .args(&paths)
-        .output()
-        .expect("kubernetes-validate must be installed: run tests/setup.sh");
-    assert!(out.status.success(), "{}", text(&out));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        stdout.matches("INFO").count(),
-        paths.len(),
-        "one INFO (valid) line per object: {stdout}"
-    );
+    crate::common::kubernetes_validate(&paths);
 }
 
 /// Contents that need the `printf` form (no final newline, quotes, `$`, backquotes) or a

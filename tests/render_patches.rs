@@ -498,20 +498,5 @@ fn patched_pods_validate_strictly_against_kubernetes_1_31() {
             paths.push(path);
         }
     }
-    let out = std::process::Command::new("kubernetes-validate")
-        .args(["--strict", "-k", "1.31.0"])
-        .args(&paths)
-        .output()
-        .expect("kubernetes-validate must be installed: run tests/setup.sh (pip install kubernetes-validate)");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "kubernetes-validate failed:\n{stdout}\n{stderr}"
-    );
-    assert_eq!(
-        stdout.matches(" passed for resource ").count(),
-        paths.len(),
-        "{stdout}\n{stderr}"
-    );
+    crate::common::kubernetes_validate(&paths);
 }

@@ -39,10 +39,12 @@ if ! command -v kubectl >/dev/null 2>&1; then
   exit 1
 fi
 # Every emitted Kubernetes object is validated against the 1.31 schemas (tests/render_api.rs).
-if ! kubernetes-validate --version >/dev/null 2>&1; then
-  pip install --quiet kubernetes-validate
+# The tests run it as `python3 tests/support/validate_objects.py` (the tool with its
+# schemas read once per run), so it must be importable by python3.
+if ! python3 -c 'import kubernetes_validate' >/dev/null 2>&1; then
+  python3 -m pip install --quiet kubernetes-validate
 fi
-kubernetes-validate --version >/dev/null 2>&1 || {
+python3 -c 'import kubernetes_validate' >/dev/null 2>&1 || {
   echo "tests/setup.sh: kubernetes-validate is required (pip install kubernetes-validate)" >&2
   exit 1
 }
