@@ -263,13 +263,18 @@ fn every_object_validates_against_kubernetes_1_31() {
         }
         let name = path.file_stem().unwrap().to_str().unwrap().to_string();
         let out = dir.path().join(format!("{name}.tgz"));
-        compile(
+        let bytes = crate::common::compile_in_process(&[
+            "compile",
             &format!("fixtures/{name}.yaml"),
-            &out,
-            &["--upload-certs"],
-            &[],
-        );
-        let bundle = kbc_bundle::verify(&std::fs::read(&out).unwrap(), None).unwrap();
+            "--secrets",
+            SECRETS,
+            "--issued-at",
+            AT,
+            "--upload-certs",
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        let bundle = kbc_bundle::verify(&bytes, None).unwrap();
         for f in bundle.files.iter().filter(|f| {
             f.path.starts_with("api/") || f.path.starts_with("rootfs/etc/kubernetes/manifests/")
         }) {

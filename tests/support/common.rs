@@ -31,6 +31,36 @@ pub fn kbc_ok(args: &[&str]) -> String {
     String::from_utf8(o.stdout).expect("kbc prints UTF-8")
 }
 
+/// `kbc compile ARGS` in this process: the init node's bundle, as the `kbc` binary would
+/// write it. Every call derives its keys through one cache for the whole test process, so
+/// the many bundles compiled from the test seed derive each key once (RSA key generation
+/// is most of a compile); tests that run the binary cover the command itself. Relative
+/// paths are taken from the workspace root, like [`kbc`]'s.
+pub fn compile_in_process(args: &[&str]) -> Vec<u8> {
+    use clap::Parser;
+    use kbc::pki::KeyCache;
+    use std::sync::{Arc, LazyLock};
+    static KEYS: LazyLock<Arc<KeyCache>> = LazyLock::new(|| {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Arc::new(KeyCache::new(threads))
+    });
+    let args = args.iter().map(|a| match root().join(a) {
+        p if !a.starts_with('-') && p.exists() => p.display().to_string(),
+        _ => a.to_string(),
+    });
+    let cli = kbc::cli::Cli::try_parse_from(std::iter::once("kbc".to_string()).chain(args))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let kbc::cli::Command::Compile(a) = cli.command else {
+        panic!("compile_in_process runs `kbc compile` only")
+    };
+    let job = kbc::cli::compile::Job::new(&a, Some(KEYS.clone()))
+        .unwrap_or_else(|e| panic!("kbc compile {:?}: exit {}", a.config, e.0));
+    let (_, bytes, _) = job
+        .init_bundle()
+        .unwrap_or_else(|e| panic!("kbc compile {:?}: exit {}", a.config, e.0));
+    bytes
+}
+
 /// Validates Kubernetes objects (YAML files, one object each) strictly against the 1.31
 /// schemas with `kubernetes-validate` (tests/setup.sh installs it; a missing tool fails the
 /// test); panics with its report. Files with equal bytes are validated once, and the tool

@@ -2,12 +2,15 @@
 //! print its digest and a short summary.
 
 use super::certs::load_secrets;
-use super::inputs::ClusterInputs;
+use super::inputs::{ClusterInputs, Resolved};
 use super::{refuse, Exit, EXIT_REFUSED};
 use crate::compile::{self, CompileOptions};
+use crate::pki::{IssueTime, KeyCache};
+use crate::secrets::Secrets;
 use clap::Args;
 use kbc_bundle::cli::OutputFormat;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 #[derive(Debug, Args)]
 pub struct CompileArgs {
@@ -38,44 +41,76 @@ pub struct CompileArgs {
 }
 
 pub fn run(a: CompileArgs) -> Result<(), Exit> {
-    let resolved = a.inputs.resolve(a.config.as_deref())?;
-    let secrets = load_secrets(a.inputs.secrets.as_deref())?;
-    if secrets.ca_issued_at.is_none() && a.inputs.secrets.is_some() {
-        errln!(
-            "note: {} has no caIssuedAt: the CA certificates start at the issue time, so a bundle compiled with another --issued-at carries other CA certificates (kbc secrets generate records caIssuedAt)",
-            secrets.origin
-        );
-    }
-    let at = super::env::issue_time(a.issued_at.as_deref()).map_err(|e| refuse(&e))?;
-    let opts = CompileOptions {
-        threads: super::env::key_threads(),
-        ..resolved.options.clone()
-    };
-    let single = resolved.joins.is_empty()
+    let job = Job::new(&a, None)?;
+    let single = job.resolved.joins.is_empty()
         && a.node
             .as_ref()
-            .is_none_or(|n| *n == resolved.cluster.node_name);
+            .is_none_or(|n| *n == job.resolved.cluster.node_name);
     if !single {
-        return super::cluster::run(&a, &resolved, &secrets, at, &opts);
+        return super::cluster::run(&a, &job.resolved, &job.secrets, job.at, &job.opts);
     }
-    let cluster = resolved.cluster;
-    let compiled = compile::compile(&cluster, &secrets, at, &opts).map_err(|e| refuse(&e))?;
+    let (compiled, bytes, digest) = job.init_bundle()?;
     for w in &compiled.warnings {
         errln!("warning: {w}");
     }
-    let (bytes, digest) = kbc_bundle::write(
-        compiled.manifest.clone(),
-        compiled.files.clone(),
-        at.unix().max(0) as u64,
-    )
-    .map_err(|e| refuse(&e))?;
     write_output(&a.output, &bytes, 0o600)?;
     let key_hex = crate::render::upload_certs::certificate_key_hex(&compiled.certificate_key);
-    let summary = Summary::new(&cluster, &compiled, &a, (&digest, bytes.len()), &key_hex);
+    let cluster = &job.resolved.cluster;
+    let summary = Summary::new(cluster, &compiled, &a, (&digest, bytes.len()), &key_hex);
     super::out(&match a.output_format {
         OutputFormat::Text => summary.to_text(),
         OutputFormat::Json => kbc_bundle::cli::to_json(&summary),
     })
+}
+
+/// What `kbc compile` works from once its flags are resolved: the validated cluster, the
+/// secrets, the issue time and the options.
+pub struct Job {
+    pub resolved: Resolved,
+    pub secrets: Secrets,
+    pub at: IssueTime,
+    pub opts: CompileOptions,
+}
+
+impl Job {
+    /// Reads and checks everything `a` names. `keys`: keys already derived in this process,
+    /// to derive each key once (the tests compile many bundles from one seed in one
+    /// process); `None` derives afresh on `KBC_THREADS` threads.
+    pub fn new(a: &CompileArgs, keys: Option<Arc<KeyCache>>) -> Result<Job, Exit> {
+        let resolved = a.inputs.resolve(a.config.as_deref())?;
+        let secrets = load_secrets(a.inputs.secrets.as_deref())?;
+        if secrets.ca_issued_at.is_none() && a.inputs.secrets.is_some() {
+            errln!(
+                "note: {} has no caIssuedAt: the CA certificates start at the issue time, so a bundle compiled with another --issued-at carries other CA certificates (kbc secrets generate records caIssuedAt)",
+                secrets.origin
+            );
+        }
+        let at = super::env::issue_time(a.issued_at.as_deref()).map_err(|e| refuse(&e))?;
+        let opts = CompileOptions {
+            threads: super::env::key_threads(),
+            keys,
+            ..resolved.options.clone()
+        };
+        Ok(Job {
+            resolved,
+            secrets,
+            at,
+            opts,
+        })
+    }
+
+    /// The init node's bundle (of a cluster file too: docs/clusters.md) and its digest.
+    pub fn init_bundle(&self) -> Result<(compile::Compiled, Vec<u8>, String), Exit> {
+        let compiled = compile::compile(&self.resolved.cluster, &self.secrets, self.at, &self.opts)
+            .map_err(|e| refuse(&e))?;
+        let (bytes, digest) = kbc_bundle::write(
+            compiled.manifest.clone(),
+            compiled.files.clone(),
+            self.at.unix().max(0) as u64,
+        )
+        .map_err(|e| refuse(&e))?;
+        Ok((compiled, bytes, digest))
+    }
 }
 
 /// Writes one output file atomically with `mode`; a failure is exit 1, named.

@@ -116,7 +116,7 @@ pub(super) fn render(
     cache.fill(&secrets.seed, &jobs);
     let keys = jobs
         .into_iter()
-        .filter_map(|(label, _)| cache.get(&label).map(|k| (label, k)))
+        .filter_map(|(label, alg)| cache.get(&secrets.seed, &label, alg).map(|k| (label, k)))
         .collect();
     let mut r = Renderer {
         input,

@@ -471,13 +471,19 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-/// Keys derived from one seed, by label, shared by the renders of one compile: the nodes of
-/// a cluster share their CA and service-account keys, and deriving every node's keys in one
-/// pool keeps both cores busy. A cache belongs to one seed.
+/// Derived keys shared by the renders of one compile (the nodes of a cluster share their CA
+/// and service-account keys, and deriving every node's keys in one pool keeps both cores
+/// busy), or by every compile of a process (the tests). A key is held under its seed's
+/// digest, its label and its algorithm — everything [`PrivateKey::derive`] depends on — so
+/// one cache can serve any number of seeds and algorithms and never hands out a key that
+/// the derivation would not produce.
 pub struct KeyCache {
     threads: usize,
-    keys: std::sync::Mutex<std::collections::BTreeMap<String, PrivateKey>>,
+    keys: std::sync::Mutex<std::collections::BTreeMap<CacheKey, PrivateKey>>,
 }
+
+/// `(sha256 of the seed, label, algorithm)`.
+type CacheKey = ([u8; 32], String, EncryptionAlgorithm);
 
 impl std::fmt::Debug for KeyCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -495,6 +501,10 @@ impl KeyCache {
         }
     }
 
+    fn key(seed: &Seed, label: &str, alg: EncryptionAlgorithm) -> CacheKey {
+        (Sha256::digest(seed.0).into(), label.to_string(), alg)
+    }
+
     /// Derives every key of `jobs` the cache does not hold yet, in parallel.
     pub fn fill(&self, seed: &Seed, jobs: &[(String, EncryptionAlgorithm)]) {
         let mut missing: Vec<(String, EncryptionAlgorithm)> = {
@@ -503,7 +513,7 @@ impl KeyCache {
                 .lock()
                 .expect("no thread panics holding the cache");
             jobs.iter()
-                .filter(|(label, _)| !keys.contains_key(label))
+                .filter(|(label, alg)| !keys.contains_key(&Self::key(seed, label, *alg)))
                 .cloned()
                 .collect()
         };
@@ -514,17 +524,22 @@ impl KeyCache {
             .keys
             .lock()
             .expect("no thread panics holding the cache");
-        for ((label, _), key) in missing.into_iter().zip(derived) {
-            keys.insert(label, key);
+        for ((label, alg), key) in missing.into_iter().zip(derived) {
+            keys.insert(Self::key(seed, &label, alg), key);
         }
     }
 
-    /// The key of `label`, derived by [`KeyCache::fill`].
-    pub(super) fn get(&self, label: &str) -> Option<PrivateKey> {
+    /// The key of `label` for `seed` and `alg`, derived by [`KeyCache::fill`].
+    pub(super) fn get(
+        &self,
+        seed: &Seed,
+        label: &str,
+        alg: EncryptionAlgorithm,
+    ) -> Option<PrivateKey> {
         self.keys
             .lock()
             .expect("no thread panics holding the cache")
-            .get(label)
+            .get(&Self::key(seed, label, alg))
             .cloned()
     }
 }
