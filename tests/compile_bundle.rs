@@ -263,7 +263,7 @@ fn every_object_validates_against_kubernetes_1_31() {
         }
         let name = path.file_stem().unwrap().to_str().unwrap().to_string();
         let out = dir.path().join(format!("{name}.tgz"));
-        let bytes = crate::common::compile_in_process(&[
+        let bytes = crate::common::compile_bundle_in_process(&[
             "compile",
             &format!("fixtures/{name}.yaml"),
             "--secrets",

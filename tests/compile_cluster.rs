@@ -11,14 +11,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::common::{kbc, kbc_ok as ok, root};
+use crate::common::{compile_in_process, kbc, kbc_ok as ok, root};
 
 const HA: &str = "fixtures/cluster/ha.yaml";
 const SECRETS: &str = "fixtures/secrets/test-secrets.yaml";
 const AT: &str = "2026-11-25T12:00:00Z";
 
 fn compile_dir(file: &str, secrets: &str, at: &str, out: &Path) {
-    ok(&[
+    compile_in_process(&[
         "compile",
         file,
         "--secrets",
@@ -77,7 +77,7 @@ fn the_init_bundle_is_the_single_node_bundle_and_the_index_lists_every_node() {
     let single = dir.path().join("single.yaml");
     std::fs::write(&single, init_only.join("\n---\n")).unwrap();
     let single_out = dir.path().join("single.tgz");
-    ok(&[
+    compile_in_process(&[
         "compile",
         single.to_str().unwrap(),
         "--secrets",
@@ -122,7 +122,7 @@ fn the_init_bundle_is_the_single_node_bundle_and_the_index_lists_every_node() {
     );
     // --node writes one bundle, the same bytes.
     let one = dir.path().join("cp-3.tgz");
-    ok(&[
+    compile_in_process(&[
         "compile",
         HA,
         "--secrets",
@@ -155,6 +155,14 @@ fn the_init_bundle_is_the_single_node_bundle_and_the_index_lists_every_node() {
 #[test]
 fn the_cluster_directory_is_byte_identical_across_processes_threads_zones_and_umasks() {
     let dir = tempfile::tempdir().unwrap();
+    // ECDSA keys: this test is about the processes; RSA's prime search across thread
+    // counts is compile_bundle's determinism test.
+    let ecdsa = dir.path().join("ha-ecdsa.yaml");
+    let text = std::fs::read_to_string(root().join(HA)).unwrap().replace(
+        "clusterName: prod\n",
+        "clusterName: prod\nencryptionAlgorithm: ECDSA-P256\n",
+    );
+    std::fs::write(&ecdsa, text).unwrap();
     let mut dirs = Vec::new();
     for (i, (threads, tz, umask)) in [("1", "UTC", "022"), ("4", "Pacific/Chatham", "077")]
         .into_iter()
@@ -164,10 +172,11 @@ fn the_cluster_directory_is_byte_identical_across_processes_threads_zones_and_um
         let o = Command::new("sh")
             .arg("-c")
             .arg(format!(
-                "umask {umask} && exec \"$0\" compile {HA} --secrets {SECRETS} --issued-at {AT} -o \"$1\""
+                "umask {umask} && exec \"$0\" compile \"$2\" --secrets {SECRETS} --issued-at {AT} -o \"$1\""
             ))
             .arg(env!("CARGO_BIN_EXE_kbc"))
             .arg(&out)
+            .arg(&ecdsa)
             .env("KBC_THREADS", threads)
             .env("TZ", tz)
             .current_dir(root())
@@ -178,6 +187,8 @@ fn the_cluster_directory_is_byte_identical_across_processes_threads_zones_and_um
     }
     assert_eq!(dirs[0].len(), NODES.len() + 1);
     assert_eq!(dirs[0], dirs[1]);
+    let key = &files(&dir.path().join("run-0/cp-2.tgz"))["rootfs/etc/kubernetes/pki/apiserver.key"];
+    assert!(String::from_utf8_lossy(key).contains("BEGIN EC PRIVATE KEY"));
 }
 
 /// `openssl x509 -noout -text` of a PEM certificate.
@@ -590,7 +601,7 @@ fn mistakes_in_join_documents_are_located_and_name_both_documents() {
         .map(str::to_string)
         .collect();
     std::fs::write(&f, workers_only.join("\n---\n")).unwrap();
-    ok(&[
+    compile_in_process(&[
         "compile",
         f.to_str().unwrap(),
         "--secrets",
@@ -688,7 +699,7 @@ fn a_joining_node_takes_its_own_patches_and_json_lists_the_cluster() {
     let file = dir.path().join("patched.yaml");
     std::fs::write(&file, text).unwrap();
     let out = dir.path().join("out");
-    let json = ok(&[
+    let json = compile_in_process(&[
         "compile",
         file.to_str().unwrap(),
         "--secrets",

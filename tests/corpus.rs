@@ -148,7 +148,7 @@ fn every_accepted_file_compiles_and_its_objects_validate() {
     assert!(accepted.len() >= 20, "{}", accepted.len());
     let bundles: Vec<(String, Vec<u8>)> = accepted
         .iter()
-        .map(|e| (e.file.clone(), compile(e)))
+        .map(|e| (e.file.clone(), compile(e, dir.path())))
         .collect();
     let mut files = Vec::new();
     for (name, bundle) in &bundles {
@@ -173,8 +173,9 @@ fn every_accepted_file_compiles_and_its_objects_validate() {
 
 /// Compiles one corpus file (with `--upload-certs`, so its objects are validated too), in
 /// this process: the bundle's bytes.
-fn compile(e: &Entry) -> Vec<u8> {
+fn compile(e: &Entry, dir: &std::path::Path) -> Vec<u8> {
     let path = path_of(e);
+    let out = dir.join(format!("{}.tgz", e.file));
     let mut args = vec![
         "compile",
         path.as_str(),
@@ -184,10 +185,12 @@ fn compile(e: &Entry) -> Vec<u8> {
         "--issued-at",
         AT,
         "--upload-certs",
+        // A file with JoinConfiguration documents is a cluster file: its first node's bundle.
+        "--node",
+        NODE_FACTS[1],
         "-o",
-        "unused.tgz",
+        out.to_str().unwrap(),
     ];
     args.extend_from_slice(&NODE_FACTS);
-    // A file with JoinConfiguration documents is a cluster file: its first node's bundle.
-    crate::common::compile_in_process(&args)
+    crate::common::compile_bundle_in_process(&args)
 }

@@ -31,12 +31,13 @@ pub fn kbc_ok(args: &[&str]) -> String {
     String::from_utf8(o.stdout).expect("kbc prints UTF-8")
 }
 
-/// `kbc compile ARGS` in this process: the init node's bundle, as the `kbc` binary would
-/// write it. Every call derives its keys through one cache for the whole test process, so
-/// the many bundles compiled from the test seed derive each key once (RSA key generation
-/// is most of a compile); tests that run the binary cover the command itself. Relative
-/// paths are taken from the workspace root, like [`kbc`]'s.
-pub fn compile_in_process(args: &[&str]) -> Vec<u8> {
+/// `kbc compile ARGS` in this process: writes what the `kbc` binary would write (the bundle,
+/// or a cluster's directory) and returns the summary it would print. Every call derives its
+/// keys through one cache for the whole test process, so the many bundles compiled from the
+/// test seed derive each key once (RSA key generation is most of a compile); tests that run
+/// the binary cover the command itself. Relative paths are taken from the workspace root,
+/// like [`kbc`]'s; warnings are dropped.
+pub fn compile_in_process(args: &[&str]) -> String {
     use clap::Parser;
     use kbc::pki::KeyCache;
     use std::sync::{Arc, LazyLock};
@@ -53,12 +54,21 @@ pub fn compile_in_process(args: &[&str]) -> Vec<u8> {
     let kbc::cli::Command::Compile(a) = cli.command else {
         panic!("compile_in_process runs `kbc compile` only")
     };
-    let job = kbc::cli::compile::Job::new(&a, Some(KEYS.clone()))
+    let done = kbc::cli::compile::Job::new(&a, Some(KEYS.clone()))
+        .and_then(|job| job.write(&a))
         .unwrap_or_else(|e| panic!("kbc compile {:?}: exit {}", a.config, e.0));
-    let (_, bytes, _) = job
-        .init_bundle()
-        .unwrap_or_else(|e| panic!("kbc compile {:?}: exit {}", a.config, e.0));
-    bytes
+    done.summary
+}
+
+/// [`compile_in_process`] of one bundle: its bytes.
+pub fn compile_bundle_in_process(args: &[&str]) -> Vec<u8> {
+    compile_in_process(args);
+    let out = args
+        .iter()
+        .position(|a| *a == "-o")
+        .map(|i| args[i + 1])
+        .expect("-o names the bundle");
+    std::fs::read(root().join(out)).unwrap()
 }
 
 /// Validates Kubernetes objects (YAML files, one object each) strictly against the 1.31

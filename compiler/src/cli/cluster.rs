@@ -1,30 +1,39 @@
 //! `kbc compile CLUSTER.yaml -o DIR` (and `--node NAME -o FILE`): every node's bundle of a
 //! cluster file, written only once all of them compiled (docs/clusters.md).
 
-use super::compile::{write_output as write, CompileArgs, Summary};
+use super::compile::{write_output, CompileArgs, Done, Job, Summary};
 use super::inputs::Resolved;
 use super::{refuse, Exit, EXIT_REFUSED};
-use crate::compile::CompileOptions;
 use crate::nodes::{self, ClusterIndex, NodeBundle};
-use crate::pki::IssueTime;
-use crate::secrets::Secrets;
 use kbc_bundle::cli::OutputFormat;
 
 /// `cluster.json`, next to the bundles.
 pub const INDEX_FILE: &str = "cluster.json";
 
-pub fn run(
-    a: &CompileArgs,
-    r: &Resolved,
-    secrets: &Secrets,
-    at: IssueTime,
-    opts: &CompileOptions,
-) -> Result<(), Exit> {
-    let bundles = nodes::compile_cluster(&r.cluster, &r.joins, secrets, at, opts, &r.node_patches)
-        .map_err(|e| refuse(&e))?;
+/// Compiles every node, then writes what `a` asks for; the summary is returned, not printed.
+pub fn write(a: &CompileArgs, job: &Job) -> Result<Done, Exit> {
+    let r = &job.resolved;
+    if a.node.is_none() && a.output.extension().is_some_and(|e| e == "tgz") {
+        errln!(
+            "error: {}: this cluster file describes {} nodes, so -o names a directory\n  = hint: pass -o DIR for every bundle, or --node NAME -o FILE for one",
+            a.output.display(),
+            r.joins.len() + 1
+        );
+        return Err(Exit(EXIT_REFUSED));
+    }
+    let bundles = nodes::compile_cluster(
+        &r.cluster,
+        &r.joins,
+        &job.secrets,
+        job.at,
+        &job.opts,
+        &r.node_patches,
+    )
+    .map_err(|e| refuse(&e))?;
+    let mut warnings = Vec::new();
     for b in &bundles {
         for w in &b.compiled.warnings {
-            errln!("warning: {}: {w}", b.name);
+            warnings.push(format!("warning: {}: {w}", b.name));
         }
     }
     let mut written = Vec::new();
@@ -32,15 +41,16 @@ pub fn run(
         let (bytes, digest) = kbc_bundle::write(
             b.compiled.manifest.clone(),
             b.compiled.files.clone(),
-            at.unix().max(0) as u64,
+            job.at.unix().max(0) as u64,
         )
         .map_err(|e| refuse(&e))?;
         written.push((b, digest, bytes));
     }
-    match &a.node {
-        Some(name) => one_node(a, r, &written, name),
-        None => whole_cluster(a, r, &written),
-    }
+    let summary = match &a.node {
+        Some(name) => one_node(a, r, &written, name)?,
+        None => whole_cluster(a, r, &written)?,
+    };
+    Ok(Done { warnings, summary })
 }
 
 type Written<'a> = (&'a NodeBundle, String, Vec<u8>);
@@ -51,7 +61,7 @@ fn one_node(
     r: &Resolved,
     written: &[Written<'_>],
     name: &str,
-) -> Result<(), Exit> {
+) -> Result<String, Exit> {
     let Some((b, digest, bytes)) = written.iter().find(|(b, ..)| b.name == name) else {
         let names: Vec<&str> = written.iter().map(|(b, ..)| b.name.as_str()).collect();
         errln!(
@@ -60,40 +70,29 @@ fn one_node(
         );
         return Err(Exit(EXIT_REFUSED));
     };
-    write(&a.output, bytes, 0o600)?;
+    write_output(&a.output, bytes, 0o600)?;
     let key_hex = crate::render::upload_certs::certificate_key_hex(&b.compiled.certificate_key);
     let mut summary = Summary::new(&r.cluster, &b.compiled, a, (digest, bytes.len()), &key_hex);
     summary.node = b.name.clone();
-    super::out(&match a.output_format {
-        OutputFormat::Text => summary.to_text(),
-        OutputFormat::Json => kbc_bundle::cli::to_json(&summary),
-    })
+    Ok(summary.render(a.output_format))
 }
 
 /// `-o DIR`: every bundle and `cluster.json`.
-fn whole_cluster(a: &CompileArgs, r: &Resolved, written: &[Written<'_>]) -> Result<(), Exit> {
+fn whole_cluster(a: &CompileArgs, r: &Resolved, written: &[Written<'_>]) -> Result<String, Exit> {
     let dir = &a.output;
-    if dir.extension().is_some_and(|e| e == "tgz") {
-        errln!(
-            "error: {}: this cluster file describes {} nodes, so -o names a directory\n  = hint: pass -o DIR for every bundle, or --node NAME -o FILE for one",
-            dir.display(),
-            written.len()
-        );
-        return Err(Exit(EXIT_REFUSED));
-    }
     if let Err(e) = std::fs::create_dir_all(dir) {
         errln!("error: cannot create {}: {e}", dir.display());
         return Err(Exit(EXIT_REFUSED));
     }
     for (b, _, bytes) in written {
-        write(&dir.join(format!("{}.tgz", b.name)), bytes, 0o600)?;
+        write_output(&dir.join(format!("{}.tgz", b.name)), bytes, 0o600)?;
     }
     let digests: Vec<(&NodeBundle, String)> =
         written.iter().map(|(b, d, _)| (*b, d.clone())).collect();
     let index = ClusterIndex::new(&r.cluster, &r.joins, &digests);
     let json = index.to_json();
-    write(&dir.join(INDEX_FILE), json.as_bytes(), 0o644)?;
-    super::out(&match a.output_format {
+    write_output(&dir.join(INDEX_FILE), json.as_bytes(), 0o644)?;
+    Ok(match a.output_format {
         OutputFormat::Json => kbc_bundle::cli::to_json(&ClusterSummary {
             api_version: kbc_bundle::cli::OUTPUT_API_VERSION,
             kind: "ClusterSummary",

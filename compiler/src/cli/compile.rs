@@ -42,25 +42,22 @@ pub struct CompileArgs {
 
 pub fn run(a: CompileArgs) -> Result<(), Exit> {
     let job = Job::new(&a, None)?;
-    let single = job.resolved.joins.is_empty()
-        && a.node
-            .as_ref()
-            .is_none_or(|n| *n == job.resolved.cluster.node_name);
-    if !single {
-        return super::cluster::run(&a, &job.resolved, &job.secrets, job.at, &job.opts);
+    job.resolved.warn();
+    if let Some(note) = job.secrets_note(&a) {
+        errln!("{note}");
     }
-    let (compiled, bytes, digest) = job.init_bundle()?;
-    for w in &compiled.warnings {
-        errln!("warning: {w}");
+    let done = job.write(&a)?;
+    for w in &done.warnings {
+        errln!("{w}");
     }
-    write_output(&a.output, &bytes, 0o600)?;
-    let key_hex = crate::render::upload_certs::certificate_key_hex(&compiled.certificate_key);
-    let cluster = &job.resolved.cluster;
-    let summary = Summary::new(cluster, &compiled, &a, (&digest, bytes.len()), &key_hex);
-    super::out(&match a.output_format {
-        OutputFormat::Text => summary.to_text(),
-        OutputFormat::Json => kbc_bundle::cli::to_json(&summary),
-    })
+    super::out(&done.summary)
+}
+
+/// What a compile wrote, to be told: its warnings (for standard error) and its summary
+/// (for standard output).
+pub struct Done {
+    pub warnings: Vec<String>,
+    pub summary: String,
 }
 
 /// What `kbc compile` works from once its flags are resolved: the validated cluster, the
@@ -73,18 +70,13 @@ pub struct Job {
 }
 
 impl Job {
-    /// Reads and checks everything `a` names. `keys`: keys already derived in this process,
+    /// Reads and checks everything `a` names; prints nothing (see `run` for what the
+    /// command says). `keys`: keys already derived in this process,
     /// to derive each key once (the tests compile many bundles from one seed in one
     /// process); `None` derives afresh on `KBC_THREADS` threads.
     pub fn new(a: &CompileArgs, keys: Option<Arc<KeyCache>>) -> Result<Job, Exit> {
         let resolved = a.inputs.resolve(a.config.as_deref())?;
         let secrets = load_secrets(a.inputs.secrets.as_deref())?;
-        if secrets.ca_issued_at.is_none() && a.inputs.secrets.is_some() {
-            errln!(
-                "note: {} has no caIssuedAt: the CA certificates start at the issue time, so a bundle compiled with another --issued-at carries other CA certificates (kbc secrets generate records caIssuedAt)",
-                secrets.origin
-            );
-        }
         let at = super::env::issue_time(a.issued_at.as_deref()).map_err(|e| refuse(&e))?;
         let opts = CompileOptions {
             threads: super::env::key_threads(),
@@ -96,6 +88,37 @@ impl Job {
             secrets,
             at,
             opts,
+        })
+    }
+
+    /// What compile says about a secrets file without `caIssuedAt`.
+    pub fn secrets_note(&self, a: &CompileArgs) -> Option<String> {
+        (self.secrets.ca_issued_at.is_none() && a.inputs.secrets.is_some()).then(|| format!(
+            "note: {} has no caIssuedAt: the CA certificates start at the issue time, so a bundle compiled with another --issued-at carries other CA certificates (kbc secrets generate records caIssuedAt)",
+            self.secrets.origin
+        ))
+    }
+
+    /// Compiles and writes what `a` asks for: the one bundle, or every node's bundle of a
+    /// cluster file and `cluster.json` (docs/clusters.md).
+    pub fn write(&self, a: &CompileArgs) -> Result<Done, Exit> {
+        let r = &self.resolved;
+        let single =
+            r.joins.is_empty() && a.node.as_ref().is_none_or(|n| *n == r.cluster.node_name);
+        if !single {
+            return super::cluster::write(a, self);
+        }
+        let (compiled, bytes, digest) = self.init_bundle()?;
+        write_output(&a.output, &bytes, 0o600)?;
+        let key_hex = crate::render::upload_certs::certificate_key_hex(&compiled.certificate_key);
+        let summary = Summary::new(&r.cluster, &compiled, a, (&digest, bytes.len()), &key_hex);
+        Ok(Done {
+            warnings: compiled
+                .warnings
+                .iter()
+                .map(|w| format!("warning: {w}"))
+                .collect(),
+            summary: summary.render(a.output_format),
         })
     }
 
@@ -220,6 +243,14 @@ impl Summary {
     }
 
     /// The text: the digest on its own line, then `key  value` lines.
+    /// The summary in the format `--output-format` asks for.
+    pub(crate) fn render(&self, format: OutputFormat) -> String {
+        match format {
+            OutputFormat::Text => self.to_text(),
+            OutputFormat::Json => kbc_bundle::cli::to_json(self),
+        }
+    }
+
     pub(crate) fn to_text(&self) -> String {
         let mut out = format!("{}\n", self.digest);
         let mut line = |k: &str, v: &str| out.push_str(&format!("{k:<20}{v}\n"));

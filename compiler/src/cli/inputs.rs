@@ -45,26 +45,37 @@ pub struct Resolved {
     pub node_patches: NodePatches,
     /// Everything but the thread count, which only compile needs.
     pub options: CompileOptions,
+    /// What the command prints to standard error before its work: the configuration's
+    /// warnings and the patch files kubeadm would ignore ([`Resolved::warn`]).
+    pub warnings: Vec<String>,
+}
+
+impl Resolved {
+    /// Prints the warnings, one per line, on standard error.
+    pub fn warn(&self) {
+        for w in &self.warnings {
+            errln!("{w}");
+        }
+    }
 }
 
 impl ClusterInputs {
     /// Loads and validates the configuration (CONFIG, `--config`, or the kubeadm init flags)
-    /// with the node facts, the patches and `--pki-dir`; prints the warnings.
+    /// with the node facts, the patches and `--pki-dir`; the warnings are returned, not
+    /// printed.
     pub fn resolve(&self, config: Option<&str>) -> Result<Resolved, Exit> {
         let src = self.init.source(config)?;
         let loaded = load_source(&src, &self.node, self.init.skip_phases.clone())?;
-        for w in loaded.warnings.warnings() {
-            errln!("{w}");
-        }
+        let mut warnings: Vec<String> = loaded.warnings.warnings().map(|w| w.to_string()).collect();
         let cluster = loaded.cluster;
-        let patches = self.patches(&cluster)?;
+        let patches = self.patches(&cluster, &mut warnings)?;
         let mut node_patches = NodePatches::new();
         for node in &loaded.joins {
             let dir = node.config.patches.as_ref().map(|p| p.directory.as_str());
             if let Some(dir) = dir.filter(|d| !d.is_empty()) {
                 node_patches.insert(
                     node.label.clone(),
-                    load_patch_dir(std::path::Path::new(dir))?,
+                    load_patch_dir(std::path::Path::new(dir), &mut warnings)?,
                 );
             }
         }
@@ -88,11 +99,12 @@ impl ClusterInputs {
             joins: loaded.joins,
             node_patches,
             options,
+            warnings,
         })
     }
 
     /// kubeadm's patches: `--patches DIR`, else the configuration's `patches.directory`.
-    fn patches(&self, cluster: &Cluster) -> Result<PatchSet, Exit> {
+    fn patches(&self, cluster: &Cluster, warnings: &mut Vec<String>) -> Result<PatchSet, Exit> {
         let dir = self.init.patches.clone().or_else(|| {
             cluster
                 .init
@@ -102,21 +114,21 @@ impl ClusterInputs {
                 .map(|p| PathBuf::from(&p.directory))
         });
         match &dir {
-            Some(dir) => load_patch_dir(dir),
+            Some(dir) => load_patch_dir(dir, warnings),
             None => Ok(PatchSet::default()),
         }
     }
 }
 
 /// kubeadm's patches of one directory, with a warning for each file it ignores.
-fn load_patch_dir(dir: &std::path::Path) -> Result<PatchSet, Exit> {
+fn load_patch_dir(dir: &std::path::Path, warnings: &mut Vec<String>) -> Result<PatchSet, Exit> {
     let patches = crate::fsutil::load_patches(dir).map_err(|e| refuse(&e))?;
     for ignored in patches.ignored() {
-        errln!(
+        warnings.push(format!(
             "warning: patches: ignoring {}: {}",
             ignored.path.display(),
             ignored.reason
-        );
+        ));
     }
     Ok(patches)
 }

@@ -75,12 +75,15 @@ pub struct DiffArgs {
 /// The rendering of a configuration, planned without keys; of a cluster file, every node's
 /// in join order under a [`node_heading`].
 pub fn render_config(config: Option<&str>, o: &ClusterInputs) -> Result<String, Exit> {
+    let resolved = o.resolve(config)?;
+    resolved.warn();
     let Resolved {
         cluster,
         options,
         joins,
         node_patches,
-    } = o.resolve(config)?;
+        ..
+    } = resolved;
     let secrets = match &o.secrets {
         Some(path) => Some(crate::fsutil::load_secrets(path).map_err(|e| refuse(&e))?),
         None => None,
