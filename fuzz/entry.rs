@@ -160,5 +160,11 @@ pub fn pem(data: &[u8]) {
         return;
     }
     let at = IssueTime::from_unix(1_767_225_600).expect("a valid time");
-    let _ = pki::render(&input, &Secrets::from_seed([7; 32]), at, &provided, 1);
+    let _ = pki::render(
+        &input,
+        &Secrets::from_seed([7; 32]),
+        at,
+        &provided,
+        &pki::KeyCache::new(1),
+    );
 }

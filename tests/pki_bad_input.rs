@@ -21,8 +21,8 @@ fn refused(input: &PkiInput, secrets: &Secrets, pki_dir: Option<&Path>) -> Strin
         None => Provided::default(),
     };
     // Rendering is pure: a refused input never reaches the writer.
-    let err =
-        kbc::pki::render(input, secrets, at(), &provided, 2).expect_err("bad input was accepted");
+    let err = kbc::pki::render(input, secrets, at(), &provided, &crate::common::keys())
+        .expect_err("bad input was accepted");
     let mut message = err.to_string();
     let mut source = std::error::Error::source(&err);
     while let Some(cause) = source {
@@ -41,7 +41,14 @@ fn existing_pki_dir_is_reused_byte_for_byte() {
     let (a, out_a) = render_dir(&input(), &secrets());
     // Another seed: every file still comes from the existing dir.
     let provided = kbc::fsutil::read_pki_dir(&a.path().join("pki"), &input()).unwrap();
-    let out_b = kbc::pki::render(&input(), &other_secrets(), at(), &provided, 2).unwrap();
+    let out_b = kbc::pki::render(
+        &input(),
+        &other_secrets(),
+        at(),
+        &provided,
+        &crate::common::keys(),
+    )
+    .unwrap();
     assert_eq!(out_a.artifacts, out_b.artifacts);
     assert!(out_b.certificates.iter().all(|c| c.reused));
     assert!(out_b.external_cas.is_empty());
@@ -57,7 +64,14 @@ fn partial_pki_dir_keeps_cas_and_regenerates_the_rest() {
         std::fs::copy(a.path().join("pki").join(f), pki.join(f)).unwrap();
     }
     let provided = kbc::fsutil::read_pki_dir(&pki, &input()).unwrap();
-    let out_b = kbc::pki::render(&input(), &other_secrets(), at(), &provided, 2).unwrap();
+    let out_b = kbc::pki::render(
+        &input(),
+        &other_secrets(),
+        at(),
+        &provided,
+        &crate::common::keys(),
+    )
+    .unwrap();
     let g = |o: &kbc::pki::PkiOutput, n: &str| o.get(n).unwrap().bytes.clone();
     assert_eq!(g(&out_a, "pki/ca.crt"), g(&out_b, "pki/ca.crt"));
     assert_eq!(g(&out_a, "pki/etcd/ca.key"), g(&out_b, "pki/etcd/ca.key"));
@@ -90,7 +104,14 @@ fn external_ca_mode_reuses_everything_without_ca_key() {
     let (a, _) = render_dir(&input(), &secrets());
     std::fs::remove_file(a.path().join("pki/ca.key")).unwrap();
     let provided = kbc::fsutil::read_pki_dir(&a.path().join("pki"), &input()).unwrap();
-    let out = kbc::pki::render(&input(), &other_secrets(), at(), &provided, 1).unwrap();
+    let out = kbc::pki::render(
+        &input(),
+        &other_secrets(),
+        at(),
+        &provided,
+        &crate::common::keys(),
+    )
+    .unwrap();
     assert_eq!(out.external_cas, [CaId::Ca]);
     assert!(out.get("pki/ca.key").is_none());
     assert_eq!(out.artifacts.len(), 26);
@@ -191,7 +212,14 @@ fn user_ca_with_other_subject_and_p384_key() {
             .as_secs() as i64,
     )
     .unwrap();
-    let out = kbc::pki::render(&input(), &s, at_now, &Provided::default(), 2).unwrap();
+    let out = kbc::pki::render(
+        &input(),
+        &s,
+        at_now,
+        &Provided::default(),
+        &crate::common::keys(),
+    )
+    .unwrap();
     let o = tempfile::tempdir().unwrap();
     kbc::fsutil::write_kubeadm_layout(&out, o.path()).unwrap();
     let t = ok(
@@ -301,7 +329,7 @@ fn an_expired_ca_is_refused() {
         &secrets(),
         IssueTime::parse_rfc3339("2020-01-01T00:00:00Z").unwrap(),
         &Provided::default(),
-        2,
+        &crate::common::keys(),
     )
     .unwrap();
     let b = |n: &str| old.get(n).unwrap().bytes.clone();
@@ -513,7 +541,7 @@ fn existing_kubeconfigs_and_pairs_are_checked() {
     let d = pki_with(&base);
     std::fs::write(d.path().join("admin.conf"), b(&out, "admin.conf")).unwrap();
     let provided = kbc::fsutil::read_pki_dir(&d.path().join("pki"), &moved).unwrap();
-    let o = kbc::pki::render(&moved, &secrets(), at(), &provided, 2).unwrap();
+    let o = kbc::pki::render(&moved, &secrets(), at(), &provided, &crate::common::keys()).unwrap();
     assert_eq!(o.get("admin.conf").unwrap().bytes, b(&out, "admin.conf"));
     assert!(
         o.warnings
@@ -543,6 +571,13 @@ fn existing_kubeconfigs_and_pairs_are_checked() {
     // sa.key alone: kept, sa.pub derived from it.
     let d = pki_with(&[("sa.key", b(&out, "pki/sa.key"))]);
     let provided = kbc::fsutil::read_pki_dir(&d.path().join("pki"), &input()).unwrap();
-    let o = kbc::pki::render(&input(), &other_secrets(), at(), &provided, 2).unwrap();
+    let o = kbc::pki::render(
+        &input(),
+        &other_secrets(),
+        at(),
+        &provided,
+        &crate::common::keys(),
+    )
+    .unwrap();
     assert_eq!(o.get("pki/sa.pub").unwrap().bytes, b(&out, "pki/sa.pub"));
 }

@@ -309,7 +309,14 @@ fn check_expiration_reads_a_bundle() {
     input.certificates_dir = "/srv/k8s/pki".into();
     let at = kbc::pki::IssueTime::parse_rfc3339("2026-11-25T12:00:00Z").unwrap();
     let secrets = kbc::secrets::Secrets::from_seed([5; 32]);
-    let out = kbc::pki::render(&input, &secrets, at, &kbc::pki::Provided::default(), 2).unwrap();
+    let out = kbc::pki::render(
+        &input,
+        &secrets,
+        at,
+        &kbc::pki::Provided::default(),
+        &crate::common::keys(),
+    )
+    .unwrap();
     let files = out
         .artifacts
         .iter()

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use kbc::pki::{EncryptionAlgorithm, PrivateKey, Provided, Seed};
+use kbc::pki::{EncryptionAlgorithm, KeyCache, PrivateKey, Provided, Seed};
 use sha2::{Digest, Sha256};
 use support::*;
 
@@ -119,8 +119,22 @@ fn two_processes_other_threads_tz_umask_same_bytes_ecdsa() {
 
 #[test]
 fn thread_count_does_not_matter_in_process() {
-    let a = kbc::pki::render(&input(), &secrets(), at(), &Provided::default(), 1).unwrap();
-    let b = kbc::pki::render(&input(), &secrets(), at(), &Provided::default(), 7).unwrap();
+    let a = kbc::pki::render(
+        &input(),
+        &secrets(),
+        at(),
+        &Provided::default(),
+        &KeyCache::new(1),
+    )
+    .unwrap();
+    let b = kbc::pki::render(
+        &input(),
+        &secrets(),
+        at(),
+        &Provided::default(),
+        &KeyCache::new(7),
+    )
+    .unwrap();
     assert_eq!(a.artifacts, b.artifacts);
 }
 
@@ -143,7 +157,7 @@ fn another_seed_gives_other_keys_and_certs() {
         &secrets(),
         kbc::pki::IssueTime::parse_rfc3339("2030-01-01T00:00:00Z").unwrap(),
         &Provided::default(),
-        2,
+        &crate::common::keys(),
     )
     .unwrap();
     for (x, y) in a.artifacts.iter().zip(&c.artifacts) {

@@ -58,8 +58,17 @@ pub fn render(input: &PkiInput, secrets: &Secrets) -> PkiOutput {
         let mut map = CACHE.get_or_init(Default::default).lock().unwrap();
         Arc::clone(map.entry(key).or_default())
     };
-    cell.get_or_init(|| kbc::pki::render(input, secrets, at(), &Provided::default(), 2).unwrap())
-        .clone()
+    cell.get_or_init(|| {
+        kbc::pki::render(
+            input,
+            secrets,
+            at(),
+            &Provided::default(),
+            &crate::common::keys(),
+        )
+        .unwrap()
+    })
+    .clone()
 }
 
 /// Renders into a fresh temporary directory (kubeadm layout).

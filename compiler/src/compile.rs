@@ -315,7 +315,7 @@ pub fn compile(
     opts: &CompileOptions,
 ) -> Result<Compiled, CompileError> {
     let opts = &opts.effective(cluster);
-    let pki_out = pki::render_cached(
+    let pki_out = pki::render(
         &cluster.pki_input(),
         secrets,
         at,

@@ -131,7 +131,7 @@ fn compile_join(
     patches: &NodePatches,
 ) -> Result<Compiled, CompileError> {
     let (init, cluster, node) = (parts.init, parts.cluster, parts.node);
-    let pki_out = pki::render_cached(
+    let pki_out = pki::render(
         &cluster.pki_input(),
         secrets,
         at,

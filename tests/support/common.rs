@@ -31,20 +31,25 @@ pub fn kbc_ok(args: &[&str]) -> String {
     String::from_utf8(o.stdout).expect("kbc prints UTF-8")
 }
 
-/// `kbc compile ARGS` in this process: writes what the `kbc` binary would write (the bundle,
-/// or a cluster's directory) and returns the summary it would print. Every call derives its
-/// keys through one cache for the whole test process, so the many bundles compiled from the
-/// test seed derive each key once (RSA key generation is most of a compile); tests that run
-/// the binary cover the command itself. Relative paths are taken from the workspace root,
-/// like [`kbc`]'s; warnings are dropped.
-pub fn compile_in_process(args: &[&str]) -> String {
-    use clap::Parser;
+/// The test process's one key cache: every key derived once per seed, label and algorithm,
+/// however many tests render a PKI from the test seed (RSA key generation is most of the
+/// work of a render).
+pub fn keys() -> std::sync::Arc<kbc::pki::KeyCache> {
     use kbc::pki::KeyCache;
     use std::sync::{Arc, LazyLock};
     static KEYS: LazyLock<Arc<KeyCache>> = LazyLock::new(|| {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         Arc::new(KeyCache::new(threads))
     });
+    KEYS.clone()
+}
+
+/// `kbc compile ARGS` in this process: writes what the `kbc` binary would write (the bundle,
+/// or a cluster's directory) and returns the summary it would print, deriving its keys
+/// through [`keys`]; tests that run the binary cover the command itself. Relative paths are taken from the workspace root,
+/// like [`kbc`]'s; warnings are dropped.
+pub fn compile_in_process(args: &[&str]) -> String {
+    use clap::Parser;
     let args = args.iter().map(|a| match root().join(a) {
         p if !a.starts_with('-') && p.exists() => p.display().to_string(),
         _ => a.to_string(),
@@ -54,7 +59,7 @@ pub fn compile_in_process(args: &[&str]) -> String {
     let kbc::cli::Command::Compile(a) = cli.command else {
         panic!("compile_in_process runs `kbc compile` only")
     };
-    let done = kbc::cli::compile::Job::new(&a, Some(KEYS.clone()))
+    let done = kbc::cli::compile::Job::new(&a, Some(keys()))
         .and_then(|job| job.write(&a))
         .unwrap_or_else(|e| panic!("kbc compile {:?}: exit {}", a.config, e.0));
     done.summary

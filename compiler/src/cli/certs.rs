@@ -93,8 +93,14 @@ pub fn render(args: &RenderArgs, input: &PkiInput) -> Result<(), Exit> {
         Some(d) => crate::fsutil::read_pki_dir(d, input).map_err(|e| refuse(&e))?,
         None => Provided::default(),
     };
-    let out = pki::render(input, &secrets, at, &provided, super::env::key_threads())
-        .map_err(|e| refuse(&e))?;
+    let out = pki::render(
+        input,
+        &secrets,
+        at,
+        &provided,
+        &pki::KeyCache::new(super::env::key_threads()),
+    )
+    .map_err(|e| refuse(&e))?;
     for w in &out.warnings {
         errln!("warning: {w}");
     }

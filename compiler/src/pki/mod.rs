@@ -687,27 +687,16 @@ fn summary(name: &str, file: &str, der: &[u8], reused: bool) -> Result<CertSumma
     })
 }
 
-/// The full procedure with existing files (`--pki-dir`, secrets CA pairs) and an explicit
-/// thread count.
+/// The full procedure with existing files (`--pki-dir`, secrets CA pairs): keys come from
+/// (and are added to) `keys` — `&KeyCache::new(threads)` for a render of its own.
 pub fn render(
     input: &PkiInput,
     secrets: &Secrets,
     at: IssueTime,
     provided: &Provided,
-    threads: usize,
+    keys: &KeyCache,
 ) -> Result<PkiOutput, PkiError> {
-    render_cached(input, secrets, at, provided, &KeyCache::new(threads))
-}
-
-/// [`render`] with keys from (and added to) `cache`, which must belong to `secrets`' seed.
-pub fn render_cached(
-    input: &PkiInput,
-    secrets: &Secrets,
-    at: IssueTime,
-    provided: &Provided,
-    cache: &KeyCache,
-) -> Result<PkiOutput, PkiError> {
-    issue::render(input, secrets, at, provided, cache)
+    issue::render(input, secrets, at, provided, keys)
 }
 
 /// Go's `VerifyHostname` for one required DNS name: an exact (case-insensitive) SAN, or a
