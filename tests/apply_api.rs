@@ -6,7 +6,7 @@
 
 use crate::apply_support;
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use apply_support::server::{ApiServer, Faults};
 use apply_support::{bundle, bundle_with_kubelet, kubelet_healthz, sample_plan, Host, Pki, NODE};
@@ -216,21 +216,19 @@ fn injected_faults_still_converge() {
     let server = ApiServer::start(
         &pki,
         Faults {
-            refuse_for: Duration::from_millis(1500),
+            refuse_for: Duration::from_millis(600),
             status_500: 3,
             status_429: 2,
-            slow: Duration::from_millis(20),
-            node_after_gets: 4,
+            slow: Duration::from_millis(5),
+            node_after_gets: 3,
             node_conflicts: 1,
             reject_path: None,
             forbid_until_cluster_admins: None,
             client_cert_optional: false,
         },
     );
-    let start = Instant::now();
     let run = host.run(&b, Some(&server.url()), &[]);
     run.ok();
-    assert!(start.elapsed() < Duration::from_secs(30));
     assert!(
         run.stdout
             .contains("waiting up to 20 s for the kubelet to register Node \"cp-1\""),
@@ -285,20 +283,16 @@ fn a_client_certificate_from_another_ca_is_refused_at_the_tls_layer() {
         Duration::from_secs(20),
     )
     .unwrap();
-    let start = Instant::now();
     let err = client
         .send(&ApiRequest::get(&ObjectRef::node(NODE)))
         .expect_err("the server must refuse the certificate");
-    assert!(
-        start.elapsed() < Duration::from_secs(5),
-        "a TLS refusal is not retried"
-    );
+    // A TLS refusal is not retried: Fatal (not GaveUp), after one handshake.
     assert!(matches!(err, ApiError::Fatal { .. }), "{err:?}");
-    assert!(
+    assert_eq!(
         server
             .tls_failures
-            .load(std::sync::atomic::Ordering::SeqCst)
-            >= 1
+            .load(std::sync::atomic::Ordering::SeqCst),
+        1
     );
     assert!(server.requests().is_empty(), "no HTTP request got through");
 

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use apply_support::server::{ApiServer, Faults, Identity};
 use apply_support::{kubelet_healthz, Host, Run};
@@ -698,13 +698,12 @@ fn a_client_certificate_from_another_bundle_is_rejected_at_the_tls_layer() {
         Duration::from_secs(20),
     )
     .unwrap();
-    let start = Instant::now();
     let err = foreign
         .send(&ApiRequest::get(&ObjectRef::node(&plan.node.name)))
         .expect_err("the server must refuse the certificate");
-    assert!(start.elapsed() < Duration::from_secs(5), "not retried");
+    // Fatal, not GaveUp: one handshake, no retry.
     assert!(matches!(err, ApiError::Fatal { .. }), "{err:?}");
-    assert!(server.tls_failures.load(Ordering::SeqCst) >= 1);
+    assert_eq!(server.tls_failures.load(Ordering::SeqCst), 1);
     // The server's own reason: the client certificate does not verify against ca.crt
     // (both CAs are named "kubernetes"; the signature is what fails).
     let errors = server.tls_errors();
