@@ -68,7 +68,7 @@ impl CompileOptions {
 }
 
 /// `abcdef.****************`: a token for output that may be shared.
-pub fn masked(t: &Token) -> String {
+pub(crate) fn masked(t: &Token) -> String {
     format!("{}.{}", t.id, "*".repeat(16))
 }
 
@@ -117,7 +117,7 @@ pub(crate) fn resolve_tokens(cluster: &Cluster, secrets: &Secrets) -> Vec<Token>
 }
 
 /// The upload-certs key: `certificateKey` from the config, else derived from the seed.
-pub fn certificate_key(cluster: &Cluster, secrets: &Secrets) -> [u8; 32] {
+pub(crate) fn certificate_key(cluster: &Cluster, secrets: &Secrets) -> [u8; 32] {
     cluster.certificate_key.unwrap_or_else(|| {
         let mut key = [0u8; 32];
         key.copy_from_slice(&secrets.seed.bytes("kbc/v1/certificate-key", 32));
@@ -308,7 +308,7 @@ pub(crate) fn upload_files(
 }
 
 /// Compiles the bundle's files and manifest.
-pub fn compile(
+pub(crate) fn compile(
     cluster: &Cluster,
     secrets: &Secrets,
     at: IssueTime,
@@ -371,7 +371,7 @@ pub fn compile(
 }
 
 /// The bundle manifest (its `files` are filled in by [`kbc_bundle::write`]).
-pub fn manifest(cluster: &Cluster, endpoint: &str, at: IssueTime, plan: &ApplyPlan) -> Manifest {
+pub(crate) fn manifest(cluster: &Cluster, endpoint: &str, at: IssueTime, plan: &ApplyPlan) -> Manifest {
     Manifest {
         format: kbc_bundle::FORMAT.into(),
         kbc_version: env!("CARGO_PKG_VERSION").into(),

@@ -93,7 +93,7 @@ fn create_dirs(dir: &Path, mode: u32) -> io::Result<()> {
 }
 
 /// The configuration at `path`, or standard input for `-`.
-pub fn read_source(path: &str) -> io::Result<crate::config::Source> {
+pub(crate) fn read_source(path: &str) -> io::Result<crate::config::Source> {
     let (name, text) = if path == "-" {
         ("<stdin>".to_string(), read_stdin()?)
     } else {

@@ -6,6 +6,11 @@
 //! of a cluster file); [`pki`] and [`render`] turn a `Cluster` into files and API objects;
 //! [`compile`] assembles them into a bundle, `nodes` one bundle per node of a cluster.
 //! `nodes`, `inspect` and `paths` serve the command line only and are private to the crate.
+//!
+//! The public surface is what the binary, the integration tests, the benchmarks and the fuzz
+//! targets use; everything else is `pub(crate)` (the wire types of kubeadm's documents, the
+//! defaulting and conversion steps, the argument builders), so a `pub` item here is one that
+//! something outside the crate relies on.
 
 pub mod cli;
 pub mod compile;

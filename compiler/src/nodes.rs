@@ -28,7 +28,7 @@ use crate::secrets::Secrets;
 
 /// One node's bundle.
 #[derive(Debug)]
-pub struct NodeBundle {
+pub(crate) struct NodeBundle {
     /// The node name, or `generic-worker-<n>`: the bundle is `<name>.tgz`.
     pub name: String,
     pub role: NodeRole,
@@ -37,10 +37,10 @@ pub struct NodeBundle {
 
 /// The patches of each joining node (`patches.directory` of its JoinConfiguration), by the
 /// document's label; a node without an entry has none.
-pub type NodePatches = BTreeMap<String, PatchSet>;
+pub(crate) type NodePatches = BTreeMap<String, PatchSet>;
 
 /// The init node's bundle, then one per joining node, in file order.
-pub fn compile_cluster(
+pub(crate) fn compile_cluster(
     init: &Cluster,
     joins: &[JoinNode],
     secrets: &Secrets,
@@ -177,7 +177,7 @@ fn check_discovery(node: &JoinNode, ca_hash: &str) -> Result<(), CompileError> {
 
 /// Plans a joining node's bundle without generating a key, for the review rendering, as
 /// [`compile::plan_bundle`] does for the init node.
-pub fn plan_join(
+pub(crate) fn plan_join(
     init: &Cluster,
     before: &[JoinNode],
     node: &JoinNode,
@@ -461,7 +461,7 @@ fn etcd_join(cluster: &Cluster, members: &[EtcdMember], data_dir: &str) -> EtcdJ
 /// `cluster.json`: the cluster's nodes in join order (canonical JSON).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ClusterIndex {
+pub(crate) struct ClusterIndex {
     pub format: &'static str,
     pub cluster_name: String,
     pub control_plane_endpoint: String,
@@ -473,7 +473,7 @@ pub struct ClusterIndex {
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct NodeEntry {
+pub(crate) struct NodeEntry {
     /// 1 for the init node, then file order.
     pub order: usize,
     pub name: String,
@@ -484,7 +484,7 @@ pub struct NodeEntry {
 }
 
 /// The format of `cluster.json`.
-pub const CLUSTER_INDEX_FORMAT: &str = "kbc.cluster/v1";
+pub(crate) const CLUSTER_INDEX_FORMAT: &str = "kbc.cluster/v1";
 
 impl ClusterIndex {
     /// From the bundles and their digests (in the same order).

@@ -44,7 +44,7 @@ pub(crate) fn kubernetes_file(name: &str) -> String {
 
 /// The bundle path of host path `abs`: `/etc/kubernetes/admin.conf` →
 /// `rootfs/etc/kubernetes/admin.conf` ([`kbc_bundle::ROOTFS_PREFIX`]).
-pub fn rootfs(abs: &str) -> String {
+pub(crate) fn rootfs(abs: &str) -> String {
     format!(
         "{}{}",
         kbc_bundle::ROOTFS_PREFIX,

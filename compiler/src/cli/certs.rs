@@ -73,7 +73,7 @@ pub struct CheckExpirationArgs {
 }
 
 /// Loads `--secrets`, or makes a one-off random seed with a warning on stderr.
-pub fn load_secrets(path: Option<&Path>) -> Result<Secrets, Exit> {
+pub(crate) fn load_secrets(path: Option<&Path>) -> Result<Secrets, Exit> {
     match path {
         Some(p) => crate::fsutil::load_secrets(p).map_err(|e| refuse(&e)),
         None => {
@@ -86,7 +86,7 @@ pub fn load_secrets(path: Option<&Path>) -> Result<Secrets, Exit> {
 }
 
 /// `kbc certs render` once CONFIG has become a [`PkiInput`].
-pub fn render(args: &RenderArgs, input: &PkiInput) -> Result<(), Exit> {
+pub(crate) fn render(args: &RenderArgs, input: &PkiInput) -> Result<(), Exit> {
     let secrets = load_secrets(args.secrets.as_deref())?;
     let at = super::env::issue_time(args.issued_at.as_deref()).map_err(|e| refuse(&e))?;
     let provided = match &args.pki_dir {
@@ -118,7 +118,7 @@ pub fn render(args: &RenderArgs, input: &PkiInput) -> Result<(), Exit> {
 }
 
 /// `kbc certs check-expiration`.
-pub fn check_expiration(args: &CheckExpirationArgs) -> Result<(), Exit> {
+pub(crate) fn check_expiration(args: &CheckExpirationArgs) -> Result<(), Exit> {
     let now = match &args.now {
         Some(s) => IssueTime::parse_rfc3339(s).map_err(|e| refuse(&e))?,
         None => super::env::issue_time(None).map_err(|e| refuse(&e))?,
@@ -149,7 +149,7 @@ pub fn check_expiration(args: &CheckExpirationArgs) -> Result<(), Exit> {
 
 /// Why a bundle cannot be read for `check-expiration`.
 #[derive(Debug, thiserror::Error)]
-pub enum BundleReadError {
+pub(crate) enum BundleReadError {
     /// The file cannot be read.
     #[error("{file}: cannot read the bundle")]
     Io {
@@ -177,7 +177,7 @@ pub enum BundleReadError {
 }
 
 /// The PKI files of a verified bundle.
-pub fn provided_from_bundle(file: &Path) -> Result<Provided, Exit> {
+pub(crate) fn provided_from_bundle(file: &Path) -> Result<Provided, Exit> {
     let name = file.display().to_string();
     let bytes = kbc_bundle::file::read_bundle(file).map_err(|source| {
         refuse(&BundleReadError::Io {
@@ -210,7 +210,7 @@ pub fn provided_from_bundle(file: &Path) -> Result<Provided, Exit> {
 
 /// Runs `kbc certs …`; `to_input` turns the CONFIG argument of `render` into a
 /// [`PkiInput`] (the configuration front end's job).
-pub fn run(
+pub(crate) fn run(
     cmd: PkiCertsCommand,
     to_input: &dyn Fn(&Path, &super::node::NodeArgs) -> Result<PkiInput, Exit>,
 ) -> Result<(), Exit> {

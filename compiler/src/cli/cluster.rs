@@ -8,10 +8,10 @@ use crate::nodes::{self, ClusterIndex, NodeBundle};
 use kbc_bundle::cli::OutputFormat;
 
 /// `cluster.json`, next to the bundles.
-pub const INDEX_FILE: &str = "cluster.json";
+pub(crate) const INDEX_FILE: &str = "cluster.json";
 
 /// Compiles every node, then writes what `a` asks for; the summary is returned, not printed.
-pub fn write(a: &CompileArgs, job: &Job) -> Result<Done, Exit> {
+pub(crate) fn write(a: &CompileArgs, job: &Job) -> Result<Done, Exit> {
     let r = &job.resolved;
     if a.node.is_none() && a.output.extension().is_some_and(|e| e == "tgz") {
         errln!(

@@ -40,7 +40,7 @@ pub struct CompileArgs {
     pub inputs: ClusterInputs,
 }
 
-pub fn run(a: CompileArgs) -> Result<(), Exit> {
+pub(crate) fn run(a: CompileArgs) -> Result<(), Exit> {
     let job = Job::new(&a, None)?;
     job.resolved.warn();
     if let Some(note) = job.secrets_note(&a) {

@@ -68,7 +68,7 @@ pub struct MigrateArgs {
     pub node: NodeArgs,
 }
 
-pub fn run(cmd: ConfigCommand) -> Result<(), Exit> {
+pub(crate) fn run(cmd: ConfigCommand) -> Result<(), Exit> {
     match cmd {
         ConfigCommand::Validate(a) => {
             let loaded = load(&a)?;
@@ -97,12 +97,12 @@ pub fn run(cmd: ConfigCommand) -> Result<(), Exit> {
 }
 
 /// Reads and validates a file, printing the report and refusing on errors.
-pub fn load(a: &InputArgs) -> Result<config::Loaded, Exit> {
+pub(crate) fn load(a: &InputArgs) -> Result<config::Loaded, Exit> {
     load_source(&read_source(&a.file)?, &a.node, a.skip_phases.clone())
 }
 
 /// Validates a configuration with the node facts, printing the report and refusing on errors.
-pub fn load_source(
+pub(crate) fn load_source(
     src: &Source,
     node: &NodeArgs,
     skip_phases: Option<Vec<String>>,
@@ -113,7 +113,7 @@ pub fn load_source(
     })
 }
 
-pub fn read_source(path: &str) -> Result<Source, Exit> {
+pub(crate) fn read_source(path: &str) -> Result<Source, Exit> {
     crate::fsutil::read_source(path).map_err(|e| {
         errln!("error: cannot read {path:?}: {e}");
         Exit(EXIT_REFUSED)

@@ -5,7 +5,7 @@
 use crate::pki::{IssueTime, IssueTimeError};
 
 /// The issue time: `--issued-at`, else `SOURCE_DATE_EPOCH`, else the clock.
-pub fn issue_time(flag: Option<&str>) -> Result<IssueTime, IssueTimeError> {
+pub(crate) fn issue_time(flag: Option<&str>) -> Result<IssueTime, IssueTimeError> {
     if let Some(s) = flag {
         return IssueTime::parse_rfc3339(s);
     }

@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 use std::path::PathBuf;
 
 /// The name of a configuration made from flags, as diagnostics show it.
-pub const FLAGS_SOURCE: &str = "<kubeadm init flags>";
+pub(crate) const FLAGS_SOURCE: &str = "<kubeadm init flags>";
 
 #[derive(Debug, Args, Clone, Default)]
 #[command(next_help_heading = "kubeadm init flags")]

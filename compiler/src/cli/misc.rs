@@ -20,7 +20,7 @@ pub enum CertsCommand {
 }
 
 /// `n` characters of `[a-z0-9]` from the OS random source.
-pub fn random_token_chars(n: usize) -> std::io::Result<String> {
+pub(crate) fn random_token_chars(n: usize) -> std::io::Result<String> {
     let mut buf = [0u8; 64];
     let mut used = buf.len();
     let mut failed = None;
@@ -43,7 +43,7 @@ pub fn random_token_chars(n: usize) -> std::io::Result<String> {
     }
 }
 
-pub fn token(cmd: TokenCommand) -> Result<(), Exit> {
+pub(crate) fn token(cmd: TokenCommand) -> Result<(), Exit> {
     match cmd {
         TokenCommand::Generate => {
             let id = random_token_chars(6).map_err(|e| refuse(&e))?;
@@ -54,7 +54,7 @@ pub fn token(cmd: TokenCommand) -> Result<(), Exit> {
     }
 }
 
-pub fn certs(cmd: CertsCommand) -> Result<(), Exit> {
+pub(crate) fn certs(cmd: CertsCommand) -> Result<(), Exit> {
     match cmd {
         CertsCommand::Pki(c) => super::certs::run(c, &|path, node| {
             let args = super::config::InputArgs {
@@ -80,13 +80,13 @@ pub fn certs(cmd: CertsCommand) -> Result<(), Exit> {
     }
 }
 
-pub fn completions(shell: kbc_bundle::cli::Shell) -> Result<(), Exit> {
+pub(crate) fn completions(shell: kbc_bundle::cli::Shell) -> Result<(), Exit> {
     use clap::CommandFactory;
     let script = kbc_bundle::cli::completions(super::Cli::command(), shell);
     super::out(&String::from_utf8_lossy(&script))
 }
 
-pub fn manpages(dir: &std::path::Path) -> Result<(), Exit> {
+pub(crate) fn manpages(dir: &std::path::Path) -> Result<(), Exit> {
     use clap::CommandFactory;
     let written = kbc_bundle::cli::write_man_pages(super::Cli::command(), dir).map_err(|e| {
         errln!("error: cannot write man pages to {}: {e}", dir.display());

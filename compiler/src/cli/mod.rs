@@ -12,24 +12,24 @@ macro_rules! errln {
     };
 }
 
-pub mod certs;
-pub mod cluster;
+pub(crate) mod certs;
+pub(crate) mod cluster;
 pub mod compile;
 pub mod config;
 pub mod env;
-pub mod init_flags;
-pub mod inputs;
-pub mod misc;
-pub mod node;
-pub mod review;
-pub mod secrets;
+pub(crate) mod init_flags;
+pub(crate) mod inputs;
+pub(crate) mod misc;
+pub(crate) mod node;
+pub(crate) mod review;
+pub(crate) mod secrets;
 
 use clap::{Parser, Subcommand};
 
-pub const EXIT_OK: i32 = 0;
-pub const EXIT_REFUSED: i32 = 1;
-pub const EXIT_USAGE: i32 = 2;
-pub const EXIT_OUTPUT: i32 = 3;
+pub(crate) const EXIT_OK: i32 = 0;
+pub(crate) const EXIT_REFUSED: i32 = 1;
+pub(crate) const EXIT_USAGE: i32 = 2;
+pub(crate) const EXIT_OUTPUT: i32 = 3;
 
 const AFTER_HELP: &str = "\
 Exit codes:
@@ -115,7 +115,7 @@ pub fn main() -> i32 {
 /// Writes `text` to standard output. Rust ignores SIGPIPE, so a closed pipe is an error
 /// here (never the panic of `print!`): it is reported on stderr, if that still works, and
 /// ends the command with [`EXIT_OUTPUT`].
-pub fn out(text: &str) -> Result<(), Exit> {
+pub(crate) fn out(text: &str) -> Result<(), Exit> {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
     stdout
@@ -132,13 +132,13 @@ pub fn out(text: &str) -> Result<(), Exit> {
 
 /// Writes `text` to standard error in one write (stderr is unbuffered, and a report may
 /// hold thousands of lines); a closed stderr is ignored, there is nowhere left to say it.
-pub fn err_out(text: &str) {
+pub(crate) fn err_out(text: &str) {
     use std::io::Write;
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
 /// Prints `error: <what>` with its cause chain and returns the "refused" exit.
-pub fn refuse(err: &dyn std::error::Error) -> Exit {
+pub(crate) fn refuse(err: &dyn std::error::Error) -> Exit {
     errln!("error: {err}");
     let mut source = err.source();
     while let Some(s) = source {

@@ -11,7 +11,7 @@ use kbc_bundle::cli::OutputFormat;
 use std::path::PathBuf;
 
 /// `kbc diff --exit-code` when the renderings differ.
-pub const EXIT_DIFFERENT: i32 = 3;
+pub(crate) const EXIT_DIFFERENT: i32 = 3;
 
 #[derive(Debug, Args)]
 pub struct RenderArgs {
@@ -41,7 +41,7 @@ pub struct InspectArgs {
     pub output: OutputFormat,
 }
 
-pub const DIFF_AFTER_HELP: &str = "\
+pub(crate) const DIFF_AFTER_HELP: &str = "\
 Each input is a bundle if it starts with the gzip magic bytes (1f 8b), else a configuration;
 a configuration is planned as `kbc render` does, with the flags given here. A configuration
 and a bundle can be compared. A bundle is verified; its rendering is compared without the
@@ -74,7 +74,7 @@ pub struct DiffArgs {
 
 /// The rendering of a configuration, planned without keys; of a cluster file, every node's
 /// in join order under a [`node_heading`].
-pub fn render_config(config: Option<&str>, o: &ClusterInputs) -> Result<String, Exit> {
+pub(crate) fn render_config(config: Option<&str>, o: &ClusterInputs) -> Result<String, Exit> {
     let resolved = o.resolve(config)?;
     resolved.warn();
     let Resolved {
@@ -126,7 +126,7 @@ fn cluster_title(nodes: usize) -> String {
 }
 
 /// The line before each node's rendering in a cluster's rendering.
-pub fn node_heading(order: usize, name: &str, role: &str) -> String {
+pub(crate) fn node_heading(order: usize, name: &str, role: &str) -> String {
     format!("\n######## node {order}: {name} ({role})\n")
 }
 
@@ -191,12 +191,12 @@ fn verify(
     })
 }
 
-pub fn render(a: RenderArgs) -> Result<(), Exit> {
+pub(crate) fn render(a: RenderArgs) -> Result<(), Exit> {
     super::out(&render_config(a.config.as_deref(), &a.options)?)?;
     Ok(())
 }
 
-pub fn inspect(a: InspectArgs) -> Result<(), Exit> {
+pub(crate) fn inspect(a: InspectArgs) -> Result<(), Exit> {
     if a.bundle.is_dir() {
         return super::out(&inspect_cluster(&a.bundle, a.output)?);
     }
@@ -226,7 +226,7 @@ fn rendering(path: &str, o: &ClusterInputs) -> Result<String, Exit> {
     }
 }
 
-pub fn diff(a: DiffArgs) -> Result<(), Exit> {
+pub(crate) fn diff(a: DiffArgs) -> Result<(), Exit> {
     let old = rendering(&a.a, &a.options)?;
     let new = rendering(&a.b, &a.options)?;
     if old == new {

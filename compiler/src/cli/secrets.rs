@@ -105,7 +105,7 @@ fn build(args: &GenerateArgs) -> Result<Secrets, InputFileError> {
 }
 
 /// Runs `kbc secrets …`. Nothing is written when any input is refused.
-pub fn run(cmd: SecretsCommand) -> Result<(), Exit> {
+pub(crate) fn run(cmd: SecretsCommand) -> Result<(), Exit> {
     match cmd {
         SecretsCommand::Generate(args) => {
             let secrets = build(&args).map_err(|e| refuse(&e))?;

@@ -175,7 +175,7 @@ pub(crate) fn resolve_version(v: &str, out: &mut Vec<Diagnostic>) -> Option<Kube
 
 /// Validates `config` and resolves it into a [`Cluster`]; appends every problem to `out`.
 /// Also applies the defaults that need validated input (the endpoint's port).
-pub fn resolve(
+pub(crate) fn resolve(
     config: &mut Config,
     opts: &LoadOptions,
     out: &mut Vec<Diagnostic>,

@@ -13,7 +13,7 @@ fn args(map: old::ArgMap) -> Vec<new::Arg> {
         .collect()
 }
 
-pub fn init(c: old::InitConfiguration) -> new::InitConfiguration {
+pub(crate) fn init(c: old::InitConfiguration) -> new::InitConfiguration {
     let nr = c.node_registration;
     new::InitConfiguration {
         api_version: new::GROUP_VERSION.into(),
@@ -38,7 +38,7 @@ pub fn init(c: old::InitConfiguration) -> new::InitConfiguration {
 }
 
 /// Converts a ClusterConfiguration; the second value is the v1beta3 control-plane timeout.
-pub fn cluster(
+pub(crate) fn cluster(
     c: old::ClusterConfiguration,
 ) -> (new::ClusterConfiguration, Option<super::duration::Duration>) {
     let component = |c: old::ControlPlaneComponent| new::ControlPlaneComponent {

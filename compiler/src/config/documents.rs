@@ -44,7 +44,7 @@ pub struct Decoded {
 
 /// How diagnostics name the `n`th JoinConfiguration of a file (1-based): a cluster file
 /// holds one per further node, so the kind alone does not say which.
-pub fn join_label(n: usize) -> String {
+pub(crate) fn join_label(n: usize) -> String {
     format!("JoinConfiguration #{n}")
 }
 

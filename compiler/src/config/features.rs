@@ -3,17 +3,8 @@
 //! Only these names are valid in `ClusterConfiguration.featureGates`; core Kubernetes gates
 //! belong in component extraArgs or component configs.
 
-/// Maturity of a gate as kubeadm declares it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Stage {
-    Alpha,
-    Beta,
-    Ga,
-}
-
-pub struct Gate {
+pub(crate) struct Gate {
     pub name: &'static str,
-    pub stage: Stage,
     pub default: bool,
     /// `Some(message)` for deprecated gates: kubeadm accepts them and warns.
     pub deprecated: Option<&'static str>,
@@ -28,19 +19,16 @@ pub(crate) const WAIT_FOR_ALL_CONTROL_PLANE_COMPONENTS: &str = "WaitForAllContro
 pub(crate) const GATES: &[Gate] = &[
     Gate {
         name: CONTROL_PLANE_KUBELET_LOCAL_MODE,
-        stage: Stage::Alpha,
         default: false,
         deprecated: None,
     },
     Gate {
         name: ETCD_LEARNER_MODE,
-        stage: Stage::Beta,
         default: true,
         deprecated: None,
     },
     Gate {
         name: PUBLIC_KEYS_ECDSA,
-        stage: Stage::Alpha,
         default: false,
         deprecated: Some(
             "The PublicKeysECDSA feature gate is deprecated and will be removed when v1beta3 is removed. v1beta4 supports a new option 'ClusterConfiguration.EncryptionAlgorithm'.",
@@ -48,7 +36,6 @@ pub(crate) const GATES: &[Gate] = &[
     },
     Gate {
         name: ROOTLESS_CONTROL_PLANE,
-        stage: Stage::Alpha,
         default: false,
         deprecated: Some(
             "Deprecated in favor of the core kubelet feature UserNamespacesSupport which is beta since 1.30. Once UserNamespacesSupport graduates to GA, kubeadm will start using it and RootlessControlPlane will be removed.",
@@ -56,7 +43,6 @@ pub(crate) const GATES: &[Gate] = &[
     },
     Gate {
         name: WAIT_FOR_ALL_CONTROL_PLANE_COMPONENTS,
-        stage: Stage::Alpha,
         default: false,
         deprecated: None,
     },
@@ -69,12 +55,12 @@ pub(crate) const REMOVED: &[(&str, &str)] = &[
     ("UpgradeAddonsBeforeControlPlane", "1.31"),
 ];
 
-pub fn gate(name: &str) -> Option<&'static Gate> {
+pub(crate) fn gate(name: &str) -> Option<&'static Gate> {
     GATES.iter().find(|g| g.name == name)
 }
 
 /// The value of a gate after the user's settings.
-pub fn enabled(gates: &std::collections::BTreeMap<String, bool>, name: &str) -> bool {
+pub(crate) fn enabled(gates: &std::collections::BTreeMap<String, bool>, name: &str) -> bool {
     gates
         .get(name)
         .copied()

@@ -18,7 +18,7 @@ use super::wire::v1beta4::Timeouts;
 use crate::pki::NodeRole;
 
 /// kubeadm's `caCertPath` default (`DefaultCACertPath`).
-pub const DEFAULT_CA_CERT_PATH: &str = "/etc/kubernetes/pki/ca.crt";
+pub(crate) const DEFAULT_CA_CERT_PATH: &str = "/etc/kubernetes/pki/ca.crt";
 
 /// One further node of the cluster, defaulted and validated.
 #[derive(Clone, Debug)]
@@ -82,7 +82,7 @@ impl JoinNode {
 }
 
 /// `https://<ip>:2380`, IPv6 bracketed.
-pub fn etcd_peer_url(ip: IpAddr) -> String {
+pub(crate) fn etcd_peer_url(ip: IpAddr) -> String {
     crate::paths::etcd_peer_url(&ip.to_string())
 }
 
@@ -133,7 +133,7 @@ fn default_join(label: &str, c: &mut JoinConfiguration, out: &mut Vec<Diagnostic
 
 /// Defaults, validates and resolves every JoinConfiguration of the file; problems go to
 /// `out`. `init` is the validated init node.
-pub fn resolve(
+pub(crate) fn resolve(
     joins: &[(String, JoinConfiguration)],
     init: &Cluster,
     out: &mut Vec<Diagnostic>,

@@ -5,18 +5,18 @@
 //! defaults → kbc's offline dynamic defaults → component-config overlay → validation. Every
 //! stage adds to one [`Report`], so a file with five mistakes gets five errors in one run.
 
-pub mod cluster;
-pub mod component;
-pub mod convert;
-pub mod defaults;
-pub mod diag;
+pub(crate) mod cluster;
+pub(crate) mod component;
+pub(crate) mod convert;
+pub(crate) mod defaults;
+pub(crate) mod diag;
 pub mod documents;
 pub mod duration;
-pub mod features;
-pub mod join;
+pub(crate) mod features;
+pub(crate) mod join;
 pub mod release;
 pub mod validate;
-pub mod wire;
+pub(crate) mod wire;
 
 pub use cluster::{Cluster, EncryptionAlgorithm};
 pub use defaults::Overrides;
@@ -69,7 +69,7 @@ pub struct LoadOptions {
 /// Every document after conversion and defaulting, before validation: what `kbc config view`
 /// prints and what validation checks.
 #[derive(Clone, Debug)]
-pub struct Config {
+pub(crate) struct Config {
     pub init: InitConfiguration,
     pub cluster: ClusterConfiguration,
     pub kubelet: KubeletConfiguration,
@@ -198,7 +198,7 @@ fn read_unfinished(src: &Source, opts: &LoadOptions) -> (Option<Config>, Documen
 
 /// Gives each diagnostic its file name and, from its kind and path, its position, and puts
 /// them in file order. Safe to apply again after more diagnostics were added.
-pub fn finish(mut report: Report, docs: &Documents, src: &Source) -> Report {
+pub(crate) fn finish(mut report: Report, docs: &Documents, src: &Source) -> Report {
     for d in &mut report.diagnostics {
         d.file = src.name.clone();
         if d.pos.is_none() {

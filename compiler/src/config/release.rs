@@ -168,7 +168,7 @@ pub(crate) fn etcd_version(minor: u32) -> &'static str {
 
 /// What decides the image list; built from a validated ClusterConfiguration.
 #[derive(Clone, Debug)]
-pub struct ImageInputs<'a> {
+pub(crate) struct ImageInputs<'a> {
     pub version: &'a KubeVersion,
     pub image_repository: &'a str,
     pub dns_image_repository: &'a str,
@@ -184,7 +184,7 @@ pub(crate) fn kubernetes_image(name: &str, i: &ImageInputs) -> String {
     format!("{}/{name}:{}", i.image_repository, i.version.image_tag())
 }
 
-pub fn coredns_image(i: &ImageInputs) -> String {
+pub(crate) fn coredns_image(i: &ImageInputs) -> String {
     let mut repo = if i.dns_image_repository.is_empty() {
         i.image_repository.to_string()
     } else {
@@ -222,7 +222,7 @@ pub(crate) fn etcd_image(i: &ImageInputs) -> Option<String> {
 }
 
 /// `kubeadm config images list`: kubeadm's order, disabled addons and external etcd left out.
-pub fn images(i: &ImageInputs) -> Vec<String> {
+pub(crate) fn images(i: &ImageInputs) -> Vec<String> {
     let mut out = vec![
         kubernetes_image("kube-apiserver", i),
         kubernetes_image("kube-controller-manager", i),

@@ -56,7 +56,7 @@ pub(crate) fn dns1123_subdomain(s: &str) -> Vec<String> {
 }
 
 /// Validates the InitConfiguration part (`ValidateInitConfiguration` minus the cluster part).
-pub fn init(c: &InitConfiguration, out: &mut Vec<Diagnostic>) {
+pub(crate) fn init(c: &InitConfiguration, out: &mut Vec<Diagnostic>) {
     skip_phases(
         INIT,
         &c.skip_phases,
@@ -522,7 +522,7 @@ fn image_repository(path: &str, repo: &str, out: &mut Vec<Diagnostic>) {
 
 /// `ValidateClusterConfiguration` plus the checks kubeadm makes elsewhere (encryption
 /// algorithm, feature gates, validity warnings). Returns the parsed subnets.
-pub fn cluster(c: &ClusterConfiguration, out: &mut Vec<Diagnostic>) -> (Vec<IpNet>, Vec<IpNet>) {
+pub(crate) fn cluster(c: &ClusterConfiguration, out: &mut Vec<Diagnostic>) -> (Vec<IpNet>, Vec<IpNet>) {
     let n = &c.networking;
     for problem in dns1123_subdomain(&n.dns_domain) {
         out.push(err(

@@ -78,7 +78,7 @@ pub(crate) enum Cn {
 
 /// Extended key usage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Eku {
+pub(crate) enum Eku {
     /// TLS server.
     ServerAuth,
     /// TLS client.
@@ -234,7 +234,7 @@ pub(crate) const CERTS: &[CertSpec] = &[
 ];
 
 /// The row of a CA.
-pub(crate) fn ca_spec(id: CaId) -> &'static CertSpec {
+pub fn ca_spec(id: CaId) -> &'static CertSpec {
     CERTS
         .iter()
         .find(|c| c.is_ca == Some(id))
@@ -262,7 +262,7 @@ impl CertSpec {
 
 /// Subject alternative names after kubeadm's post-processing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AltNames {
+pub(crate) struct AltNames {
     /// DNS names: de-duplicated and sorted.
     pub dns: Vec<String>,
     /// IPs: de-duplicated, first occurrence kept; IPv4-mapped IPv6 as IPv4.
@@ -465,7 +465,7 @@ pub(crate) fn first_ip(net: &ipnet::IpNet) -> Result<IpAddr, String> {
 
 /// Everything needed to assemble one certificate.
 #[derive(Debug, Clone)]
-pub struct BuildParams {
+pub(crate) struct BuildParams {
     /// Subject CN.
     pub cn: String,
     /// Subject O.
@@ -485,7 +485,7 @@ pub struct BuildParams {
 }
 
 /// Who signs: the CA's subject name and key identifier, and its key.
-pub struct Signer<'a> {
+pub(crate) struct Signer<'a> {
     /// The issuer Name, in rcgen's form (must re-encode byte-identically to the CA's subject).
     pub name: DistinguishedName,
     /// The CA's SubjectKeyIdentifier (None: no AKI, as Go does).
@@ -531,7 +531,7 @@ fn ext(oid: &[u64], critical: bool, content: Vec<u8>) -> CustomExtension {
 }
 
 /// Builds and signs one certificate; `signer = None` means self-signed by `key`.
-pub fn build(
+pub(crate) fn build(
     p: &BuildParams,
     key: &PrivateKey,
     signer: Option<&Signer<'_>>,

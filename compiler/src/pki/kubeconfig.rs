@@ -14,7 +14,7 @@ use super::PkiInput;
 
 /// Which API server URL a kubeconfig points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Server {
+pub(crate) enum Server {
     /// `controlPlaneEndpoint` (or the local endpoint when it is empty).
     ControlPlane,
     /// `https://<advertiseAddress>:<bindPort>`.
@@ -25,7 +25,7 @@ pub enum Server {
 
 /// One kubeconfig file.
 #[derive(Debug, Clone, Copy)]
-pub struct KubeconfigSpec {
+pub(crate) struct KubeconfigSpec {
     /// File name in `/etc/kubernetes`.
     pub file: &'static str,
     /// Client CN (a `{node}` placeholder is replaced by the node name).
@@ -37,7 +37,7 @@ pub struct KubeconfigSpec {
 }
 
 /// The five files, in the order kbc emits them.
-pub const KUBECONFIGS: &[KubeconfigSpec] = &[
+pub(crate) const KUBECONFIGS: &[KubeconfigSpec] = &[
     KubeconfigSpec {
         file: "admin.conf",
         cn: "kubernetes-admin",
@@ -73,7 +73,7 @@ pub const KUBECONFIGS: &[KubeconfigSpec] = &[
 /// The kubeconfigs of `input`'s node, in [`KUBECONFIGS`] order: all five on the init node;
 /// no `super-admin.conf` on a joining control-plane node (only `kubeadm init` writes it);
 /// a named worker only `kubelet.conf`, a generic one none (it bootstraps).
-pub fn for_node(input: &PkiInput) -> impl Iterator<Item = &'static KubeconfigSpec> + '_ {
+pub(crate) fn for_node(input: &PkiInput) -> impl Iterator<Item = &'static KubeconfigSpec> + '_ {
     use super::NodeRole;
     KUBECONFIGS.iter().filter(move |k| match input.role {
         NodeRole::Init => true,
@@ -193,7 +193,7 @@ fn b64(data: &[u8]) -> String {
 }
 
 /// Renders a kubeconfig with embedded client certificate and key.
-pub fn render(
+pub(crate) fn render(
     cluster_name: &str,
     server: &str,
     user: &str,
@@ -211,11 +211,11 @@ pub fn render(
 }
 
 /// The user of kubeadm's TLS-bootstrap kubeconfig.
-pub const BOOTSTRAP_USER: &str = "tls-bootstrap-token-user";
+pub(crate) const BOOTSTRAP_USER: &str = "tls-bootstrap-token-user";
 
 /// `/etc/kubernetes/bootstrap-kubelet.conf` (`cmd/kubeadm/app/cmd/phases/join/kubelet.go`): kubeadm's `CreateWithToken`
 /// with the cluster entry renamed to `clusterName` and the context name left as made.
-pub fn render_bootstrap(cluster_name: &str, server: &str, ca_pem: &[u8], token: &str) -> Vec<u8> {
+pub(crate) fn render_bootstrap(cluster_name: &str, server: &str, ca_pem: &[u8], token: &str) -> Vec<u8> {
     let credentials = User {
         token: token.to_string(),
         ..User::default()

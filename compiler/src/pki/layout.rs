@@ -41,18 +41,18 @@ fn pki_slot(input: &PkiInput, rel: &str, mode: u32, secret: bool) -> Slot {
 }
 
 /// `<base>.key` of a certificate row, or `sa.key`.
-pub fn key(input: &PkiInput, base: &str) -> Slot {
+pub(crate) fn key(input: &PkiInput, base: &str) -> Slot {
     pki_slot(input, &format!("{base}.key"), 0o600, true)
 }
 
 /// `<base>.crt` of a certificate row.
-pub fn cert(input: &PkiInput, base: &str) -> Slot {
+pub(crate) fn cert(input: &PkiInput, base: &str) -> Slot {
     pki_slot(input, &format!("{base}.crt"), 0o644, false)
 }
 
 /// `sa.pub`: kubeadm init writes the public half 0600 as well; a joining control-plane
 /// node gets it 0644 (kubeadm's download-certs writes it as a certificate, `cmd/kubeadm/app/phases/copycerts/copycerts.go`).
-pub fn sa_pub(input: &PkiInput) -> Slot {
+pub(crate) fn sa_pub(input: &PkiInput) -> Slot {
     let mode = match input.role {
         super::NodeRole::ControlPlaneJoin => 0o644,
         _ => 0o600,
@@ -62,7 +62,7 @@ pub fn sa_pub(input: &PkiInput) -> Slot {
 
 /// A kubeconfig (`admin.conf`): always under `/etc/kubernetes`, whatever the certificates
 /// directory.
-pub fn kubeconfig(file: &str) -> Slot {
+pub(crate) fn kubeconfig(file: &str) -> Slot {
     Slot {
         path: crate::paths::kubernetes_file(file)
             .trim_start_matches('/')

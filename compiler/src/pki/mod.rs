@@ -17,15 +17,15 @@
 //!   (multi-valued RDNs, repeated attribute types, BMP/Teletex strings) is refused;
 //! - nothing is read from the host: existing files come in through [`existing::Provided`].
 
-pub mod certs;
-pub mod der;
-pub mod existing;
+pub(crate) mod certs;
+pub(crate) mod der;
+pub(crate) mod existing;
 pub mod expiration;
 mod issue;
-pub mod kdf;
-pub mod keys;
+pub(crate) mod kdf;
+pub(crate) mod keys;
 pub mod kubeconfig;
-pub mod layout;
+pub(crate) mod layout;
 pub mod plan;
 pub mod x509;
 
@@ -545,7 +545,7 @@ impl KeyCache {
 }
 
 /// Every key the render of `input` derives (none for provided files), by label.
-pub fn key_jobs(
+pub(crate) fn key_jobs(
     input: &PkiInput,
     secrets: &Secrets,
     provided: &Provided,

@@ -209,7 +209,7 @@ pub struct PhaseObjects {
     pub secret: bool,
 }
 
-pub use kbc_bundle::apply::CLUSTER_ADMINS_PHASE;
+pub(crate) use kbc_bundle::apply::CLUSTER_ADMINS_PHASE;
 
 /// One row of [`PHASES`].
 struct ApiPhase {
@@ -479,7 +479,7 @@ fn upload_config_kubeadm(input: &ApiInput) -> Vec<Value> {
 }
 
 /// The cluster-wide KubeletConfiguration as kubeadm marshals it (before node-local patches).
-pub fn kubelet_config_yaml(cluster: &Cluster) -> String {
+pub(crate) fn kubelet_config_yaml(cluster: &Cluster) -> String {
     to_yaml(&cluster.kubelet)
 }
 
@@ -587,7 +587,7 @@ fn bootstrap_token(input: &ApiInput) -> Vec<Value> {
 /// The kubeconfig kubeadm stores in `cluster-info` (`cmd/kubeadm/app/phases/bootstraptoken/clusterinfo/clusterinfo.go`): admin.conf's cluster, flattened,
 /// under the empty name, written by client-go's `clientcmd.Write` (keys sorted, Go's
 /// non-`omitempty` fields `contexts`, `users`, `current-context` and `preferences` present).
-pub fn cluster_info_kubeconfig(ca_cert_pem: &str, server: &str) -> String {
+pub(crate) fn cluster_info_kubeconfig(ca_cert_pem: &str, server: &str) -> String {
     let ca = base64::engine::general_purpose::STANDARD.encode(ca_cert_pem.as_bytes());
     value_to_yaml(&json!({
         "apiVersion": "v1",

@@ -10,7 +10,7 @@
 use crate::config::wire::v1beta4::Arg;
 
 /// Shorthand for a base entry.
-pub fn arg(name: &str, value: impl Into<String>) -> Arg {
+pub(crate) fn arg(name: &str, value: impl Into<String>) -> Arg {
     Arg {
         name: name.to_string(),
         value: value.into(),

@@ -965,7 +965,7 @@ fn probe_address(addr: &str) -> String {
 }
 
 /// Go's `filepath.Join` on Unix: the non-empty parts joined with `/`, then [`clean`]ed.
-pub fn join(dir: &str, name: &str) -> String {
+pub(crate) fn join(dir: &str, name: &str) -> String {
     let parts: Vec<&str> = [dir, name].into_iter().filter(|p| !p.is_empty()).collect();
     if parts.is_empty() {
         return String::new();
@@ -980,7 +980,7 @@ fn dir_name(path: &str) -> String {
 }
 
 /// Go's `path.Clean`: no doubled slashes, no `.`, `..` resolved lexically, no trailing slash.
-pub fn clean(path: &str) -> String {
+pub(crate) fn clean(path: &str) -> String {
     let rooted = path.starts_with('/');
     let mut out: Vec<&str> = Vec::new();
     for seg in path.split('/') {

@@ -7,7 +7,7 @@
 
 pub mod addons;
 pub mod api;
-pub mod args;
+pub(crate) mod args;
 pub mod join;
 pub mod kubelet;
 pub mod manifests;

@@ -56,7 +56,7 @@ use std::collections::BTreeMap;
 use crate::config::Cluster;
 
 /// Where the objects go in the bundle.
-pub const PATH: &str = "api/30-upload-certs.yaml";
+pub(crate) const PATH: &str = "api/30-upload-certs.yaml";
 /// The Secret holding the encrypted files (`constants.KubeadmCertsSecret`).
 pub(crate) const KUBEADM_CERTS_SECRET: &str = "kubeadm-certs";
 /// The Role and RoleBinding name (`constants.KubeadmCertsClusterRoleName`).

@@ -23,7 +23,7 @@ pub(crate) struct UnknownField {
 
 /// A value that could not be decoded into its field's type.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Error {
+pub(crate) struct Error {
     pub message: String,
     pub path: String,
     pub pos: Option<Pos>,

@@ -1,6 +1,6 @@
 //! Reading YAML the way Kubernetes reads it, and writing YAML that Kubernetes reads back as
 //! intended.
 
-pub mod de;
+pub(crate) mod de;
 pub mod node;
 pub mod ser;

@@ -39,7 +39,7 @@ pub struct JoinConfiguration {
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct JoinConfigurationV1beta3 {
+pub(crate) struct JoinConfigurationV1beta3 {
     #[serde(default)]
     pub api_version: String,
     #[serde(default)]
@@ -119,7 +119,7 @@ pub struct JoinControlPlane {
 
 /// v1beta3 → v1beta4 (`v1beta3/conversion.go`): `kubeletExtraArgs` sorted by name, the
 /// `discovery.timeout` into `timeouts.discovery` (PR #125480, `cmd/kubeadm/app/apis/kubeadm/v1beta3/conversion.go`).
-pub fn convert(c: JoinConfigurationV1beta3) -> JoinConfiguration {
+pub(crate) fn convert(c: JoinConfigurationV1beta3) -> JoinConfiguration {
     let nr = c.node_registration;
     let timeout = c.discovery.as_ref().and_then(|d| d.timeout);
     JoinConfiguration {

@@ -68,7 +68,7 @@ pub struct ClusterConfiguration {
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ControlPlaneComponent {
+pub(crate) struct ControlPlaneComponent {
     #[serde(default)]
     pub extra_args: ArgMap,
     #[serde(default)]
@@ -90,7 +90,7 @@ pub struct ApiServer {
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Dns {
+pub(crate) struct Dns {
     #[serde(default)]
     pub image_repository: String,
     #[serde(default)]
@@ -98,7 +98,7 @@ pub struct Dns {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-pub struct Etcd {
+pub(crate) struct Etcd {
     #[serde(default)]
     pub local: Option<LocalEtcd>,
     #[serde(default)]
@@ -107,7 +107,7 @@ pub struct Etcd {
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct LocalEtcd {
+pub(crate) struct LocalEtcd {
     #[serde(default)]
     pub image_repository: String,
     #[serde(default)]
