@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The marker every temporary file name carries (after the target's name).
-pub const TEMP_MARKER: &str = ".kbc-tmp-";
+pub(crate) const TEMP_MARKER: &str = ".kbc-tmp-";
 
 /// True when `file_name` is a temporary file of [`write`].
 pub fn is_temp_name(file_name: &str) -> bool {

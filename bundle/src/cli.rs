@@ -55,7 +55,7 @@ pub fn completions(mut cmd: clap::Command, shell: Shell) -> Vec<u8> {
 
 /// One roff page per visible command, as clap_mangen names them: `kbc.1`, `kbc-compile.1`,
 /// `kbc-config-view.1`, … Pages carry no date, so they are reproducible.
-pub fn man_pages(cmd: clap::Command) -> io::Result<Vec<(String, Vec<u8>)>> {
+pub(crate) fn man_pages(cmd: clap::Command) -> io::Result<Vec<(String, Vec<u8>)>> {
     let mut cmd = cmd.disable_help_subcommand(true);
     // build() gives every subcommand its display name ("kbc-config-view").
     cmd.build();

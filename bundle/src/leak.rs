@@ -8,10 +8,10 @@
 //! `secrets/decode.rs`). Shared by `kbc` and `kbc-apply`, which both read kubeconfigs.
 
 /// The shortest run of characters that counts as quoting the file.
-pub const RUN: usize = 8;
+pub(crate) const RUN: usize = 8;
 
 /// True when `message` holds a run of [`RUN`] characters that also occurs in `source`.
-pub fn quotes(message: &str, source: &str) -> bool {
+pub(crate) fn quotes(message: &str, source: &str) -> bool {
     let chars: Vec<char> = message.chars().collect();
     chars.windows(RUN).any(|w| {
         let run: String = w.iter().collect();
@@ -20,7 +20,7 @@ pub fn quotes(message: &str, source: &str) -> bool {
 }
 
 /// `message`, or `fallback` when the message quotes `source`.
-pub fn without_source(message: String, source: &str, fallback: &str) -> String {
+pub(crate) fn without_source(message: String, source: &str, fallback: &str) -> String {
     if quotes(&message, source) {
         fallback.to_string()
     } else {

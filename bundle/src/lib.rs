@@ -26,11 +26,11 @@ use sha2::{Digest, Sha256};
 /// The value of the manifest's `format` field that this module reads and writes.
 pub const FORMAT: &str = "kbc.bundle/v1";
 /// The path of the manifest, always the first tar entry.
-pub const MANIFEST_PATH: &str = "kbc-bundle.json";
+pub(crate) const MANIFEST_PATH: &str = "kbc-bundle.json";
 /// The prefix of entries installed on the host (`rootfs/etc/...` goes to `/etc/...`).
 pub const ROOTFS_PREFIX: &str = "rootfs/";
 /// Largest decompressed bundle accepted ([`limits::MAX_UNPACKED_BYTES`]).
-pub const MAX_TAR_BYTES: u64 = limits::MAX_UNPACKED_BYTES;
+pub(crate) const MAX_TAR_BYTES: u64 = limits::MAX_UNPACKED_BYTES;
 
 /// The manifest `kbc-bundle.json` (docs/bundle-format.md, "The manifest").
 ///
@@ -234,7 +234,7 @@ fn at(path: &Option<String>) -> String {
 }
 
 /// Lower-case hex.
-pub fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
@@ -250,7 +250,7 @@ pub fn sha256_hex(data: &[u8]) -> String {
 }
 
 /// The bundle digest of manifest bytes: `sha256:` + hex sha256.
-pub fn digest_of(manifest_bytes: &[u8]) -> String {
+pub(crate) fn digest_of(manifest_bytes: &[u8]) -> String {
     format!("sha256:{}", sha256_hex(manifest_bytes))
 }
 
@@ -316,7 +316,7 @@ impl Manifest {
 
 /// Parses an octal mode string (`"0644"` or `"644"`) into permission bits; only the
 /// `rwx` bits are allowed (no setuid, setgid or sticky bit in a bundle).
-pub fn parse_mode(mode: &str) -> Option<u32> {
+pub(crate) fn parse_mode(mode: &str) -> Option<u32> {
     if !(3..=4).contains(&mode.len()) || !mode.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
         return None;
     }
@@ -495,7 +495,7 @@ pub struct NewFile {
 
 /// The gzip level of written bundles; part of the format's bytes (the
 /// gzip header's XFL byte and the deflate output depend on it), so never changed silently.
-pub const GZIP_LEVEL: u32 = 9;
+pub(crate) const GZIP_LEVEL: u32 = 9;
 
 /// Why [`write`] could not make a bundle.
 #[derive(Debug, thiserror::Error)]
@@ -663,7 +663,7 @@ fn read_data<R: Read>(entry: &mut tar::Entry<'_, R>, path: &str) -> Result<Vec<u
 
 /// Parses and checks the manifest bytes: JSON, canonical, format, schema, and every file
 /// entry's path, mode, hash and order.
-pub fn parse_manifest(bytes: &[u8]) -> Result<Manifest, VerifyError> {
+pub(crate) fn parse_manifest(bytes: &[u8]) -> Result<Manifest, VerifyError> {
     if bytes.len() as u64 > limits::MAX_MANIFEST_BYTES {
         return Err(VerifyError::Limit {
             what: "manifest size in bytes",

@@ -8,13 +8,13 @@
 //! made from them stays inside the bundle limits.
 
 /// Largest `.tgz` file read as a bundle.
-pub const MAX_COMPRESSED_BYTES: u64 = 64 << 20;
+pub(crate) const MAX_COMPRESSED_BYTES: u64 = 64 << 20;
 /// Largest decompressed (tar) size of a bundle.
-pub const MAX_UNPACKED_BYTES: u64 = 256 << 20;
+pub(crate) const MAX_UNPACKED_BYTES: u64 = 256 << 20;
 /// Most files a bundle may hold (the manifest not counted).
-pub const MAX_ENTRIES: usize = 4096;
+pub(crate) const MAX_ENTRIES: usize = 4096;
 /// Largest manifest (`kbc-bundle.json`).
-pub const MAX_MANIFEST_BYTES: u64 = 4 << 20;
+pub(crate) const MAX_MANIFEST_BYTES: u64 = 4 << 20;
 
 /// Largest single input file kbc reads (a configuration, a secrets file, a patch, a file of
 /// `--pki-dir`). A kubeadm configuration is a few kilobytes.

@@ -55,7 +55,7 @@ use PhaseKind::{All, Api, CompileTime, Node};
 
 /// Every phase of `kubeadm init` (v1.31), by full name, in kubeadm's order
 /// (`cmd/kubeadm/app/cmd/init.go` and `cmd/kubeadm/app/cmd/phases/init/`).
-pub const INIT_PHASES: &[Phase] = &[
+pub(crate) const INIT_PHASES: &[Phase] = &[
     phase("preflight", Node),
     phase("certs", CompileTime),
     phase("certs/all", All),
@@ -108,7 +108,7 @@ pub const INIT_PHASES: &[Phase] = &[
 /// the hidden ones included: `check-etcd`; `etcd-join` and `kubelet-wait-bootstrap` exist
 /// only with ControlPlaneKubeletLocalMode, whose order kbc does not need (its named nodes
 /// never TLS-bootstrap), so kbc accepts their names and runs `control-plane-join/etcd`.
-pub const JOIN_PHASES: &[Phase] = &[
+pub(crate) const JOIN_PHASES: &[Phase] = &[
     phase("preflight", Node),
     phase("control-plane-prepare", CompileTime),
     phase("control-plane-prepare/all", All),
@@ -146,12 +146,12 @@ pub fn is_skipped_join(skip: &[String], phase: &str) -> bool {
 }
 
 /// The 1.31 name of kubelet-finalize's sub-phase.
-pub const KUBELET_FINALIZE: &str = "kubelet-finalize/enable-client-cert-rotation";
+pub(crate) const KUBELET_FINALIZE: &str = "kubelet-finalize/enable-client-cert-rotation";
 
 /// Deprecated names kubeadm 1.31 still accepts, with the phase they stand for: 1.31
 /// renamed `experimental-cert-rotation` and keeps the old name as a deprecated alias
 /// (removed in 1.32).
-pub const ALIASES: &[(&str, &str)] = &[(
+pub(crate) const ALIASES: &[(&str, &str)] = &[(
     "kubelet-finalize/experimental-cert-rotation",
     KUBELET_FINALIZE,
 )];
