@@ -371,7 +371,12 @@ pub(crate) fn compile(
 }
 
 /// The bundle manifest (its `files` are filled in by [`kbc_bundle::write`]).
-pub(crate) fn manifest(cluster: &Cluster, endpoint: &str, at: IssueTime, plan: &ApplyPlan) -> Manifest {
+pub(crate) fn manifest(
+    cluster: &Cluster,
+    endpoint: &str,
+    at: IssueTime,
+    plan: &ApplyPlan,
+) -> Manifest {
     Manifest {
         format: kbc_bundle::FORMAT.into(),
         kbc_version: env!("CARGO_PKG_VERSION").into(),

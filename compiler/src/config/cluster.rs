@@ -38,6 +38,9 @@ pub struct Cluster {
     pub certificate_key: Option<[u8; 32]>,
     pub service_subnets: Vec<IpNet>,
     pub pod_subnets: Vec<IpNet>,
+    /// The cluster DNS Service's address (kubeadm's `GetDNSIP`): CoreDNS's Service and the
+    /// kubelet's default `clusterDNS`.
+    pub dns_ip: IpAddr,
     /// After the `PublicKeysECDSA` override.
     pub encryption_algorithm: EncryptionAlgorithm,
     pub certificate_validity: Duration,
@@ -233,6 +236,7 @@ pub(crate) fn resolve(
         },
         service_subnets,
         pod_subnets,
+        dns_ip: super::component::cluster_dns_ip(&config.cluster.networking.service_subnet),
         encryption_algorithm: algorithm?,
         certificate_validity: config.cluster.certificate_validity_period?,
         ca_certificate_validity: config.cluster.ca_certificate_validity_period?,

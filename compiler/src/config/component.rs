@@ -36,7 +36,7 @@ pub(crate) const KUBE_PROXY_KIND: &str = "KubeProxyConfiguration";
 
 use crate::paths::MANIFESTS_DIR;
 /// `kubeadmapiv1.DefaultClusterDNSIP`, used when the service subnet gives no 10th address.
-const FALLBACK_CLUSTER_DNS: &str = "10.96.0.10";
+const FALLBACK_CLUSTER_DNS: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 96, 0, 10));
 /// `constants.CACertName`.
 const CA_CERT_NAME: &str = "ca.crt";
 /// `kubeletHealthzBindAddress`.
@@ -317,7 +317,7 @@ fn kubelet_dns_defaults(
     warnings: &mut Vec<Recommendation>,
 ) {
     const KIND: &str = KUBELET_KIND;
-    let cluster_dns = cluster_dns_ip(input.service_subnet);
+    let cluster_dns = cluster_dns_ip(input.service_subnet).to_string();
     match &c.cluster_dns {
         None => c.cluster_dns = Some(vec![cluster_dns]),
         Some(list) if list.len() != 1 || list[0] != cluster_dns => {
@@ -423,13 +423,14 @@ pub(crate) fn default_kube_proxy(
 
 /// kubeadm's `constants.GetDNSIP`: the 10th address of the first CIDR of the (possibly
 /// dual-stack) service subnet, or `10.96.0.10` when that cannot be computed (any CIDR of the
-/// list unparsable, or a subnet too small to hold a 10th address).
-pub(crate) fn cluster_dns_ip(service_subnet: &str) -> String {
-    indexed_ip(service_subnet, 10).unwrap_or_else(|| FALLBACK_CLUSTER_DNS.to_owned())
+/// list unparsable, or a subnet too small to hold a 10th address). An IPv4-mapped IPv6
+/// address is returned as IPv4, as Go prints and classifies it.
+pub(crate) fn cluster_dns_ip(service_subnet: &str) -> IpAddr {
+    indexed_ip(service_subnet, 10).unwrap_or(FALLBACK_CLUSTER_DNS)
 }
 
-/// `GetKubernetesServiceCIDR` + `netutils.GetIndexedIP`, printed as Go's `net.IP.String()`.
-fn indexed_ip(service_subnet: &str, index: u128) -> Option<String> {
+/// `GetKubernetesServiceCIDR` + `netutils.GetIndexedIP`.
+fn indexed_ip(service_subnet: &str, index: u128) -> Option<IpAddr> {
     // netutils.ParseCIDRs fails as a whole if any element fails.
     let cidrs = service_subnet
         .split(',')
@@ -447,12 +448,8 @@ fn indexed_ip(service_subnet: &str, index: u128) -> Option<String> {
         return None;
     }
     Some(match ip {
-        // Go prints an IPv4-mapped IPv6 address in dotted form.
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
-            None => v6.to_string(),
-        },
-        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        IpAddr::V4(_) => ip,
     })
 }
 
@@ -916,7 +913,7 @@ mod tests {
     #[test_case("", "10.96.0.10"; "empty falls back")]
     #[test_case("::ffff:10.0.0.0/104", "10.0.0.10"; "ipv4 mapped prints dotted like go")]
     fn cluster_dns_is_the_tenth_address_of_the_first_service_cidr(subnet: &str, want: &str) {
-        assert_eq!(cluster_dns_ip(subnet), want);
+        assert_eq!(cluster_dns_ip(subnet).to_string(), want);
         let (c, _) = default_kubelet(
             None,
             &OverlayInput {

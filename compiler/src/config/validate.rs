@@ -522,7 +522,10 @@ fn image_repository(path: &str, repo: &str, out: &mut Vec<Diagnostic>) {
 
 /// `ValidateClusterConfiguration` plus the checks kubeadm makes elsewhere (encryption
 /// algorithm, feature gates, validity warnings). Returns the parsed subnets.
-pub(crate) fn cluster(c: &ClusterConfiguration, out: &mut Vec<Diagnostic>) -> (Vec<IpNet>, Vec<IpNet>) {
+pub(crate) fn cluster(
+    c: &ClusterConfiguration,
+    out: &mut Vec<Diagnostic>,
+) -> (Vec<IpNet>, Vec<IpNet>) {
     let n = &c.networking;
     for problem in dns1123_subdomain(&n.dns_domain) {
         out.push(err(

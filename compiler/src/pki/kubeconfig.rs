@@ -215,7 +215,12 @@ pub(crate) const BOOTSTRAP_USER: &str = "tls-bootstrap-token-user";
 
 /// `/etc/kubernetes/bootstrap-kubelet.conf` (`cmd/kubeadm/app/cmd/phases/join/kubelet.go`): kubeadm's `CreateWithToken`
 /// with the cluster entry renamed to `clusterName` and the context name left as made.
-pub(crate) fn render_bootstrap(cluster_name: &str, server: &str, ca_pem: &[u8], token: &str) -> Vec<u8> {
+pub(crate) fn render_bootstrap(
+    cluster_name: &str,
+    server: &str,
+    ca_pem: &[u8],
+    token: &str,
+) -> Vec<u8> {
     let credentials = User {
         token: token.to_string(),
         ..User::default()

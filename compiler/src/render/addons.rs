@@ -26,7 +26,6 @@ use super::api::{
     service_account_subject, sign_config_map, ApiInput, BOOTSTRAP_GROUP, KUBE_SYSTEM,
 };
 use crate::config::cluster::image_inputs;
-use crate::config::component::cluster_dns_ip;
 use crate::config::defaults::CONTROL_PLANE_TAINT_KEY;
 use crate::config::release::{coredns_image, kubernetes_image};
 use crate::yaml::ser::to_yaml;
@@ -378,11 +377,6 @@ fn fill(template: &str, fields: &[(&str, &str)]) -> Value {
         .unwrap_or_else(|e| panic!("a filled kubeadm template must be valid YAML: {e}\n{text}"))
 }
 
-/// The DNS Service IP: the 10th address of the first service CIDR (`constants.GetDNSIP`).
-pub(crate) fn dns_ip(input: &ApiInput) -> String {
-    cluster_dns_ip(&input.cluster.config.networking.service_subnet)
-}
-
 /// addon/coredns (`cmd/kubeadm/app/phases/addons/dns/dns.go`): ConfigMap, ClusterRole, ClusterRoleBinding, ServiceAccount,
 /// Deployment, Service, in `createCoreDNSAddon`'s order.
 pub(crate) fn coredns(input: &ApiInput) -> Vec<Value> {
@@ -401,14 +395,14 @@ pub(crate) fn coredns(input: &ApiInput) -> Vec<Value> {
         COREDNS_CONFIG_MAP,
         &[("DNSDomain", &c.config.networking.dns_domain)],
     );
-    let ip = dns_ip(input);
-    let mut service = fill(COREDNS_SERVICE, &[("DNSIP", &ip)]);
+    let ip = c.dns_ip;
+    let mut service = fill(COREDNS_SERVICE, &[("DNSIP", &ip.to_string())]);
     if let Some(meta) = service["metadata"].as_object_mut() {
         meta.remove("resourceVersion");
     }
-    let family = match ip.parse::<IpAddr>() {
-        Ok(IpAddr::V6(_)) => "IPv6",
-        _ => "IPv4",
+    let family = match ip {
+        IpAddr::V6(_) => "IPv6",
+        IpAddr::V4(_) => "IPv4",
     };
     service["spec"]["ipFamilyPolicy"] = json!("SingleStack");
     service["spec"]["ipFamilies"] = json!([family]);
