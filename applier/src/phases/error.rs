@@ -46,7 +46,7 @@ pub enum PhaseError {
     #[error(transparent)]
     Api(#[from] ApiError),
     /// A host command could not be started (exit code 2).
-    #[error("cannot run \"{command}\": {source}")]
+    #[error("cannot run \"{command}\"")]
     Command { command: String, source: io::Error },
     /// A host command ran and failed (exit code 2).
     #[error("\"{command}\" failed; see its output above")]
@@ -99,5 +99,26 @@ fn list_done(done: &[String]) -> String {
             s.push_str(d);
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PhaseError;
+    use std::error::Error;
+
+    /// The cause is the error's `source`, printed once by the "caused by" chain, never
+    /// repeated in the message itself.
+    #[test]
+    fn a_command_error_names_the_command_and_keeps_the_cause_as_its_source() {
+        let e = PhaseError::Command {
+            command: "systemctl".into(),
+            source: std::io::Error::from(std::io::ErrorKind::NotFound),
+        };
+        assert_eq!(e.to_string(), "cannot run \"systemctl\"");
+        assert_eq!(
+            e.source().map(|s| s.to_string()),
+            Some("entity not found".into())
+        );
     }
 }
