@@ -182,7 +182,7 @@ fn main() -> ExitCode {
     };
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
-        Err((code, err)) => {
+        Err(Failure { code, error: err }) => {
             let mut msg = format!("error: {err}");
             let mut source = err.source();
             while let Some(cause) = source {
@@ -196,7 +196,20 @@ fn main() -> ExitCode {
     }
 }
 
-type Failure = (u8, Box<dyn std::error::Error>);
+/// Why the command failed: its exit code and the error printed with its causes.
+struct Failure {
+    code: u8,
+    error: Box<dyn std::error::Error>,
+}
+
+impl Failure {
+    fn new(code: u8, error: impl std::error::Error + 'static) -> Failure {
+        Failure {
+            code,
+            error: Box::new(error),
+        }
+    }
+}
 
 /// Standard output that remembers a failed write: the phases print progress and go on, and
 /// the command then ends with exit 3 instead of losing its log silently.
@@ -235,7 +248,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
     let _ = out.flush();
     match (result, out.failed) {
         (Err(e), _) => Err(e),
-        (Ok(()), Some(e)) => Err((3, Box::new(OutputError(e)))),
+        (Ok(()), Some(e)) => Err(Failure::new(3, OutputError(e))),
         (Ok(()), None) => Ok(()),
     }
 }
@@ -262,7 +275,7 @@ fn run_command(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
                 kubelet_healthz: run.kubelet_healthz,
                 now: std::time::SystemTime::now(),
             };
-            kbc_apply::run(&ctx, &opts, &mut *out).map_err(|e| (e.code, Box::new(e) as _))?;
+            kbc_apply::run(&ctx, &opts, &mut *out).map_err(|e| Failure::new(e.code, e))?;
         }
         Command::Verify { bundle, output } => {
             let verified = load(&bundle);
@@ -272,8 +285,8 @@ fn run_command(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
                 (OutputFormat::Json, Ok(v)) => {
                     let _ = out.write_all(to_json(&Verification::ok(v)).as_bytes());
                 }
-                (OutputFormat::Json, Err((_, e))) => {
-                    let _ = out.write_all(to_json(&Verification::refused(&**e)).as_bytes());
+                (OutputFormat::Json, Err(f)) => {
+                    let _ = out.write_all(to_json(&Verification::refused(&*f.error)).as_bytes());
                 }
             }
             verified?;
@@ -299,7 +312,7 @@ fn run_command(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
         }
         Command::Manpages { dir } => {
             let written = kbc_bundle::cli::write_man_pages(Cli::command(), &dir)
-                .map_err(|e| (1, Box::new(ManPagesError(dir.clone(), e)) as _))?;
+                .map_err(|e| Failure::new(1, ManPagesError(dir.clone(), e)))?;
             let _ = writeln!(
                 out,
                 "wrote {} man pages to {}",
@@ -384,7 +397,7 @@ fn verified_line(out: &mut dyn Write, verified: &bundle::VerifiedBundle) {
 }
 
 fn phase_failure(e: PhaseError) -> Failure {
-    (e.exit_code() as u8, Box::new(e))
+    Failure::new(e.exit_code() as u8, e)
 }
 
 /// `kbc-apply manpages DIR` could not write its pages (exit code 1).
@@ -456,5 +469,5 @@ fn context(
 }
 
 fn boxed(e: InputError) -> Failure {
-    (1, Box::new(e))
+    Failure::new(1, e)
 }

@@ -44,7 +44,11 @@ pub(crate) fn write(a: &CompileArgs, job: &Job) -> Result<Done, Exit> {
             job.at.unix().max(0) as u64,
         )
         .map_err(|e| refuse(&e))?;
-        written.push((b, digest, bytes));
+        written.push(Written {
+            node: b,
+            digest,
+            bytes,
+        });
     }
     let summary = match &a.node {
         Some(name) => one_node(a, r, &written, name)?,
@@ -53,7 +57,12 @@ pub(crate) fn write(a: &CompileArgs, job: &Job) -> Result<Done, Exit> {
     Ok(Done { warnings, summary })
 }
 
-type Written<'a> = (&'a NodeBundle, String, Vec<u8>);
+/// One node's bundle, written into bytes.
+struct Written<'a> {
+    node: &'a NodeBundle,
+    digest: String,
+    bytes: Vec<u8>,
+}
 
 /// `--node NAME -o FILE`: that node's bundle and its summary.
 fn one_node(
@@ -62,8 +71,13 @@ fn one_node(
     written: &[Written<'_>],
     name: &str,
 ) -> Result<String, Exit> {
-    let Some((b, digest, bytes)) = written.iter().find(|(b, ..)| b.name == name) else {
-        let names: Vec<&str> = written.iter().map(|(b, ..)| b.name.as_str()).collect();
+    let Some(Written {
+        node: b,
+        digest,
+        bytes,
+    }) = written.iter().find(|w| w.node.name == name)
+    else {
+        let names: Vec<&str> = written.iter().map(|w| w.node.name.as_str()).collect();
         errln!(
             "error: --node {name:?}: the cluster file has no such node\n  = hint: its nodes are {}",
             names.join(", ")
@@ -84,11 +98,11 @@ fn whole_cluster(a: &CompileArgs, r: &Resolved, written: &[Written<'_>]) -> Resu
         errln!("error: cannot create {}: {e}", dir.display());
         return Err(Exit(EXIT_REFUSED));
     }
-    for (b, _, bytes) in written {
+    for Written { node: b, bytes, .. } in written {
         write_output(&dir.join(format!("{}.tgz", b.name)), bytes, 0o600)?;
     }
     let digests: Vec<(&NodeBundle, String)> =
-        written.iter().map(|(b, d, _)| (*b, d.clone())).collect();
+        written.iter().map(|w| (w.node, w.digest.clone())).collect();
     let index = ClusterIndex::new(&r.cluster, &r.joins, &digests);
     let json = index.to_json();
     write_output(&dir.join(INDEX_FILE), json.as_bytes(), 0o644)?;

@@ -482,8 +482,14 @@ pub struct KeyCache {
     keys: std::sync::Mutex<std::collections::BTreeMap<CacheKey, PrivateKey>>,
 }
 
-/// `(sha256 of the seed, label, algorithm)`.
-type CacheKey = ([u8; 32], String, EncryptionAlgorithm);
+/// What a derived key depends on.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct CacheKey {
+    /// sha256 of the seed (the cache never holds a seed).
+    seed: [u8; 32],
+    label: String,
+    algorithm: EncryptionAlgorithm,
+}
 
 impl std::fmt::Debug for KeyCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -501,8 +507,12 @@ impl KeyCache {
         }
     }
 
-    fn key(seed: &Seed, label: &str, alg: EncryptionAlgorithm) -> CacheKey {
-        (Sha256::digest(seed.0).into(), label.to_string(), alg)
+    fn key(seed: &Seed, label: &str, algorithm: EncryptionAlgorithm) -> CacheKey {
+        CacheKey {
+            seed: Sha256::digest(seed.0).into(),
+            label: label.to_string(),
+            algorithm,
+        }
     }
 
     /// Derives every key of `jobs` the cache does not hold yet, in parallel.
