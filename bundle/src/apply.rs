@@ -16,6 +16,10 @@ pub const CLUSTER_ADMINS_PHASE: &str = "cluster-admins";
 /// before sending the object.
 pub const OWNER_UID_PLACEHOLDER: &str = "kbc:uid-of:";
 
+/// kubeadm's static Pod directory (`GetStaticPodDirectory()`): where the compiler puts the
+/// static Pods, and the applier's `preflight.manifestsDir` when a plan leaves it empty.
+pub const MANIFESTS_DIR: &str = "/etc/kubernetes/manifests";
+
 /// Everything `kbc-apply BUNDLE` does after installing the files, in kubeadm's phase order.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -4,8 +4,8 @@
 
 /// `KubernetesDir`: kubeconfigs and static Pod manifests.
 pub(crate) const KUBERNETES_DIR: &str = "/etc/kubernetes";
-/// `GetStaticPodDirectory()`: where the kubelet reads static Pods.
-pub(crate) const MANIFESTS_DIR: &str = "/etc/kubernetes/manifests";
+/// `GetStaticPodDirectory()`: where the kubelet reads static Pods (shared with kbc-apply).
+pub(crate) use kbc_bundle::apply::MANIFESTS_DIR;
 
 /// etcd's client port (`EtcdListenClientPort`).
 pub(crate) const ETCD_CLIENT_PORT: u16 = 2379;

@@ -418,12 +418,12 @@ fn absent_or_blocked(root: &Path, path: &Path) -> io::Result<HostState> {
 /// `/etc/kubernetes` and the certificate directories, 0755 (`cmd/kubeadm/app/util/pkiutil/pki_helpers.go`). Directories that
 /// exist keep their mode, as with kubeadm.
 pub fn dir_mode(rel: &str) -> u32 {
-    const PRIVATE: [&str; 3] = [
-        "etc/kubernetes/manifests",
-        "var/lib/kubelet",
-        "etc/kubernetes/tmp",
-    ];
-    if PRIVATE.contains(&rel) || rel.starts_with("etc/kubernetes/tmp/") {
+    let manifests = kbc_bundle::apply::MANIFESTS_DIR.trim_start_matches('/');
+    let private = [manifests, "var/lib/kubelet", BACKUP_PARENT];
+    let in_backups = rel
+        .strip_prefix(BACKUP_PARENT)
+        .is_some_and(|r| r.starts_with('/'));
+    if private.contains(&rel) || in_backups {
         0o700
     } else {
         0o755

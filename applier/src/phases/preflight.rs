@@ -166,7 +166,7 @@ fn manifests(s: &Session<'_>) -> Vec<(String, Result<(), String>)> {
     let root = &s.ctx.root;
     let pf = &s.plan.preflight;
     let dir = if pf.manifests_dir.is_empty() {
-        "/etc/kubernetes/manifests".to_string()
+        kbc_bundle::apply::MANIFESTS_DIR.to_string()
     } else {
         pf.manifests_dir.clone()
     };
