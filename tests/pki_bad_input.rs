@@ -14,7 +14,7 @@ use support::*;
 /// nothing was written.
 fn refused(input: &PkiInput, secrets: &Secrets, pki_dir: Option<&Path>) -> String {
     let provided = match pki_dir {
-        Some(d) => match kbc::fsutil::read_pki_dir(d, input) {
+        Some(d) => match kbc::edge::read_pki_dir(d, input) {
             Ok(p) => p,
             Err(e) => return e.to_string(),
         },
@@ -40,7 +40,7 @@ fn other_secrets() -> Secrets {
 fn existing_pki_dir_is_reused_byte_for_byte() {
     let (a, out_a) = render_dir(&input(), &secrets());
     // Another seed: every file still comes from the existing dir.
-    let provided = kbc::fsutil::read_pki_dir(&a.path().join("pki"), &input()).unwrap();
+    let provided = kbc::edge::read_pki_dir(&a.path().join("pki"), &input()).unwrap();
     let out_b = kbc::pki::render(
         &input(),
         &other_secrets(),
@@ -63,7 +63,7 @@ fn partial_pki_dir_keeps_cas_and_regenerates_the_rest() {
     for f in ["ca.crt", "ca.key", "etcd/ca.crt", "etcd/ca.key"] {
         std::fs::copy(a.path().join("pki").join(f), pki.join(f)).unwrap();
     }
-    let provided = kbc::fsutil::read_pki_dir(&pki, &input()).unwrap();
+    let provided = kbc::edge::read_pki_dir(&pki, &input()).unwrap();
     let out_b = kbc::pki::render(
         &input(),
         &other_secrets(),
@@ -85,7 +85,7 @@ fn partial_pki_dir_keeps_cas_and_regenerates_the_rest() {
     );
     // New leaves chain to the reused CA.
     let out = tempfile::tempdir().unwrap();
-    kbc::fsutil::write_kubeadm_layout(&out_b, out.path()).unwrap();
+    kbc::edge::write_kubeadm_layout(&out_b, out.path()).unwrap();
     ok(
         "openssl",
         &[
@@ -103,7 +103,7 @@ fn partial_pki_dir_keeps_cas_and_regenerates_the_rest() {
 fn external_ca_mode_reuses_everything_without_ca_key() {
     let (a, _) = render_dir(&input(), &secrets());
     std::fs::remove_file(a.path().join("pki/ca.key")).unwrap();
-    let provided = kbc::fsutil::read_pki_dir(&a.path().join("pki"), &input()).unwrap();
+    let provided = kbc::edge::read_pki_dir(&a.path().join("pki"), &input()).unwrap();
     let out = kbc::pki::render(
         &input(),
         &other_secrets(),
@@ -221,7 +221,7 @@ fn user_ca_with_other_subject_and_p384_key() {
     )
     .unwrap();
     let o = tempfile::tempdir().unwrap();
-    kbc::fsutil::write_kubeadm_layout(&out, o.path()).unwrap();
+    kbc::edge::write_kubeadm_layout(&out, o.path()).unwrap();
     let t = ok(
         "openssl",
         &[
@@ -441,14 +441,14 @@ fn bad_secrets_files_are_refused_naming_the_file() {
     ];
     for (text, want) in cases {
         std::fs::write(&f, text).unwrap();
-        let e = kbc::fsutil::load_secrets(&f).unwrap_err().to_string();
+        let e = kbc::edge::load_secrets(&f).unwrap_err().to_string();
         assert!(
             // The file, then (for a problem at a place in it) its line and column.
             e.starts_with(&format!("{name}:")) && e.contains(want),
             "{text:?}: {e}"
         );
     }
-    let e = kbc::fsutil::load_secrets(&dir.path().join("missing.yaml"))
+    let e = kbc::edge::load_secrets(&dir.path().join("missing.yaml"))
         .unwrap_err()
         .to_string();
     assert!(e.contains("missing.yaml"), "{e}");
@@ -460,25 +460,25 @@ fn secrets_file_is_private_and_never_overwritten() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("s.yaml");
     let s = Secrets::generate().unwrap();
-    kbc::fsutil::write_secrets(&s, &f, false).unwrap();
+    kbc::edge::write_secrets(&s, &f, false).unwrap();
     assert_eq!(
         std::fs::metadata(&f).unwrap().permissions().mode() & 0o777,
         0o600
     );
-    let back = kbc::fsutil::load_secrets(&f).unwrap();
+    let back = kbc::edge::load_secrets(&f).unwrap();
     assert_eq!(back.seed, s.seed);
-    let e = kbc::fsutil::write_secrets(&Secrets::generate().unwrap(), &f, false)
+    let e = kbc::edge::write_secrets(&Secrets::generate().unwrap(), &f, false)
         .unwrap_err()
         .to_string();
     assert!(e.contains("--force"), "{e}");
-    assert_eq!(kbc::fsutil::load_secrets(&f).unwrap().seed, s.seed);
+    assert_eq!(kbc::edge::load_secrets(&f).unwrap().seed, s.seed);
     let t = Secrets::generate().unwrap();
-    kbc::fsutil::write_secrets(&t, &f, true).unwrap();
-    assert_eq!(kbc::fsutil::load_secrets(&f).unwrap().seed, t.seed);
+    kbc::edge::write_secrets(&t, &f, true).unwrap();
+    assert_eq!(kbc::edge::load_secrets(&f).unwrap().seed, t.seed);
     assert_ne!(s.seed, t.seed);
     // CA pairs are checked when added from files.
     let (a, _) = render_dir(&input(), &secrets());
-    let file = |name: &str| kbc::fsutil::read_input_text(&a.path().join(name)).unwrap();
+    let file = |name: &str| kbc::edge::read_input_text(&a.path().join(name)).unwrap();
     let load_ca_pair = |c: &str, k: &str| kbc::secrets::ca_pair(file(c), file(k));
     let load_sa_pair = |k: &str, p: &str| kbc::secrets::sa_pair(file(k), Some(file(p)));
     let ok_pair = load_ca_pair("pki/ca.crt", "pki/ca.key");
@@ -498,8 +498,8 @@ fn secrets_file_is_private_and_never_overwritten() {
     with_ca.ca = Some(ok_pair.unwrap());
     with_ca.service_account = Some(load_sa_pair("pki/sa.key", "pki/sa.pub").unwrap());
     let g = dir.path().join("with-ca.yaml");
-    kbc::fsutil::write_secrets(&with_ca, &g, false).unwrap();
-    let back = kbc::fsutil::load_secrets(&g).unwrap();
+    kbc::edge::write_secrets(&with_ca, &g, false).unwrap();
+    let back = kbc::edge::load_secrets(&g).unwrap();
     assert_eq!(back.ca, with_ca.ca);
     assert_eq!(back.service_account, with_ca.service_account);
     let e = load_sa_pair("pki/sa.key", "pki/ca.crt")
@@ -540,7 +540,7 @@ fn existing_kubeconfigs_and_pairs_are_checked() {
     moved.control_plane_endpoint = Some("api.moved.example:443".into());
     let d = pki_with(&base);
     std::fs::write(d.path().join("admin.conf"), b(&out, "admin.conf")).unwrap();
-    let provided = kbc::fsutil::read_pki_dir(&d.path().join("pki"), &moved).unwrap();
+    let provided = kbc::edge::read_pki_dir(&d.path().join("pki"), &moved).unwrap();
     let o = kbc::pki::render(&moved, &secrets(), at(), &provided, &crate::common::keys()).unwrap();
     assert_eq!(o.get("admin.conf").unwrap().bytes, b(&out, "admin.conf"));
     assert!(
@@ -570,7 +570,7 @@ fn existing_kubeconfigs_and_pairs_are_checked() {
     assert!(e.contains("sa.pub") && e.contains("does not match"), "{e}");
     // sa.key alone: kept, sa.pub derived from it.
     let d = pki_with(&[("sa.key", b(&out, "pki/sa.key"))]);
-    let provided = kbc::fsutil::read_pki_dir(&d.path().join("pki"), &input()).unwrap();
+    let provided = kbc::edge::read_pki_dir(&d.path().join("pki"), &input()).unwrap();
     let o = kbc::pki::render(
         &input(),
         &other_secrets(),

@@ -37,7 +37,7 @@ fn now() -> time::OffsetDateTime {
 #[test]
 fn fresh_tree_prints_kubeadm_tables() {
     let (dir, _) = render_dir(&input(), &secrets());
-    let provided = kbc::fsutil::read_pki_dir(&dir.path().join("pki"), &input()).unwrap();
+    let provided = kbc::edge::read_pki_dir(&dir.path().join("pki"), &input()).unwrap();
     let text = render_text(&report(&provided).unwrap(), now());
     assert_eq!(text, EXPECTED);
 }
@@ -47,7 +47,7 @@ fn external_ca_and_missing_files_are_shown() {
     let (dir, _) = render_dir(&input(), &secrets());
     std::fs::remove_file(dir.path().join("pki/front-proxy-ca.key")).unwrap();
     std::fs::remove_file(dir.path().join("scheduler.conf")).unwrap();
-    let provided = kbc::fsutil::read_pki_dir(&dir.path().join("pki"), &input()).unwrap();
+    let provided = kbc::edge::read_pki_dir(&dir.path().join("pki"), &input()).unwrap();
     let text = render_text(&report(&provided).unwrap(), now());
     assert!(
         text.contains("front-proxy-client         Nov 25, 2027 12:00 UTC   364d            front-proxy-ca          yes     \n"),
@@ -64,7 +64,7 @@ fn external_ca_and_missing_files_are_shown() {
     let mut i = input();
     i.external_etcd = true;
     let (dir, _) = render_dir(&i, &secrets());
-    let provided = kbc::fsutil::read_pki_dir(&dir.path().join("pki"), &input()).unwrap();
+    let provided = kbc::edge::read_pki_dir(&dir.path().join("pki"), &input()).unwrap();
     let text = render_text(&report(&provided).unwrap(), now());
     assert!(!text.contains("etcd"), "{text}");
     // Expired: <invalid>.
@@ -79,7 +79,7 @@ fn external_ca_and_missing_files_are_shown() {
 fn a_corrupt_certificate_is_an_error_naming_the_file() {
     let (dir, _) = render_dir(&input(), &secrets());
     std::fs::write(dir.path().join("pki/apiserver.crt"), "garbage").unwrap();
-    let provided = kbc::fsutil::read_pki_dir(&dir.path().join("pki"), &input()).unwrap();
+    let provided = kbc::edge::read_pki_dir(&dir.path().join("pki"), &input()).unwrap();
     let e = report(&provided).unwrap_err().to_string();
     assert!(e.contains("pki/apiserver.crt"), "{e}");
 }

@@ -75,7 +75,7 @@ pub fn render(input: &PkiInput, secrets: &Secrets) -> PkiOutput {
 pub fn render_dir(input: &PkiInput, secrets: &Secrets) -> (tempfile::TempDir, PkiOutput) {
     let dir = tempfile::tempdir().unwrap();
     let out = render(input, secrets);
-    kbc::fsutil::write_kubeadm_layout(&out, dir.path()).unwrap();
+    kbc::edge::write_kubeadm_layout(&out, dir.path()).unwrap();
     (dir, out)
 }
 

@@ -5,7 +5,7 @@
 
 use crate::common::root;
 use kbc::config::{self, Cluster, LoadOptions, Source};
-use kbc::fsutil::load_patches;
+use kbc::edge::load_patches;
 use kbc::render::kubelet::kubelet_config_yaml;
 use kbc::render::manifests::{self, Component, HostInputs};
 use kbc::render::patches::{patched_static_pods, PatchError, PatchSet, PatchType};

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use kbc::cli::env::key_threads;
+use kbc::edge::key_threads;
 use kbc::pki::{render, EncryptionAlgorithm, IssueTime, PkiInput, Provided};
 use kbc::secrets::Secrets;
 

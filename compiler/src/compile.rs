@@ -34,7 +34,7 @@ pub struct CompileOptions {
     /// `--hostname-override` only when it differs from the node name; unknown, kbc always does.
     pub host_name: Option<String>,
     /// Key-generation threads (the output does not depend on it; 0 counts as 1). The
-    /// command line reads `KBC_THREADS` (`cli::env`); the library reads no environment.
+    /// command line reads `KBC_THREADS` (`edge`); the library reads no environment.
     pub threads: usize,
     /// kubeadm's patches (`--patches DIR` / `patches.directory`), loaded by the caller.
     pub patches: PatchSet,

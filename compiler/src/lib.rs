@@ -15,7 +15,7 @@
 pub mod cli;
 pub mod compile;
 pub mod config;
-pub mod fsutil;
+pub mod edge;
 pub(crate) mod inspect;
 pub mod netutil;
 pub(crate) mod nodes;

@@ -359,7 +359,7 @@ pub enum InputFileError {
     },
 }
 
-/// A user-supplied file as read (`fsutil::read_input_text`): its name for messages and its
+/// A user-supplied file as read (`edge::read_input_text`): its name for messages and its
 /// text. The checks below read nothing themselves.
 #[derive(Debug, Clone)]
 pub struct InputText {

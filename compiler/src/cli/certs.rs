@@ -75,7 +75,7 @@ pub struct CheckExpirationArgs {
 /// Loads `--secrets`, or makes a one-off random seed with a warning on stderr.
 pub(crate) fn load_secrets(path: Option<&Path>) -> Result<Secrets, Exit> {
     match path {
-        Some(p) => crate::fsutil::load_secrets(p).map_err(|e| refuse(&e)),
+        Some(p) => crate::edge::load_secrets(p).map_err(|e| refuse(&e)),
         None => {
             errln!(
                 "warning: no --secrets given: using a one-off random seed; the output is not reproducible"
@@ -88,9 +88,9 @@ pub(crate) fn load_secrets(path: Option<&Path>) -> Result<Secrets, Exit> {
 /// `kbc certs render` once CONFIG has become a [`PkiInput`].
 pub(crate) fn render(args: &RenderArgs, input: &PkiInput) -> Result<(), Exit> {
     let secrets = load_secrets(args.secrets.as_deref())?;
-    let at = super::env::issue_time(args.issued_at.as_deref()).map_err(|e| refuse(&e))?;
+    let at = crate::edge::issue_time(args.issued_at.as_deref()).map_err(|e| refuse(&e))?;
     let provided = match &args.pki_dir {
-        Some(d) => crate::fsutil::read_pki_dir(d, input).map_err(|e| refuse(&e))?,
+        Some(d) => crate::edge::read_pki_dir(d, input).map_err(|e| refuse(&e))?,
         None => Provided::default(),
     };
     let out = pki::render(
@@ -98,13 +98,13 @@ pub(crate) fn render(args: &RenderArgs, input: &PkiInput) -> Result<(), Exit> {
         &secrets,
         at,
         &provided,
-        &pki::KeyCache::new(super::env::key_threads()),
+        &pki::KeyCache::new(crate::edge::key_threads()),
     )
     .map_err(|e| refuse(&e))?;
     for w in &out.warnings {
         errln!("warning: {w}");
     }
-    crate::fsutil::write_kubeadm_layout(&out, &args.output).map_err(|e| refuse(&e))?;
+    crate::edge::write_kubeadm_layout(&out, &args.output).map_err(|e| refuse(&e))?;
     errln!(
         "wrote {} files to {}",
         out.artifacts.len(),
@@ -121,7 +121,7 @@ pub(crate) fn render(args: &RenderArgs, input: &PkiInput) -> Result<(), Exit> {
 pub(crate) fn check_expiration(args: &CheckExpirationArgs) -> Result<(), Exit> {
     let now = match &args.now {
         Some(s) => IssueTime::parse_rfc3339(s).map_err(|e| refuse(&e))?,
-        None => super::env::issue_time(None).map_err(|e| refuse(&e))?,
+        None => crate::edge::issue_time(None).map_err(|e| refuse(&e))?,
     };
     let provided = match (&args.pki_dir, &args.bundle) {
         (Some(_), Some(_)) => {
@@ -131,7 +131,7 @@ pub(crate) fn check_expiration(args: &CheckExpirationArgs) -> Result<(), Exit> {
         (Some(dir), None) => {
             // Every file name, etcd included; absent files are simply missing.
             let names_of = PkiInput::new("node", std::net::IpAddr::from([127, 0, 0, 1]));
-            crate::fsutil::read_pki_dir(dir, &names_of).map_err(|e| refuse(&e))?
+            crate::edge::read_pki_dir(dir, &names_of).map_err(|e| refuse(&e))?
         }
         (None, Some(file)) => provided_from_bundle(file)?,
         (None, None) => {
@@ -179,7 +179,7 @@ pub(crate) enum BundleReadError {
 /// The PKI files of a verified bundle.
 pub(crate) fn provided_from_bundle(file: &Path) -> Result<Provided, Exit> {
     let name = file.display().to_string();
-    let bytes = kbc_bundle::file::read_bundle(file).map_err(|source| {
+    let bytes = crate::edge::read_bundle(file).map_err(|source| {
         refuse(&BundleReadError::Io {
             file: name.clone(),
             source,

@@ -94,7 +94,7 @@ fn one_node(
 /// `-o DIR`: every bundle and `cluster.json`.
 fn whole_cluster(a: &CompileArgs, r: &Resolved, written: &[Written<'_>]) -> Result<String, Exit> {
     let dir = &a.output;
-    if let Err(e) = std::fs::create_dir_all(dir) {
+    if let Err(e) = crate::edge::create_output_dir(dir) {
         errln!("error: cannot create {}: {e}", dir.display());
         return Err(Exit(EXIT_REFUSED));
     }

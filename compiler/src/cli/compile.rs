@@ -77,9 +77,9 @@ impl Job {
     pub fn new(a: &CompileArgs, keys: Option<Arc<KeyCache>>) -> Result<Job, Exit> {
         let resolved = a.inputs.resolve(a.config.as_deref())?;
         let secrets = load_secrets(a.inputs.secrets.as_deref())?;
-        let at = super::env::issue_time(a.issued_at.as_deref()).map_err(|e| refuse(&e))?;
+        let at = crate::edge::issue_time(a.issued_at.as_deref()).map_err(|e| refuse(&e))?;
         let opts = CompileOptions {
-            threads: super::env::key_threads(),
+            threads: crate::edge::key_threads(),
             keys,
             ..resolved.options.clone()
         };
@@ -138,7 +138,7 @@ impl Job {
 
 /// Writes one output file atomically with `mode`; a failure is exit 1, named.
 pub(crate) fn write_output(path: &std::path::Path, bytes: &[u8], mode: u32) -> Result<(), Exit> {
-    crate::fsutil::write_atomic(path, bytes, mode).map_err(|e| {
+    crate::edge::write_atomic(path, bytes, mode).map_err(|e| {
         errln!("error: cannot write {}: {e}", path.display());
         Exit(EXIT_REFUSED)
     })

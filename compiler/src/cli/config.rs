@@ -114,7 +114,7 @@ pub(crate) fn load_source(
 }
 
 pub(crate) fn read_source(path: &str) -> Result<Source, Exit> {
-    crate::fsutil::read_source(path).map_err(|e| {
+    crate::edge::read_source(path).map_err(|e| {
         errln!("error: cannot read {path:?}: {e}");
         Exit(EXIT_REFUSED)
     })
@@ -188,7 +188,7 @@ fn migrate(a: MigrateArgs) -> Result<(), Exit> {
     let out = config::documents(&cfg.init, &cfg.cluster, None);
     match a.new_config {
         None => super::out(&out)?,
-        Some(path) => crate::fsutil::write_atomic(&path, out.as_bytes(), 0o644).map_err(|e| {
+        Some(path) => crate::edge::write_atomic(&path, out.as_bytes(), 0o644).map_err(|e| {
             errln!("error: cannot write {}: {e}", path.display());
             Exit(EXIT_REFUSED)
         })?,

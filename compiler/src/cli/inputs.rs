@@ -81,7 +81,7 @@ impl ClusterInputs {
         }
         let provided = match &self.pki_dir {
             Some(d) => {
-                crate::fsutil::read_pki_dir(d, &cluster.pki_input()).map_err(|e| refuse(&e))?
+                crate::edge::read_pki_dir(d, &cluster.pki_input()).map_err(|e| refuse(&e))?
             }
             None => Provided::default(),
         };
@@ -122,7 +122,7 @@ impl ClusterInputs {
 
 /// kubeadm's patches of one directory, with a warning for each file it ignores.
 fn load_patch_dir(dir: &std::path::Path, warnings: &mut Vec<String>) -> Result<PatchSet, Exit> {
-    let patches = crate::fsutil::load_patches(dir).map_err(|e| refuse(&e))?;
+    let patches = crate::edge::load_patches(dir).map_err(|e| refuse(&e))?;
     for ignored in patches.ignored() {
         warnings.push(format!(
             "warning: patches: ignoring {}: {}",

@@ -16,7 +16,6 @@ pub(crate) mod certs;
 pub(crate) mod cluster;
 pub mod compile;
 pub mod config;
-pub mod env;
 pub(crate) mod init_flags;
 pub(crate) mod inputs;
 pub(crate) mod misc;

@@ -85,7 +85,7 @@ pub(crate) fn render_config(config: Option<&str>, o: &ClusterInputs) -> Result<S
         ..
     } = resolved;
     let secrets = match &o.secrets {
-        Some(path) => Some(crate::fsutil::load_secrets(path).map_err(|e| refuse(&e))?),
+        Some(path) => Some(crate::edge::load_secrets(path).map_err(|e| refuse(&e))?),
         None => None,
     };
     let planned =
@@ -133,7 +133,7 @@ pub(crate) fn node_heading(order: usize, name: &str, role: &str) -> String {
 /// `kbc inspect DIR`: every bundle of `cluster.json`, in its order.
 fn inspect_cluster(dir: &std::path::Path, format: OutputFormat) -> Result<String, Exit> {
     let index_path = dir.join(super::cluster::INDEX_FILE);
-    let text = std::fs::read_to_string(&index_path).map_err(|e| {
+    let text = crate::edge::read_input(&index_path).map_err(|e| {
         errln!("error: cannot read {}: {e}", index_path.display());
         Exit(EXIT_REFUSED)
     })?;
@@ -167,7 +167,7 @@ fn inspect_cluster(dir: &std::path::Path, format: OutputFormat) -> Result<String
 }
 
 fn read(path: &str) -> Result<Vec<u8>, Exit> {
-    kbc_bundle::file::read_bundle(std::path::Path::new(path)).map_err(|e| {
+    crate::edge::read_bundle(std::path::Path::new(path)).map_err(|e| {
         errln!("error: cannot read {path:?}: {e}");
         Exit(EXIT_REFUSED)
     })
@@ -211,13 +211,7 @@ pub(crate) fn inspect(a: InspectArgs) -> Result<(), Exit> {
 
 /// A bundle's or a configuration's rendering, chosen by content (gzip magic → bundle).
 fn rendering(path: &str, o: &ClusterInputs) -> Result<String, Exit> {
-    let is_bundle = path != "-"
-        && std::fs::File::open(path)
-            .and_then(|mut f| {
-                let mut magic = [0u8; 2];
-                std::io::Read::read_exact(&mut f, &mut magic).map(|_| magic)
-            })
-            .is_ok_and(|m| m == [0x1f, 0x8b]);
+    let is_bundle = path != "-" && crate::edge::is_gzip(std::path::Path::new(path));
     if is_bundle {
         let bundle = verify(path, None, OutputFormat::Text)?;
         Ok(review::render(&ReviewInput::from_bundle(&bundle)))

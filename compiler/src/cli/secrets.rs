@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Subcommand;
 
 use super::{refuse, Exit};
-use crate::fsutil::read_input_text as read;
+use crate::edge::read_input_text as read;
 use crate::secrets::{ca_pair, external_etcd, sa_pair, InputFileError, Secrets};
 
 /// `kbc secrets …`
@@ -76,9 +76,11 @@ fn build(args: &GenerateArgs) -> Result<Secrets, InputFileError> {
         detail: e.to_string(),
     })?;
     s.ca_issued_at = Some(
-        super::env::issue_time(args.ca_issued_at.as_deref()).map_err(|e| InputFileError::Read {
-            file: "--ca-issued-at".into(),
-            detail: e.to_string(),
+        crate::edge::issue_time(args.ca_issued_at.as_deref()).map_err(|e| {
+            InputFileError::Read {
+                file: "--ca-issued-at".into(),
+                detail: e.to_string(),
+            }
         })?,
     );
     if let (Some(c), Some(k)) = (&args.ca_cert, &args.ca_key) {
@@ -109,7 +111,7 @@ pub(crate) fn run(cmd: SecretsCommand) -> Result<(), Exit> {
     match cmd {
         SecretsCommand::Generate(args) => {
             let secrets = build(&args).map_err(|e| refuse(&e))?;
-            crate::fsutil::write_secrets(&secrets, &args.output, args.force)
+            crate::edge::write_secrets(&secrets, &args.output, args.force)
                 .map_err(|e| refuse(&e))?;
             errln!(
                 "wrote cluster secrets to {} (mode 0600): keep this file private and backed up",

@@ -236,7 +236,7 @@ pub struct PatchSet {
 }
 
 impl PatchSet {
-    /// One file found under the patches directory (`fsutil::load_patches` walks it as Go's
+    /// One file found under the patches directory (`edge::load_patches` walks it as Go's
     /// `filepath.Walk` does): a file kubeadm ignores by its name is recorded and never read;
     /// otherwise `read` gives its bytes, counted against [`MAX_PATCH_DIR_BYTES`], and an empty
     /// file is ignored as kubeadm does.
@@ -284,7 +284,7 @@ impl PatchSet {
     }
 
     /// Adds one patch file from its bytes, named by `path` (whose file name says the target
-    /// and the patch type): the part of `fsutil::load_patches` that touches no file system, and
+    /// and the patch type): the part of `edge::load_patches` that touches no file system, and
     /// the entry point of the patch fuzzer.
     pub fn add_file(&mut self, path: PathBuf, data: &[u8]) -> Result<(), PatchError> {
         let name = path

@@ -1,12 +1,17 @@
-//! The compiler's file I/O at the edges: reading the user's input files with a size cap (the
-//! configuration, the secrets file), and writing output files so that a failure never
-//! leaves a partial file behind. The stages below parse text and bytes they are given.
+//! The compiler's I/O, in one module at the edge of the pipeline: reading the user's input
+//! files with a size cap (the configuration, the secrets file, an existing certificates
+//! directory, patches), writing output files so that a failure never leaves a partial file
+//! behind, and what the command line takes from the environment (the issue time's
+//! fallbacks `SOURCE_DATE_EPOCH` and the clock, the thread count `KBC_THREADS`). The stages
+//! below parse the text and bytes they are given and never read a file, the environment or
+//! the clock.
 
 use std::io;
 use std::path::Path;
 
 use kbc_bundle::limits::MAX_INPUT_FILE_BYTES;
 
+use crate::pki::{IssueTime, IssueTimeError};
 use crate::render::patches::{PatchError, PatchSet};
 
 /// Writes `bytes` to `path` atomically with `mode` (see [`kbc_bundle::atomic`]), after
@@ -18,6 +23,26 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<(
     };
     kbc_bundle::atomic::sweep(dir)?;
     kbc_bundle::atomic::write(path, bytes, mode)
+}
+
+/// Creates an output directory and its parents (a cluster's bundles).
+pub(crate) fn create_output_dir(dir: &Path) -> io::Result<()> {
+    std::fs::create_dir_all(dir)
+}
+
+/// A bundle file: a regular file of bounded size ([`kbc_bundle::file::read_bundle`]).
+pub(crate) fn read_bundle(path: &Path) -> io::Result<Vec<u8>> {
+    kbc_bundle::file::read_bundle(path)
+}
+
+/// Whether `path` starts with gzip's magic bytes: a bundle rather than a configuration.
+pub(crate) fn is_gzip(path: &Path) -> bool {
+    std::fs::File::open(path)
+        .and_then(|mut f| {
+            let mut magic = [0u8; 2];
+            io::Read::read_exact(&mut f, &mut magic).map(|_| magic)
+        })
+        .is_ok_and(|m| m == [0x1f, 0x8b])
 }
 
 /// Reads a user's input file as UTF-8 text: a regular file (a FIFO or a device would block
@@ -229,4 +254,37 @@ pub fn read_input_text(
             detail: e.to_string(),
         }),
     }
+}
+
+/// The issue time: `--issued-at`, else `SOURCE_DATE_EPOCH`, else the clock.
+pub(crate) fn issue_time(flag: Option<&str>) -> Result<IssueTime, IssueTimeError> {
+    if let Some(s) = flag {
+        return IssueTime::parse_rfc3339(s);
+    }
+    if let Ok(v) = std::env::var("SOURCE_DATE_EPOCH") {
+        let secs: i64 = v
+            .trim()
+            .parse()
+            .map_err(|_| IssueTimeError::SourceDateEpoch(v.clone()))?;
+        return IssueTime::from_unix(secs);
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    IssueTime::from_unix(now)
+}
+
+/// The thread count for key generation: `KBC_THREADS` if set to a positive number, else the
+/// available parallelism. The output never depends on it.
+pub fn key_threads() -> usize {
+    std::env::var("KBC_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        })
 }
