@@ -573,7 +573,7 @@ fn kube_proxy_config_map_as_kubeadm_template() {
         serde_json::json!({"app": "kube-proxy"})
     );
     let config = cm["data"]["config.conf"].as_str().unwrap();
-    let want = addons::kube_proxy_config_yaml(&input);
+    let want = addons::kube_proxy_config_yaml(input.cluster);
     assert_eq!(config, want.trim_end_matches('\n'));
     assert!(config.contains("\nmode: ipvs\n"));
     assert_eq!(

@@ -21,13 +21,14 @@
 //! - **kube-proxy environment.** kubeadm appends the `*_proxy` variables of its own process to
 //!   the DaemonSet's container; kbc reads no environment and appends none.
 
-use super::api::{
+use super::objects::{
     cluster_role_binding, config_map_reader_role, group, role_binding, service_account,
-    service_account_subject, sign_config_map, ApiInput, BOOTSTRAP_GROUP, KUBE_SYSTEM,
+    service_account_subject, sign_config_map, BOOTSTRAP_GROUP, KUBE_SYSTEM,
 };
 use crate::config::cluster::image_inputs;
 use crate::config::defaults::CONTROL_PLANE_TAINT_KEY;
 use crate::config::release::{coredns_image, kubernetes_image};
+use crate::config::Cluster;
 use crate::yaml::ser::to_yaml;
 use serde_json::{json, Value};
 use std::net::IpAddr;
@@ -379,8 +380,7 @@ fn fill(template: &str, fields: &[(&str, &str)]) -> Value {
 
 /// addon/coredns (`cmd/kubeadm/app/phases/addons/dns/dns.go`): ConfigMap, ClusterRole, ClusterRoleBinding, ServiceAccount,
 /// Deployment, Service, in `createCoreDNSAddon`'s order.
-pub(crate) fn coredns(input: &ApiInput) -> Vec<Value> {
-    let c = input.cluster;
+pub(crate) fn coredns(c: &Cluster) -> Vec<Value> {
     let image = coredns_image(&image_inputs(&c.config, &c.version));
     let deployment = fill(
         COREDNS_DEPLOYMENT_TEMPLATE,
@@ -417,29 +417,29 @@ pub(crate) fn coredns(input: &ApiInput) -> Vec<Value> {
 }
 
 /// The KubeProxyConfiguration as kubeadm marshals it (the `config.conf` source).
-pub fn kube_proxy_config_yaml(input: &ApiInput) -> String {
-    to_yaml(&input.cluster.kube_proxy)
+pub fn kube_proxy_config_yaml(c: &Cluster) -> String {
+    to_yaml(&c.kube_proxy)
 }
 
 /// addon/kube-proxy (`cmd/kubeadm/app/phases/addons/proxy/proxy.go`): ConfigMap, DaemonSet, ServiceAccount, ClusterRoleBinding,
-/// Role, RoleBinding, in kubeadm's order.
-pub(crate) fn kube_proxy(input: &ApiInput) -> Vec<Value> {
-    let c = input.cluster;
+/// Role, RoleBinding, in kubeadm's order. `server`: admin.conf's server (the ConfigMap's
+/// kubeconfig); `user_supplied`: the file held a KubeProxyConfiguration (no hash annotation).
+pub(crate) fn kube_proxy(c: &Cluster, server: &str, user_supplied: bool) -> Vec<Value> {
     // apiclient.PrintBytesWithLinePrefix(&prefixBytes, proxyBytes, "    ")
-    let proxy_config: String = kube_proxy_config_yaml(input)
+    let proxy_config: String = kube_proxy_config_yaml(c)
         .lines()
         .map(|l| format!("    {l}\n"))
         .collect();
     let mut config_map = fill(
         KUBE_PROXY_CONFIG_MAP,
         &[
-            ("ControlPlaneEndpoint", input.server),
+            ("ControlPlaneEndpoint", server),
             ("ProxyConfig", &proxy_config),
             ("ProxyConfigMap", KUBE_PROXY),
             ("ProxyConfigMapKey", KUBE_PROXY_CONFIG_KEY),
         ],
     );
-    if !input.kube_proxy_user_supplied {
+    if !user_supplied {
         sign_config_map(&mut config_map);
     }
     let image = kubernetes_image(KUBE_PROXY, &image_inputs(&c.config, &c.version));

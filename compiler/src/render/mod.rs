@@ -11,5 +11,6 @@ pub(crate) mod args;
 pub mod join;
 pub mod kubelet;
 pub mod manifests;
+pub(crate) mod objects;
 pub mod patches;
 pub mod upload_certs;
