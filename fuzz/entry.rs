@@ -160,11 +160,8 @@ pub fn pem(data: &[u8]) {
         return;
     }
     let at = IssueTime::from_unix(1_767_225_600).expect("a valid time");
-    let _ = pki::render(
-        &input,
-        &Secrets::from_seed([7; 32]),
-        at,
-        &provided,
-        &pki::KeyCache::new(1),
-    );
+    let secrets = Secrets::from_seed([7; 32]);
+    let _ = secrets
+        .pki(&provided)
+        .and_then(|s| pki::render(&input, &s, at, &pki::KeyCache::new(1)));
 }

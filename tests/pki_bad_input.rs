@@ -21,8 +21,9 @@ fn refused(input: &PkiInput, secrets: &Secrets, pki_dir: Option<&Path>) -> Strin
         None => Provided::default(),
     };
     // Rendering is pure: a refused input never reaches the writer.
-    let err = kbc::pki::render(input, secrets, at(), &provided, &crate::common::keys())
-        .expect_err("bad input was accepted");
+    let err =
+        crate::pki_support::render_pki(input, secrets, at(), &provided, &crate::common::keys())
+            .expect_err("bad input was accepted");
     let mut message = err.to_string();
     let mut source = std::error::Error::source(&err);
     while let Some(cause) = source {
@@ -41,7 +42,7 @@ fn existing_pki_dir_is_reused_byte_for_byte() {
     let (a, out_a) = render_dir(&input(), &secrets());
     // Another seed: every file still comes from the existing dir.
     let provided = kbc::edge::read_pki_dir(&a.path().join("pki"), &input()).unwrap();
-    let out_b = kbc::pki::render(
+    let out_b = crate::pki_support::render_pki(
         &input(),
         &other_secrets(),
         at(),
@@ -64,7 +65,7 @@ fn partial_pki_dir_keeps_cas_and_regenerates_the_rest() {
         std::fs::copy(a.path().join("pki").join(f), pki.join(f)).unwrap();
     }
     let provided = kbc::edge::read_pki_dir(&pki, &input()).unwrap();
-    let out_b = kbc::pki::render(
+    let out_b = crate::pki_support::render_pki(
         &input(),
         &other_secrets(),
         at(),
@@ -104,7 +105,7 @@ fn external_ca_mode_reuses_everything_without_ca_key() {
     let (a, _) = render_dir(&input(), &secrets());
     std::fs::remove_file(a.path().join("pki/ca.key")).unwrap();
     let provided = kbc::edge::read_pki_dir(&a.path().join("pki"), &input()).unwrap();
-    let out = kbc::pki::render(
+    let out = crate::pki_support::render_pki(
         &input(),
         &other_secrets(),
         at(),
@@ -212,7 +213,7 @@ fn user_ca_with_other_subject_and_p384_key() {
             .as_secs() as i64,
     )
     .unwrap();
-    let out = kbc::pki::render(
+    let out = crate::pki_support::render_pki(
         &input(),
         &s,
         at_now,
@@ -324,7 +325,7 @@ fn a_certificate_that_is_not_a_ca_is_refused() {
 fn an_expired_ca_is_refused() {
     let mut old_input = input();
     old_input.ca_validity = std::time::Duration::from_secs(24 * 3600);
-    let old = kbc::pki::render(
+    let old = crate::pki_support::render_pki(
         &old_input,
         &secrets(),
         IssueTime::parse_rfc3339("2020-01-01T00:00:00Z").unwrap(),
@@ -541,7 +542,9 @@ fn existing_kubeconfigs_and_pairs_are_checked() {
     let d = pki_with(&base);
     std::fs::write(d.path().join("admin.conf"), b(&out, "admin.conf")).unwrap();
     let provided = kbc::edge::read_pki_dir(&d.path().join("pki"), &moved).unwrap();
-    let o = kbc::pki::render(&moved, &secrets(), at(), &provided, &crate::common::keys()).unwrap();
+    let o =
+        crate::pki_support::render_pki(&moved, &secrets(), at(), &provided, &crate::common::keys())
+            .unwrap();
     assert_eq!(o.get("admin.conf").unwrap().bytes, b(&out, "admin.conf"));
     assert!(
         o.warnings
@@ -571,7 +574,7 @@ fn existing_kubeconfigs_and_pairs_are_checked() {
     // sa.key alone: kept, sa.pub derived from it.
     let d = pki_with(&[("sa.key", b(&out, "pki/sa.key"))]);
     let provided = kbc::edge::read_pki_dir(&d.path().join("pki"), &input()).unwrap();
-    let o = kbc::pki::render(
+    let o = crate::pki_support::render_pki(
         &input(),
         &other_secrets(),
         at(),

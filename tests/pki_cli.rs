@@ -309,7 +309,7 @@ fn check_expiration_reads_a_bundle() {
     input.certificates_dir = "/srv/k8s/pki".into();
     let at = kbc::pki::IssueTime::parse_rfc3339("2026-11-25T12:00:00Z").unwrap();
     let secrets = kbc::secrets::Secrets::from_seed([5; 32]);
-    let out = kbc::pki::render(
+    let out = crate::pki_support::render_pki(
         &input,
         &secrets,
         at,

@@ -119,7 +119,7 @@ fn two_processes_other_threads_tz_umask_same_bytes_ecdsa() {
 
 #[test]
 fn thread_count_does_not_matter_in_process() {
-    let a = kbc::pki::render(
+    let a = crate::pki_support::render_pki(
         &input(),
         &secrets(),
         at(),
@@ -127,7 +127,7 @@ fn thread_count_does_not_matter_in_process() {
         &KeyCache::new(1),
     )
     .unwrap();
-    let b = kbc::pki::render(
+    let b = crate::pki_support::render_pki(
         &input(),
         &secrets(),
         at(),
@@ -152,7 +152,7 @@ fn another_seed_gives_other_keys_and_certs() {
     // The review summaries do not depend on the seed.
     assert_eq!(a.certificates, b.certificates);
     // Another issue time changes certificates but not keys.
-    let c = kbc::pki::render(
+    let c = crate::pki_support::render_pki(
         &input(),
         &secrets(),
         kbc::pki::IssueTime::parse_rfc3339("2030-01-01T00:00:00Z").unwrap(),

@@ -41,6 +41,20 @@ pub fn input() -> PkiInput {
     i
 }
 
+/// `kbc::pki::render` of `input` with `secrets`' seed and pairs and the `provided` files, as
+/// the compiler calls it.
+pub fn render_pki(
+    input: &PkiInput,
+    secrets: &Secrets,
+    at: kbc::pki::IssueTime,
+    provided: &Provided,
+    keys: &kbc::pki::KeyCache,
+) -> Result<PkiOutput, kbc::pki::PkiError> {
+    secrets
+        .pki(provided)
+        .and_then(|s| kbc::pki::render(input, &s, at, keys))
+}
+
 /// Renders `input` at [`at`] with nothing provided. Deterministic, so each distinct
 /// (input, secrets) pair is rendered once per test process and cloned after that: the PKI
 /// tests ask for the same few PKIs dozens of times.
@@ -59,7 +73,7 @@ pub fn render(input: &PkiInput, secrets: &Secrets) -> PkiOutput {
         Arc::clone(map.entry(key).or_default())
     };
     cell.get_or_init(|| {
-        kbc::pki::render(
+        render_pki(
             input,
             secrets,
             at(),

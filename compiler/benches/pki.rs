@@ -38,14 +38,10 @@ fn run(
     for seed in seeds {
         let secrets = Secrets::from_seed(seed);
         let t = Instant::now();
-        let out = render(
-            &input,
-            &secrets,
-            at,
-            &Provided::default(),
-            &kbc::pki::KeyCache::new(threads),
-        )
-        .expect("render");
+        let out = secrets
+            .pki(&Provided::default())
+            .and_then(|s| render(&input, &s, at, &kbc::pki::KeyCache::new(threads)))
+            .expect("render");
         times.push(t.elapsed());
         assert_eq!(out.artifacts.len(), 27);
     }

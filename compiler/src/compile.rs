@@ -315,14 +315,10 @@ pub(crate) fn compile(
     opts: &CompileOptions,
 ) -> Result<Compiled, CompileError> {
     let opts = &opts.effective(cluster);
-    let pki_out = pki::render(
-        &cluster.pki_input(),
-        secrets,
-        at,
-        &opts.provided,
-        &opts.key_cache(),
-    )
-    .map_err(CompileError::Pki)?;
+    let pki_out = secrets
+        .pki(&opts.provided)
+        .and_then(|s| pki::render(&cluster.pki_input(), &s, at, &opts.key_cache()))
+        .map_err(CompileError::Pki)?;
     let tokens = resolve_tokens(cluster, secrets);
     let external = external_etcd_files(cluster, secrets, opts.upload_certs)?;
     let mut files = Vec::new();
@@ -426,7 +422,7 @@ pub fn plan_bundle(
     let opts = &opts.effective(cluster);
     let input = cluster.pki_input();
     let provided = match secrets {
-        Some(s) => opts.provided.with_secrets(s).map_err(CompileError::Pki)?,
+        Some(s) => s.provided(&opts.provided).map_err(CompileError::Pki)?,
         None => opts.provided.clone(),
     };
     let plan = pki::plan::plan(&input, &provided).map_err(CompileError::Pki)?;

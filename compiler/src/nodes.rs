@@ -55,13 +55,13 @@ pub(crate) fn compile_cluster(
         .enumerate()
         .map(|(i, node)| node_cluster(init, &joins[..i], node))
         .collect();
-    let mut jobs =
-        pki::key_jobs(&init.pki_input(), secrets, &opts.provided).map_err(CompileError::Pki)?;
+    let init_secrets = secrets.pki(&opts.provided).map_err(CompileError::Pki)?;
+    let node_secrets = secrets
+        .pki(&Provided::default())
+        .map_err(CompileError::Pki)?;
+    let mut jobs = pki::key_jobs(&init.pki_input(), &init_secrets);
     for (cluster, _) in &node_clusters {
-        jobs.extend(
-            pki::key_jobs(&cluster.pki_input(), secrets, &Provided::default())
-                .map_err(CompileError::Pki)?,
-        );
+        jobs.extend(pki::key_jobs(&cluster.pki_input(), &node_secrets));
     }
     cache.fill(&secrets.seed, &jobs);
     let opts = &CompileOptions {
@@ -131,14 +131,10 @@ fn compile_join(
     patches: &NodePatches,
 ) -> Result<Compiled, CompileError> {
     let (init, cluster, node) = (parts.init, parts.cluster, parts.node);
-    let pki_out = pki::render(
-        &cluster.pki_input(),
-        secrets,
-        at,
-        &Provided::default(),
-        &opts.key_cache(),
-    )
-    .map_err(CompileError::Pki)?;
+    let pki_out = secrets
+        .pki(&Provided::default())
+        .and_then(|s| pki::render(&cluster.pki_input(), &s, at, &opts.key_cache()))
+        .map_err(CompileError::Pki)?;
     check_discovery(node, &pki_out.discovery_token_ca_cert_hash)?;
     let ca = pki_out.get("pki/ca.crt").map_or(&[][..], |a| &a.bytes);
     let tokens = compile::resolve_tokens(init, secrets);
@@ -188,8 +184,8 @@ pub(crate) fn plan_join(
     let (cluster, members) = node_cluster(init, before, node);
     // The CA pairs of a secrets file are the cluster's, on every node (never the seed).
     let provided = match secrets {
-        Some(s) => Provided::default()
-            .with_secrets(s)
+        Some(s) => s
+            .provided(&Provided::default())
             .map_err(CompileError::Pki)?,
         None => Provided::default(),
     };

@@ -30,7 +30,7 @@ use serde::Serialize;
 use crate::pki::kdf::Seed;
 use crate::pki::keys::PrivateKey;
 use crate::pki::x509;
-use crate::pki::IssueTime;
+use crate::pki::{CaId, IssueTime, PkiError, PkiSecrets, Provided, ProvidedFile};
 use crate::yaml::node::Pos;
 
 mod decode;
@@ -226,6 +226,69 @@ fn parse_seed(s: &str) -> Result<[u8; 32], String> {
 }
 
 impl Secrets {
+    /// What the PKI takes from these secrets, with `base`'s files and this file's pairs to
+    /// reuse ([`Secrets::provided`]).
+    pub fn pki(&self, base: &Provided) -> Result<PkiSecrets<'_>, PkiError> {
+        Ok(PkiSecrets {
+            seed: &self.seed,
+            ca_issued_at: self.ca_issued_at,
+            provided: self.provided(base)?,
+        })
+    }
+
+    /// `base` (an existing certificates directory, or nothing) with this file's CA and
+    /// service-account pairs added. A name already provided with other bytes is a conflict.
+    pub fn provided(&self, base: &Provided) -> Result<Provided, PkiError> {
+        let secrets = self;
+        let mut out = base.clone();
+        let mut add = |name: String, field: &str, bytes: &str| -> Result<(), PkiError> {
+            let origin = format!("{} ({field})", secrets.origin);
+            if let Some(existing) = out.files.get(&name) {
+                if existing.bytes != bytes.as_bytes() {
+                    return Err(PkiError::Conflict {
+                        file: existing.origin.clone(),
+                        other: origin,
+                    });
+                }
+                return Ok(());
+            }
+            out.files.insert(
+                name,
+                ProvidedFile {
+                    bytes: bytes.as_bytes().to_vec(),
+                    origin,
+                },
+            );
+            Ok(())
+        };
+        let cas = [
+            (CaId::Ca, "ca", &secrets.ca),
+            (CaId::FrontProxyCa, "frontProxyCA", &secrets.front_proxy_ca),
+            (CaId::EtcdCa, "etcdCA", &secrets.etcd_ca),
+        ];
+        for (id, field, pair) in cas {
+            if let Some(pair) = pair {
+                add(
+                    format!("{}.crt", id.base()),
+                    &format!("{field}.certificate"),
+                    &pair.certificate,
+                )?;
+                add(
+                    format!("{}.key", id.base()),
+                    &format!("{field}.key"),
+                    &pair.key,
+                )?;
+            }
+        }
+        if let Some(sa) = &secrets.service_account {
+            add("sa.key".into(), "serviceAccount.key", &sa.key)?;
+            if let Some(p) = &sa.public_key {
+                add("sa.pub".into(), "serviceAccount.publicKey", p)?;
+            }
+        }
+        Ok(out)
+    }
+
     /// Secrets with only a seed.
     pub fn from_seed(seed: [u8; 32]) -> Secrets {
         Secrets {

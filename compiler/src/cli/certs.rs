@@ -93,14 +93,11 @@ pub(crate) fn render(args: &RenderArgs, input: &PkiInput) -> Result<(), Exit> {
         Some(d) => crate::edge::read_pki_dir(d, input).map_err(|e| refuse(&e))?,
         None => Provided::default(),
     };
-    let out = pki::render(
-        input,
-        &secrets,
-        at,
-        &provided,
-        &pki::KeyCache::new(crate::edge::key_threads()),
-    )
-    .map_err(|e| refuse(&e))?;
+    let keys = pki::KeyCache::new(crate::edge::key_threads());
+    let out = secrets
+        .pki(&provided)
+        .and_then(|s| pki::render(input, &s, at, &keys))
+        .map_err(|e| refuse(&e))?;
     for w in &out.warnings {
         errln!("warning: {w}");
     }

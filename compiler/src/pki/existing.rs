@@ -6,9 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use super::certs::{applicable, CaId};
-use super::{PkiError, PkiInput};
-use crate::secrets::Secrets;
+use super::certs::applicable;
+use super::PkiInput;
 
 /// One provided file.
 #[derive(Clone, PartialEq, Eq)]
@@ -97,57 +96,5 @@ impl Provided {
             }
         }
         Provided { files: out }
-    }
-
-    /// Adds the CA and service-account pairs of the secrets file. A name already provided
-    /// with other bytes is a conflict.
-    pub fn with_secrets(&self, secrets: &Secrets) -> Result<Provided, PkiError> {
-        let mut out = self.clone();
-        let mut add = |name: String, field: &str, bytes: &str| -> Result<(), PkiError> {
-            let origin = format!("{} ({field})", secrets.origin);
-            if let Some(existing) = out.files.get(&name) {
-                if existing.bytes != bytes.as_bytes() {
-                    return Err(PkiError::Conflict {
-                        file: existing.origin.clone(),
-                        other: origin,
-                    });
-                }
-                return Ok(());
-            }
-            out.files.insert(
-                name,
-                ProvidedFile {
-                    bytes: bytes.as_bytes().to_vec(),
-                    origin,
-                },
-            );
-            Ok(())
-        };
-        let cas = [
-            (CaId::Ca, "ca", &secrets.ca),
-            (CaId::FrontProxyCa, "frontProxyCA", &secrets.front_proxy_ca),
-            (CaId::EtcdCa, "etcdCA", &secrets.etcd_ca),
-        ];
-        for (id, field, pair) in cas {
-            if let Some(pair) = pair {
-                add(
-                    format!("{}.crt", id.base()),
-                    &format!("{field}.certificate"),
-                    &pair.certificate,
-                )?;
-                add(
-                    format!("{}.key", id.base()),
-                    &format!("{field}.key"),
-                    &pair.key,
-                )?;
-            }
-        }
-        if let Some(sa) = &secrets.service_account {
-            add("sa.key".into(), "serviceAccount.key", &sa.key)?;
-            if let Some(p) = &sa.public_key {
-                add("sa.pub".into(), "serviceAccount.publicKey", p)?;
-            }
-        }
-        Ok(out)
     }
 }

@@ -17,7 +17,6 @@ use super::{
     Artifact, CaMaterial, CertSummary, EncryptionAlgorithm, IssueTime, PkiError, PkiInput,
     PkiOutput, PrivateKey, Provided, ProvidedFile, Seed, CERTIFICATE_BACKDATE,
 };
-use crate::secrets::Secrets;
 
 /// A CA certificate found among the provided files, checked.
 struct ProvidedCa {
@@ -70,22 +69,19 @@ fn kubeconfig_key_label(file: &str, alg: EncryptionAlgorithm) -> String {
 /// The keys a render derives: [`key_jobs`] of the applicable rows.
 pub(super) fn planned_keys(
     input: &PkiInput,
-    secrets: &Secrets,
     provided: &Provided,
-) -> Result<Vec<(String, EncryptionAlgorithm)>, PkiError> {
-    let provided = provided.with_secrets(secrets)?;
+) -> Vec<(String, EncryptionAlgorithm)> {
     let specs: Vec<&'static CertSpec> = applicable(input).collect();
-    Ok(key_jobs(input, &provided, &specs))
+    key_jobs(input, provided, &specs)
 }
 
 pub(super) fn render(
     input: &PkiInput,
-    secrets: &Secrets,
+    secrets: &super::PkiSecrets,
     at: IssueTime,
-    provided: &Provided,
     cache: &super::KeyCache,
 ) -> Result<PkiOutput, PkiError> {
-    let provided = provided.with_secrets(secrets)?;
+    let provided = &secrets.provided;
     let start = at.at();
     let backdate = time::Duration::try_from(CERTIFICATE_BACKDATE).expect("5 minutes");
     // CAs start when the secrets say (docs/clusters.md): every bundle of a cluster, on
@@ -103,7 +99,7 @@ pub(super) fn render(
     let mut loaded = Vec::new();
     for spec in &specs {
         if let Some(id) = spec.is_ca {
-            loaded.push(load_provided_ca(&provided, spec, id, start, &mut warnings)?);
+            loaded.push(load_provided_ca(provided, spec, id, start, &mut warnings)?);
         }
     }
     let external: Vec<CaId> = loaded
@@ -111,17 +107,17 @@ pub(super) fn render(
         .filter(|c| c.cert.is_some() && c.key.is_none())
         .map(|c| c.id)
         .collect();
-    check_external_ca_mode(&provided, &specs, &external)?;
-    let jobs = key_jobs(input, &provided, &specs);
-    cache.fill(&secrets.seed, &jobs);
+    check_external_ca_mode(provided, &specs, &external)?;
+    let jobs = key_jobs(input, provided, &specs);
+    cache.fill(secrets.seed, &jobs);
     let keys = jobs
         .into_iter()
-        .filter_map(|(label, alg)| cache.get(&secrets.seed, &label, alg).map(|k| (label, k)))
+        .filter_map(|(label, alg)| cache.get(secrets.seed, &label, alg).map(|k| (label, k)))
         .collect();
     let mut r = Renderer {
         input,
-        seed: &secrets.seed,
-        provided: &provided,
+        seed: secrets.seed,
+        provided,
         times,
         keys,
         cas: Vec::new(),

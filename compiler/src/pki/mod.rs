@@ -42,7 +42,6 @@ pub use existing::{Provided, ProvidedFile};
 pub use kdf::{Seed, DERIVATION};
 pub use keys::{EncryptionAlgorithm, PrivateKey};
 
-use crate::secrets::Secrets;
 use certs::Signer;
 use x509::Cert;
 
@@ -554,13 +553,24 @@ impl KeyCache {
     }
 }
 
+/// What the PKI takes from the cluster secrets ([`crate::secrets::Secrets::pki`] builds it):
+/// the seed every key derives from, when kbc's CAs start, and the files it reuses instead of
+/// issuing — an existing certificates directory's, merged with the secrets file's CA and
+/// service-account pairs.
+#[derive(Debug)]
+pub struct PkiSecrets<'a> {
+    pub seed: &'a Seed,
+    /// `caIssuedAt`: without it the CAs start at the issue time.
+    pub ca_issued_at: Option<IssueTime>,
+    pub provided: Provided,
+}
+
 /// Every key the render of `input` derives (none for provided files), by label.
 pub(crate) fn key_jobs(
     input: &PkiInput,
-    secrets: &Secrets,
-    provided: &Provided,
-) -> Result<Vec<(String, EncryptionAlgorithm)>, PkiError> {
-    issue::planned_keys(input, secrets, provided)
+    secrets: &PkiSecrets,
+) -> Vec<(String, EncryptionAlgorithm)> {
+    issue::planned_keys(input, &secrets.provided)
 }
 
 /// Derives keys for `jobs` on `threads` threads (a shared work queue); results are in job
@@ -697,16 +707,16 @@ fn summary(name: &str, file: &str, der: &[u8], reused: bool) -> Result<CertSumma
     })
 }
 
-/// The full procedure with existing files (`--pki-dir`, secrets CA pairs): keys come from
-/// (and are added to) `keys` — `&KeyCache::new(threads)` for a render of its own.
+/// The full procedure, reusing `secrets.provided` (`--pki-dir`, the secrets file's CA pairs):
+/// keys come from (and are added to) `keys` — `&KeyCache::new(threads)` for a render of its
+/// own.
 pub fn render(
     input: &PkiInput,
-    secrets: &Secrets,
+    secrets: &PkiSecrets,
     at: IssueTime,
-    provided: &Provided,
     keys: &KeyCache,
 ) -> Result<PkiOutput, PkiError> {
-    issue::render(input, secrets, at, provided, keys)
+    issue::render(input, secrets, at, keys)
 }
 
 /// Go's `VerifyHostname` for one required DNS name: an exact (case-insensitive) SAN, or a
