@@ -381,7 +381,7 @@ pub(crate) fn manifest(
         cluster_name: cluster.config.cluster_name.clone(),
         node_name: cluster.node_name.clone(),
         control_plane_endpoint: endpoint.to_string(),
-        issued_at: rfc3339(at),
+        issued_at: at.to_rfc3339(),
         config_sha256: kbc_bundle::sha256_hex(normalized_config(cluster).as_bytes()),
         files: Vec::new(),
         apply: serde_json::to_value(plan).expect("the apply plan serializes"),
@@ -741,11 +741,6 @@ fn join_files(
             data: script.into_bytes(),
         },
     ]
-}
-
-/// `2026-11-25T12:00:00Z`.
-pub(crate) fn rfc3339(at: IssueTime) -> String {
-    crate::pki::rfc3339(at.at())
 }
 
 /// kubeadm's init phases that remain for the node after `skipPhases`

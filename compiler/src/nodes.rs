@@ -454,6 +454,9 @@ fn etcd_join(cluster: &Cluster, members: &[EtcdMember], data_dir: &str) -> EtcdJ
     }
 }
 
+/// `cluster.json`, next to the bundles.
+pub(crate) const INDEX_FILE: &str = "cluster.json";
+
 /// `cluster.json`: the cluster's nodes in join order (canonical JSON).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -348,7 +348,7 @@ impl Secrets {
         let f = File {
             version: VERSION.into(),
             seed: hex(&self.seed.0),
-            ca_issued_at: self.ca_issued_at.map(crate::compile::rfc3339),
+            ca_issued_at: self.ca_issued_at.map(IssueTime::to_rfc3339),
             ca: self.ca.clone(),
             front_proxy_ca: self.front_proxy_ca.clone(),
             etcd_ca: self.etcd_ca.clone(),

@@ -15,12 +15,10 @@ use serde_json::{json, Value};
 use super::Outcome;
 use super::{PhaseError, Session};
 use crate::api::objects::{b64, fold_string_data, is_subset, parse_documents, rfc3339};
-use crate::api::{ApiRequest, ObjectRef, Response};
+use crate::api::{ApiRequest, ObjectRef};
 
 /// The kube-system namespace, home of the bootstrap token Secrets.
 pub const KUBE_SYSTEM: &str = "kube-system";
-/// The binding kubeadm creates with super-admin.conf when admin.conf has no rights yet.
-pub const CLUSTER_ADMINS: &str = "kubeadm:cluster-admins";
 
 /// The compiler's stand-in for an owner's `uid` (the owner's `apiVersion` and `kind` are in
 /// the same reference).
@@ -121,25 +119,10 @@ pub fn merge(a: Outcome, b: Outcome) -> Outcome {
     }
 }
 
-/// Sends `req` with admin.conf; for the `kubeadm:cluster-admins` binding a 403 switches
-/// to super-admin.conf, as kubeadm does.
-pub fn send(s: &mut Session<'_>, req: &ApiRequest) -> Result<Response, PhaseError> {
-    let res = s.admin()?.send(req)?;
-    if res.status == 403
-        && req.object.kind == "ClusterRoleBinding"
-        && req.object.name == CLUSTER_ADMINS
-    {
-        if let Some(sa) = s.super_admin()? {
-            return Ok(sa.send(req)?);
-        }
-    }
-    Ok(res)
-}
-
 /// GET of an object: `None` on 404.
 pub fn get(s: &mut Session<'_>, oref: &ObjectRef) -> Result<Option<Value>, PhaseError> {
     let req = ApiRequest::get(oref);
-    let res = send(s, &req)?;
+    let res = s.send_admin(&req)?;
     if res.status == 404 {
         return Ok(None);
     }
@@ -203,7 +186,7 @@ pub fn apply(
         return Ok(Outcome::Unchanged);
     }
     let req = ApiRequest::apply(oref, &object);
-    let res = send(s, &req)?.success(&req)?;
+    let res = s.send_admin(&req)?.success(&req)?;
     let after = res.json(oref)?;
     let version = |v: &Value| v.pointer("/metadata/resourceVersion").cloned();
     let same_version = existing

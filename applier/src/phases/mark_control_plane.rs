@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Map, Value};
 
-use super::api_objects::send;
 use super::Outcome;
 use super::{PhaseError, Session};
 use crate::api::client::{FIRST_BACKOFF, MAX_BACKOFF};
@@ -151,7 +150,7 @@ pub fn patch_node(
     let start = Instant::now();
     let mut pause = FIRST_BACKOFF;
     loop {
-        let res = send(s, &req)?;
+        let res = s.send_admin(&req)?;
         if res.status == 409 && start.elapsed() + pause < s.api_timeout() {
             std::thread::sleep(pause);
             pause = (pause * 2).min(MAX_BACKOFF);
@@ -172,7 +171,7 @@ fn wait_for_node(s: &mut Session<'_>, oref: &ObjectRef) -> Result<Value, PhaseEr
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let res = send(s, &req)?;
+        let res = s.send_admin(&req)?;
         let last = if res.status == 200 {
             let node = res.json(oref)?;
             if node

@@ -6,10 +6,13 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use crate::api::{ApiClient, ApiError, Endpoint};
+use crate::api::{ApiClient, ApiError, ApiRequest, Endpoint, Response};
 use crate::bundle::apply::ApplyPlan;
 
 use super::{ApplyContext, PhaseError};
+
+/// The binding kubeadm creates with super-admin.conf when admin.conf has no rights yet.
+pub const CLUSTER_ADMINS: &str = "kubeadm:cluster-admins";
 
 /// The command-line switches of a full run.
 #[derive(Debug, Clone)]
@@ -144,6 +147,21 @@ impl<'a> Session<'a> {
             self.super_admin = Some(client);
         }
         Ok(self.super_admin.as_ref().and_then(|c| c.as_ref()))
+    }
+
+    /// Sends `req` with admin.conf; for the `kubeadm:cluster-admins` binding a 403 switches
+    /// to super-admin.conf, as kubeadm does.
+    pub fn send_admin(&mut self, req: &ApiRequest) -> Result<Response, PhaseError> {
+        let res = self.admin()?.send(req)?;
+        if res.status == 403
+            && req.object.kind == "ClusterRoleBinding"
+            && req.object.name == CLUSTER_ADMINS
+        {
+            if let Some(sa) = self.super_admin()? {
+                return Ok(sa.send(req)?);
+            }
+        }
+        Ok(res)
     }
 }
 

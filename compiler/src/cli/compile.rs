@@ -1,6 +1,8 @@
 //! `kbc compile CONFIG -o bundle.tgz`: validate, compile, write the bundle atomically (0600),
 //! print its digest and a short summary.
 
+mod cluster;
+
 use super::certs::load_secrets;
 use super::inputs::{ClusterInputs, Resolved};
 use super::{refuse, Exit, EXIT_REFUSED};
@@ -106,7 +108,7 @@ impl Job {
         let single =
             r.joins.is_empty() && a.node.as_ref().is_none_or(|n| *n == r.cluster.node_name);
         if !single {
-            return super::cluster::write(a, self);
+            return cluster::write(a, self);
         }
         let (compiled, bytes, digest) = self.init_bundle()?;
         write_output(&a.output, &bytes, 0o600)?;
@@ -300,7 +302,7 @@ fn earliest_expiry(c: &compile::Compiled, ca: bool) -> String {
         .map(|info| info.not_after)
         .min()
         .and_then(|t| crate::pki::IssueTime::from_unix(t.unix_timestamp()).ok())
-        .map_or_else(|| "-".into(), compile::rfc3339)
+        .map_or_else(|| "-".into(), IssueTime::to_rfc3339)
 }
 
 /// kubeadm's join commands, the token secret masked unless `--show-secrets`.

@@ -13,7 +13,6 @@ macro_rules! errln {
 }
 
 pub(crate) mod certs;
-pub(crate) mod cluster;
 pub mod compile;
 pub mod config;
 pub(crate) mod init_flags;

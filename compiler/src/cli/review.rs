@@ -132,7 +132,7 @@ pub(crate) fn node_heading(order: usize, name: &str, role: &str) -> String {
 
 /// `kbc inspect DIR`: every bundle of `cluster.json`, in its order.
 fn inspect_cluster(dir: &std::path::Path, format: OutputFormat) -> Result<String, Exit> {
-    let index_path = dir.join(super::cluster::INDEX_FILE);
+    let index_path = dir.join(crate::nodes::INDEX_FILE);
     let text = crate::edge::read_input(&index_path).map_err(|e| {
         errln!("error: cannot read {}: {e}", index_path.display());
         Exit(EXIT_REFUSED)

@@ -179,6 +179,11 @@ pub enum IssueTimeError {
 }
 
 impl IssueTime {
+    /// `2026-11-25T12:00:00Z`.
+    pub fn to_rfc3339(self) -> String {
+        rfc3339(self.at())
+    }
+
     /// The earliest issue time: NotBefore (5 minutes earlier) is then 1950-01-01T00:00:00Z,
     /// the first instant RFC 5280's UTCTime encodes. The latest is bounded by the validity
     /// periods instead (NotAfter must fit the calendar, else "validity period overflows").

@@ -1,14 +1,11 @@
 //! `kbc compile CLUSTER.yaml -o DIR` (and `--node NAME -o FILE`): every node's bundle of a
 //! cluster file, written only once all of them compiled (docs/clusters.md).
 
-use super::compile::{write_output, CompileArgs, Done, Job, Summary};
-use super::inputs::Resolved;
-use super::{refuse, Exit, EXIT_REFUSED};
-use crate::nodes::{self, ClusterIndex, NodeBundle};
+use super::{write_output, CompileArgs, Done, Job, Summary};
+use crate::cli::inputs::Resolved;
+use crate::cli::{refuse, Exit, EXIT_REFUSED};
+use crate::nodes::{self, ClusterIndex, NodeBundle, INDEX_FILE};
 use kbc_bundle::cli::OutputFormat;
-
-/// `cluster.json`, next to the bundles.
-pub(crate) const INDEX_FILE: &str = "cluster.json";
 
 /// Compiles every node, then writes what `a` asks for; the summary is returned, not printed.
 pub(crate) fn write(a: &CompileArgs, job: &Job) -> Result<Done, Exit> {
