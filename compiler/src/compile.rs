@@ -61,8 +61,7 @@ impl CompileOptions {
     /// `skipPhases` uploads nothing, so the bundle carries nothing of it.
     fn effective(&self, cluster: &Cluster) -> CompileOptions {
         let mut opts = self.clone();
-        opts.upload_certs &=
-            !kbc_bundle::phases::is_skipped(&cluster.init.skip_phases, "upload-certs");
+        opts.upload_certs &= !kbc_bundle::phases::is_skipped(&cluster.skip_phases, "upload-certs");
         opts
     }
 }
@@ -99,7 +98,6 @@ pub(crate) fn derived_chars(secrets: &Secrets, label: &str, n: usize) -> String 
 /// leaves it out, from the seed (kubeadm would make a random one).
 pub(crate) fn resolve_tokens(cluster: &Cluster, secrets: &Secrets) -> Vec<Token> {
     cluster
-        .init
         .bootstrap_tokens
         .iter()
         .enumerate()
@@ -713,7 +711,7 @@ fn join_files(
     // Workers run the kubelet with the control plane's runtime and pause image, under
     // their own names: no hostname override, none of the control plane's extra args.
     let mut worker = cluster.clone();
-    worker.init.node_registration.kubelet_extra_args.clear();
+    worker.node_registration.kubelet_extra_args.clear();
     let worker_flags = kubelet::kubeadm_flags_env(
         &worker,
         &kubelet::KubeletHostInputs {
@@ -753,16 +751,13 @@ pub(crate) fn remaining_phases(cluster: &Cluster, upload_certs: bool) -> Vec<Str
         _ => true,
     })
     .into_iter()
-    .filter(|p| !kbc_bundle::phases::is_skipped(&cluster.init.skip_phases, p))
+    .filter(|p| !kbc_bundle::phases::is_skipped(&cluster.skip_phases, p))
     .map(str::to_string)
     .collect()
 }
 
 pub(crate) fn apply_plan(cluster: &Cluster, tokens: &[Token], opts: &CompileOptions) -> ApplyPlan {
-    let timeouts = cluster.init.timeouts.clone().unwrap_or_default();
-    let secs = |d: Option<crate::config::duration::Duration>| {
-        d.map_or(0, |d| (d.nanos() / 1_000_000_000) as u64)
-    };
+    let timeouts = &cluster.timeouts;
     let local = local_endpoint(cluster);
     let node = api_render::node_patch(cluster);
     ApplyPlan {
@@ -778,11 +773,11 @@ pub(crate) fn apply_plan(cluster: &Cluster, tokens: &[Token], opts: &CompileOpti
         upload_certs: opts.upload_certs,
         wait: apply::WaitPlan {
             components: wait_targets(cluster),
-            kubelet_health_check_seconds: secs(timeouts.kubelet_health_check),
-            control_plane_component_health_check_seconds: secs(
-                timeouts.control_plane_component_health_check,
-            ),
-            kubernetes_api_call_seconds: secs(timeouts.kubernetes_api_call),
+            kubelet_health_check_seconds: timeouts.kubelet_health_check.whole_seconds(),
+            control_plane_component_health_check_seconds: timeouts
+                .control_plane_component_health_check
+                .whole_seconds(),
+            kubernetes_api_call_seconds: timeouts.kubernetes_api_call.whole_seconds(),
         },
         node: apply::NodePlan {
             name: cluster.node_name.clone(),
@@ -847,7 +842,7 @@ fn preflight_plan(cluster: &Cluster) -> apply::PreflightPlan {
     if etcd_data_dir.is_some() {
         ports.extend([paths::ETCD_CLIENT_PORT, paths::ETCD_PEER_PORT]);
     }
-    let nr = &cluster.init.node_registration;
+    let nr = &cluster.node_registration;
     apply::PreflightPlan {
         kubernetes_version: cluster.version.to_string(),
         node_name: cluster.node_name.clone(),

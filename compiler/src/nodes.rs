@@ -375,10 +375,6 @@ fn join_plan(
     plan.bootstrap_tokens.clear();
     plan.api_server = format!("https://{endpoint}");
     plan.super_admin_kubeconfig = String::new();
-    let timeouts = node.config.timeouts.clone().unwrap_or_default();
-    let secs = |d: Option<crate::config::duration::Duration>| {
-        d.map_or(0, |d| (d.nanos() / 1_000_000_000) as u64)
-    };
     plan.node = apply::NodePlan {
         name: node.name.clone(),
         annotations: BTreeMap::from([(
@@ -409,7 +405,7 @@ fn join_plan(
         } else {
             String::new()
         },
-        tls_bootstrap_seconds: secs(timeouts.tls_bootstrap),
+        tls_bootstrap_seconds: cluster.timeouts.tls_bootstrap.whole_seconds(),
         ca_cert_path: node.config.ca_cert_path.clone(),
         etcd: etcd.map(|local| etcd_join(cluster, members, &local.data_dir)),
     });
@@ -418,11 +414,8 @@ fn join_plan(
 
 fn plan_taints(cluster: &Cluster) -> Vec<apply::Taint> {
     cluster
-        .init
-        .node_registration
         .taints
         .clone()
-        .unwrap_or_default()
         .into_iter()
         .map(|t| apply::Taint {
             key: t.key,

@@ -105,14 +105,8 @@ impl ClusterInputs {
 
     /// kubeadm's patches: `--patches DIR`, else the configuration's `patches.directory`.
     fn patches(&self, cluster: &Cluster, warnings: &mut Vec<String>) -> Result<PatchSet, Exit> {
-        let dir = self.init.patches.clone().or_else(|| {
-            cluster
-                .init
-                .patches
-                .as_ref()
-                .filter(|p| !p.directory.is_empty())
-                .map(|p| PathBuf::from(&p.directory))
-        });
+        let dir =
+            (self.init.patches.clone()).or_else(|| cluster.patches_dir.as_ref().map(PathBuf::from));
         match &dir {
             Some(dir) => load_patch_dir(dir, warnings),
             None => Ok(PatchSet::default()),

@@ -8,7 +8,9 @@ use super::release::{self, KubeVersion};
 use super::validate;
 use super::wire::kubelet::KubeletConfiguration;
 use super::wire::kubeproxy::KubeProxyConfiguration;
-use super::wire::v1beta4::{ClusterConfiguration, InitConfiguration};
+use super::wire::v1beta4::{
+    BootstrapToken, ClusterConfiguration, InitConfiguration, NodeRegistrationOptions, Taint,
+};
 use super::{Config, LoadOptions};
 use ipnet::IpNet;
 use std::net::IpAddr;
@@ -20,14 +22,33 @@ pub use crate::pki::EncryptionAlgorithm;
 /// A validated configuration with everything resolved.
 #[derive(Clone, Debug)]
 pub struct Cluster {
-    /// The defaulted InitConfiguration (v1beta4).
+    /// The init node's defaulted InitConfiguration (v1beta4), as written: what the bundle's
+    /// `configSha256` hashes. Renderers read this node's resolved fields below instead
+    /// (`node_registration`, `taints`, `timeouts`, `skip_phases`, ...), which a joining
+    /// node's `Cluster` sets from its JoinConfiguration.
     pub init: InitConfiguration,
     /// The defaulted ClusterConfiguration (v1beta4): what the `kubeadm-config` ConfigMap holds.
     pub config: ClusterConfiguration,
     pub kubelet: KubeletConfiguration,
     pub kube_proxy: KubeProxyConfiguration,
     pub node_name: String,
+    /// This node's `nodeRegistration`, defaulted.
+    pub node_registration: NodeRegistrationOptions,
+    /// This node's taints (`nodeRegistration.taints` after kubeadm's default: the
+    /// control-plane taint when a control-plane node sets none; a worker's may be empty).
+    pub taints: Vec<Taint>,
+    /// This node's `timeouts`, every one set.
+    pub timeouts: Timeouts,
+    /// This node's `skipPhases`.
+    pub skip_phases: Vec<String>,
+    /// This node's `patches.directory`, when set.
+    pub patches_dir: Option<String>,
+    /// The bootstrap tokens of the InitConfiguration (none on a joining node).
+    pub bootstrap_tokens: Vec<BootstrapToken>,
     pub advertise_address: IpAddr,
+    /// `localAPIEndpoint.advertiseAddress` as written (kubeadm puts the string itself in the
+    /// static Pods' flags); the address's text when the configuration leaves it empty.
+    pub advertise_address_text: String,
     pub bind_port: u16,
     pub cri_socket: String,
     pub version: KubeVersion,
@@ -59,6 +80,36 @@ pub struct Cluster {
     /// A joining control-plane node's stacked etcd: `--initial-cluster` as `(name, peer
     /// URL)` pairs of the members before it and itself; empty on the init node.
     pub etcd_initial_cluster: Vec<(String, String)>,
+}
+
+/// kubeadm's `timeouts`, every one set (`SetDefaults_Timeouts`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    pub control_plane_component_health_check: Duration,
+    pub kubelet_health_check: Duration,
+    pub kubernetes_api_call: Duration,
+    pub etcd_api_call: Duration,
+    pub tls_bootstrap: Duration,
+    pub discovery: Duration,
+    pub upgrade_manifests: Duration,
+}
+
+impl Timeouts {
+    /// A configuration's `timeouts`, kubeadm's default for each one it leaves unset.
+    pub(crate) fn resolve(wire: Option<&super::wire::v1beta4::Timeouts>) -> Timeouts {
+        let mut t = wire.cloned().unwrap_or_default();
+        super::defaults::default_timeouts(&mut t);
+        let d = |v: Option<Duration>| v.unwrap_or(Duration::from_secs(0));
+        Timeouts {
+            control_plane_component_health_check: d(t.control_plane_component_health_check),
+            kubelet_health_check: d(t.kubelet_health_check),
+            kubernetes_api_call: d(t.kubernetes_api_call),
+            etcd_api_call: d(t.etcd_api_call),
+            tls_bootstrap: d(t.tls_bootstrap),
+            discovery: d(t.discovery),
+            upgrade_manifests: d(t.upgrade_manifests),
+        }
+    }
 }
 
 impl Cluster {
@@ -220,12 +271,24 @@ pub(crate) fn resolve(
         kubelet: config.kubelet.clone(),
         kube_proxy: config.kube_proxy.clone(),
         node_name: nr.name.clone(),
+        node_registration: nr.clone(),
+        taints: nr.taints.clone().unwrap_or_default(),
+        timeouts: Timeouts::resolve(config.init.timeouts.as_ref()),
+        skip_phases: config.init.skip_phases.clone(),
+        patches_dir: config
+            .init
+            .patches
+            .as_ref()
+            .map(|p| p.directory.clone())
+            .filter(|d| !d.is_empty()),
+        bootstrap_tokens: config.init.bootstrap_tokens.clone(),
         advertise_address: config
             .init
             .local_api_endpoint
             .advertise_address
             .parse()
             .ok()?,
+        advertise_address_text: config.init.local_api_endpoint.advertise_address.clone(),
         bind_port: u16::try_from(bind_port).ok()?,
         cri_socket: nr.cri_socket.clone(),
         version: version?,

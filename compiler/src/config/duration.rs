@@ -21,6 +21,16 @@ impl Duration {
     pub const fn from_hours(h: i64) -> Self {
         Duration::from_secs(h * 3600)
     }
+    /// Whole seconds, for the plan's `*Seconds` fields (a negative duration counts as 0).
+    pub const fn whole_seconds(self) -> u64 {
+        let s = self.nanos() / 1_000_000_000;
+        if s < 0 {
+            0
+        } else {
+            s as u64
+        }
+    }
+
     pub const fn nanos(self) -> i64 {
         self.0
     }

@@ -61,18 +61,20 @@ impl JoinNode {
         c.role = self.role;
         c.node_name = self.name.clone();
         c.cri_socket = self.config.node_registration.cri_socket.clone();
-        c.init.node_registration = self.config.node_registration.clone();
-        c.init.timeouts = self.config.timeouts.clone();
-        c.init.skip_phases = self.config.skip_phases.clone();
-        c.init.patches = self.config.patches.clone();
-        c.init.bootstrap_tokens.clear();
-        c.init.certificate_key.clear();
+        let nr = &self.config.node_registration;
+        c.node_registration = nr.clone();
+        c.taints = nr.taints.clone().unwrap_or_default();
+        c.timeouts = super::cluster::Timeouts::resolve(self.config.timeouts.as_ref());
+        c.skip_phases = self.config.skip_phases.clone();
+        c.patches_dir = (self.config.patches.as_ref())
+            .map(|p| p.directory.clone())
+            .filter(|d| !d.is_empty());
+        c.bootstrap_tokens.clear();
         c.certificate_key = None;
         if let Some(adv) = self.advertise_address {
             c.advertise_address = adv;
+            c.advertise_address_text = adv.to_string();
             c.bind_port = self.bind_port;
-            c.init.local_api_endpoint.advertise_address = adv.to_string();
-            c.init.local_api_endpoint.bind_port = i32::from(self.bind_port);
             if !init.external_etcd {
                 c.etcd_initial_cluster = etcd_members.to_vec();
             }
@@ -247,7 +249,6 @@ fn discovery(
         out.push(err(label, &format!("{base}.caCertHashes"), "using token-based discovery without caCertHashes can be unsafe. Set unsafeSkipCAVerification as true in your kubeadm config file or pass --discovery-token-unsafe-skip-ca-verification flag to continue"));
     }
     let explicit: Vec<&str> = init
-        .init
         .bootstrap_tokens
         .iter()
         .filter_map(|t| t.token.as_deref())

@@ -274,7 +274,7 @@ fn runs(cluster: &Cluster, phase: &str) -> bool {
         "addon/coredns" if cluster.config.dns.disabled => false,
         "addon/kube-proxy" if cluster.config.proxy.disabled => false,
         CLUSTER_ADMINS_PHASE => true,
-        _ => !phase_skipped(&cluster.init.skip_phases, phase),
+        _ => !phase_skipped(&cluster.skip_phases, phase),
     }
 }
 
@@ -319,7 +319,7 @@ pub struct NodePatch {
 
 /// The Node patch of upload-config/kubelet and mark-control-plane, for the phases that run.
 pub fn node_patch(cluster: &Cluster) -> NodePatch {
-    let skip = &cluster.init.skip_phases;
+    let skip = &cluster.skip_phases;
     let mut patch = NodePatch::default();
     if !phase_skipped(skip, "upload-config/kubelet") {
         patch
@@ -330,12 +330,7 @@ pub fn node_patch(cluster: &Cluster) -> NodePatch {
         for label in CONTROL_PLANE_LABELS {
             patch.labels.insert(label.into(), String::new());
         }
-        patch.taints = cluster
-            .init
-            .node_registration
-            .taints
-            .clone()
-            .unwrap_or_else(|| vec![crate::config::defaults::control_plane_taint()]);
+        patch.taints = cluster.taints.clone();
     }
     patch
 }

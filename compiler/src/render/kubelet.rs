@@ -84,7 +84,7 @@ pub fn kubeadm_flags_env(cluster: &Cluster, host: &KubeletHostInputs) -> String 
 /// The kubelet flags of `kubeadm-flags.env`, each one `--name=value` element, in kubeadm's
 /// order (sorted by name, then value).
 pub(crate) fn kubelet_flags(cluster: &Cluster, host: &KubeletHostInputs) -> Vec<String> {
-    let extra = &cluster.init.node_registration.kubelet_extra_args;
+    let extra = &cluster.node_registration.kubelet_extra_args;
     let mut base = vec![
         arg("container-runtime-endpoint", cluster.cri_socket.as_str()),
         arg(
@@ -104,12 +104,7 @@ pub(crate) fn kubelet_flags(cluster: &Cluster, host: &KubeletHostInputs) -> Vec<
     }
     // Only a worker registers its taints by flag; control-plane nodes get them from
     // mark-control-plane (`cmd/kubeadm/app/phases/kubelet/flags.go`).
-    let taints = cluster
-        .init
-        .node_registration
-        .taints
-        .as_deref()
-        .unwrap_or(&[]);
+    let taints = &cluster.taints;
     if cluster.role == crate::pki::NodeRole::Worker && !taints.is_empty() {
         let list: Vec<String> = taints.iter().map(taint_string).collect();
         base.push(arg("register-with-taints", list.join(",")));

@@ -297,12 +297,7 @@ struct Ctx {
 
 impl Ctx {
     fn new(cluster: &Cluster) -> Self {
-        let adv = cluster.init.local_api_endpoint.advertise_address.clone();
-        let adv = if adv.is_empty() {
-            cluster.advertise_address.to_string()
-        } else {
-            adv
-        };
+        let adv = cluster.advertise_address_text.clone();
         let ipv6 = match cluster.advertise_address {
             IpAddr::V4(_) => false,
             IpAddr::V6(v6) => v6.to_ipv4_mapped().is_none(),
@@ -542,11 +537,9 @@ fn etcd_args(cluster: &Cluster) -> Vec<Arg> {
 /// `StartupProbe`'s failure threshold: `ceil(controlPlaneComponentHealthCheck / 10s)`.
 fn startup_failure_threshold(cluster: &Cluster) -> i64 {
     let timeout = cluster
-        .init
         .timeouts
-        .as_ref()
-        .and_then(|t| t.control_plane_component_health_check)
-        .map_or(240 * 1_000_000_000, |d| d.nanos());
+        .control_plane_component_health_check
+        .nanos();
     // Go: math.Ceil(d.Seconds() / 10), with Seconds() = whole seconds + fraction.
     let seconds = (timeout / 1_000_000_000) as f64 + (timeout % 1_000_000_000) as f64 / 1e9;
     (seconds / 10.0).ceil() as i64
