@@ -103,6 +103,13 @@ pub fn load(src: &Source, opts: &LoadOptions) -> Result<Loaded, Report> {
         Some(cluster) => join::resolve(&config.joins, cluster, &mut found),
         None => Vec::new(),
     };
+    if resolved.is_none() && !found.iter().any(Diagnostic::is_error) {
+        // Validation passed but a value did not resolve: a kbc bug, never a silent refusal.
+        found.push(Diagnostic::error(
+            "",
+            "kbc could not resolve a value that passed validation (a bug in kbc; please report it with this file)",
+        ));
+    }
     report.diagnostics.extend(found);
     let report = finish(report, &docs, src);
     match resolved {
