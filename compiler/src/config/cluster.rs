@@ -227,6 +227,40 @@ pub(crate) fn resolve_version(v: &str, out: &mut Vec<Diagnostic>) -> Option<Kube
     Some(parsed)
 }
 
+/// `SetClusterDynamicDefaults`: an endpoint without a port gets the local bindPort. Returns
+/// the endpoint (`host:port`), written back into the configuration.
+fn default_endpoint_port(c: &mut ClusterConfiguration, bind_port: i32) -> Option<String> {
+    match validate::parse_endpoint(&c.control_plane_endpoint) {
+        Some((host, port)) if !c.control_plane_endpoint.is_empty() => {
+            let port = port.map_or(bind_port, i32::from);
+            let joined = crate::netutil::join_host_port(&host, port);
+            c.control_plane_endpoint = joined.clone();
+            Some(joined)
+        }
+        _ => None,
+    }
+}
+
+/// The key algorithm, after the `PublicKeysECDSA` override; refuses `RootlessControlPlane`,
+/// which kbc cannot render.
+fn resolve_algorithm(
+    c: &ClusterConfiguration,
+    out: &mut Vec<Diagnostic>,
+) -> Option<EncryptionAlgorithm> {
+    if features::enabled(&c.feature_gates, features::ROOTLESS_CONTROL_PLANE) {
+        out.push(
+            Diagnostic::error(format!("featureGates.{}", features::ROOTLESS_CONTROL_PLANE), "RootlessControlPlane is not supported by kbc")
+                .kind("ClusterConfiguration")
+                .hint("kubeadm creates users on the host and writes their UIDs into the static Pods; an offline compiler cannot know them"),
+        );
+    }
+    match c.feature_gates.get(features::PUBLIC_KEYS_ECDSA) {
+        Some(true) => Some(EncryptionAlgorithm::EcdsaP256),
+        Some(false) => Some(EncryptionAlgorithm::Rsa2048),
+        None => EncryptionAlgorithm::parse(&c.encryption_algorithm),
+    }
+}
+
 /// Validates `config` and resolves it into a [`Cluster`]; appends every problem to `out`.
 /// Also applies the defaults that need validated input (the endpoint's port).
 pub(crate) fn resolve(
@@ -237,30 +271,9 @@ pub(crate) fn resolve(
     validate::init(&config.init, out);
     let (service_subnets, pod_subnets) = validate::cluster(&config.cluster, out);
     let version = resolve_version(&config.cluster.kubernetes_version, out);
-    let c = &mut config.cluster;
     let bind_port = config.init.local_api_endpoint.bind_port;
-    // SetClusterDynamicDefaults: an endpoint without port gets the local bindPort.
-    let endpoint = match validate::parse_endpoint(&c.control_plane_endpoint) {
-        Some((host, port)) if !c.control_plane_endpoint.is_empty() => {
-            let port = port.map_or(bind_port, i32::from);
-            let joined = crate::netutil::join_host_port(&host, port);
-            c.control_plane_endpoint = joined.clone();
-            Some(joined)
-        }
-        _ => None,
-    };
-    if features::enabled(&c.feature_gates, features::ROOTLESS_CONTROL_PLANE) {
-        out.push(
-            Diagnostic::error(format!("featureGates.{}", features::ROOTLESS_CONTROL_PLANE), "RootlessControlPlane is not supported by kbc")
-                .kind("ClusterConfiguration")
-                .hint("kubeadm creates users on the host and writes their UIDs into the static Pods; an offline compiler cannot know them"),
-        );
-    }
-    let algorithm = match c.feature_gates.get(features::PUBLIC_KEYS_ECDSA) {
-        Some(true) => Some(EncryptionAlgorithm::EcdsaP256),
-        Some(false) => Some(EncryptionAlgorithm::Rsa2048),
-        None => EncryptionAlgorithm::parse(&c.encryption_algorithm),
-    };
+    let endpoint = default_endpoint_port(&mut config.cluster, bind_port);
+    let algorithm = resolve_algorithm(&config.cluster, out);
     if out.iter().any(Diagnostic::is_error) {
         return None;
     }
