@@ -37,19 +37,23 @@ fn other_secrets() -> Secrets {
     Secrets::from_seed([0xaa; 32])
 }
 
+/// The test input rendered with another seed than the one that made `provided`.
+fn render_reusing(provided: &Provided) -> Result<kbc::pki::PkiOutput, kbc::pki::PkiError> {
+    crate::pki_support::render_pki(
+        &input(),
+        &other_secrets(),
+        at(),
+        provided,
+        &crate::common::keys(),
+    )
+}
+
 #[test]
 fn existing_pki_dir_is_reused_byte_for_byte() {
     let (a, out_a) = render_dir(&input(), &secrets());
     // Another seed: every file still comes from the existing dir.
     let provided = kbc::edge::read_pki_dir(&a.path().join("pki"), &input()).unwrap();
-    let out_b = crate::pki_support::render_pki(
-        &input(),
-        &other_secrets(),
-        at(),
-        &provided,
-        &crate::common::keys(),
-    )
-    .unwrap();
+    let out_b = render_reusing(&provided).unwrap();
     assert_eq!(out_a.artifacts, out_b.artifacts);
     assert!(out_b.certificates.iter().all(|c| c.reused));
     assert!(out_b.external_cas.is_empty());
@@ -65,14 +69,7 @@ fn partial_pki_dir_keeps_cas_and_regenerates_the_rest() {
         std::fs::copy(a.path().join("pki").join(f), pki.join(f)).unwrap();
     }
     let provided = kbc::edge::read_pki_dir(&pki, &input()).unwrap();
-    let out_b = crate::pki_support::render_pki(
-        &input(),
-        &other_secrets(),
-        at(),
-        &provided,
-        &crate::common::keys(),
-    )
-    .unwrap();
+    let out_b = render_reusing(&provided).unwrap();
     let g = |o: &kbc::pki::PkiOutput, n: &str| o.get(n).unwrap().bytes.clone();
     assert_eq!(g(&out_a, "pki/ca.crt"), g(&out_b, "pki/ca.crt"));
     assert_eq!(g(&out_a, "pki/etcd/ca.key"), g(&out_b, "pki/etcd/ca.key"));
@@ -105,14 +102,7 @@ fn external_ca_mode_reuses_everything_without_ca_key() {
     let (a, _) = render_dir(&input(), &secrets());
     std::fs::remove_file(a.path().join("pki/ca.key")).unwrap();
     let provided = kbc::edge::read_pki_dir(&a.path().join("pki"), &input()).unwrap();
-    let out = crate::pki_support::render_pki(
-        &input(),
-        &other_secrets(),
-        at(),
-        &provided,
-        &crate::common::keys(),
-    )
-    .unwrap();
+    let out = render_reusing(&provided).unwrap();
     assert_eq!(out.external_cas, [CaId::Ca]);
     assert!(out.get("pki/ca.key").is_none());
     assert_eq!(out.artifacts.len(), 26);
@@ -574,13 +564,6 @@ fn existing_kubeconfigs_and_pairs_are_checked() {
     // sa.key alone: kept, sa.pub derived from it.
     let d = pki_with(&[("sa.key", b(&out, "pki/sa.key"))]);
     let provided = kbc::edge::read_pki_dir(&d.path().join("pki"), &input()).unwrap();
-    let o = crate::pki_support::render_pki(
-        &input(),
-        &other_secrets(),
-        at(),
-        &provided,
-        &crate::common::keys(),
-    )
-    .unwrap();
+    let o = render_reusing(&provided).unwrap();
     assert_eq!(o.get("pki/sa.pub").unwrap().bytes, b(&out, "pki/sa.pub"));
 }
