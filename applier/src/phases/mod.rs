@@ -87,15 +87,12 @@ pub const PHASES: &[Phase] = &[
         prints_own_line: false,
         run: |s, _| etcd_join::check(s),
     },
-    // join: add the stacked etcd member, then mark the node as on init
+    // join: add the stacked etcd member
     Phase {
-        name: "control-plane-join",
+        name: "control-plane-join/etcd",
         uses_client: false,
         prints_own_line: false,
-        run: |s, name| match name {
-            "control-plane-join/etcd" => etcd_join::run(s),
-            _ => mark_control_plane::run(s),
-        },
+        run: |s, _| etcd_join::run(s),
     },
     // poll the kubelet's and the control plane's health endpoints
     Phase {
@@ -103,6 +100,13 @@ pub const PHASES: &[Phase] = &[
         uses_client: false,
         prints_own_line: false,
         run: |s, _| wait_control_plane::run(s),
+    },
+    // join: label and taint the node as mark-control-plane does on init
+    Phase {
+        name: "control-plane-join/mark-control-plane",
+        uses_client: false,
+        prints_own_line: false,
+        run: |s, _| mark_control_plane::run(s),
     },
     // the kubeadm:cluster-admins binding
     Phase {
@@ -612,4 +616,35 @@ pub fn backup(ctx: &ApplyContext, rel: &str, done: &mut Vec<String>) -> io::Resu
         target.display()
     ));
     Ok(target)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::phase;
+
+    /// Every phase a compiled plan can name runs as its own entry of `PHASES` (or, for the
+    /// API phases, its parent's): no plan name falls through to another phase's code.
+    #[test]
+    fn every_planned_phase_has_its_entry() {
+        let init = kbc_bundle::phases::node_phases(|_| true);
+        // The phases `kbc compile` plans for a joining node (compiler/src/nodes.rs).
+        let join = [
+            "preflight",
+            "check-etcd",
+            "kubelet-start",
+            "control-plane-join/etcd",
+            "wait-control-plane",
+            "control-plane-join/mark-control-plane",
+        ];
+        for name in init.into_iter().chain(join) {
+            let p = phase(name).unwrap_or_else(|| panic!("{name} has no phase"));
+            let own = p.name == name || name.starts_with(&format!("{}/", p.name));
+            assert!(own, "{name} runs as {}", p.name);
+        }
+        assert_eq!(
+            phase("control-plane-join/etcd").map(|p| p.name),
+            Some("control-plane-join/etcd")
+        );
+        assert!(phase("control-plane-join/unknown").is_none());
+    }
 }
