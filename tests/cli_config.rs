@@ -392,3 +392,51 @@ fn a_file_without_cri_socket_and_version_validates_with_warnings() {
         "{stderr}"
     );
 }
+
+/// The configuration's warnings (here: an unknown field under --allow-unknown-fields) reach
+/// standard error, located, from every command that resolves a configuration, and the
+/// command still does its work.
+#[test]
+fn compile_render_and_diff_print_the_configurations_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(root().join("fixtures/single-node.yaml"))
+        .unwrap()
+        .replacen(
+            "kind: ClusterConfiguration\n",
+            "kind: ClusterConfiguration\nbogusField: 1\n",
+            1,
+        );
+    assert!(text.contains("bogusField"));
+    let file = dir.path().join("lenient.yaml");
+    std::fs::write(&file, text).unwrap();
+    let f = file.to_str().unwrap();
+    let out = dir.path().join("b.tgz");
+    let compile = [
+        "compile",
+        f,
+        "--allow-unknown-fields",
+        "--secrets",
+        "fixtures/secrets/test-secrets.yaml",
+        "--issued-at",
+        "2026-11-25T12:00:00Z",
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    let render = ["render", f, "--allow-unknown-fields"];
+    let diff = ["diff", f, f, "--allow-unknown-fields"];
+    for args in [&compile[..], &render[..], &diff[..]] {
+        let o = kbc(args);
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("warning: bogusField: unknown field \"bogusField\"")
+                && err.contains("lenient.yaml:"),
+            "{args:?}: {err}"
+        );
+    }
+    assert!(out.is_file());
+}
