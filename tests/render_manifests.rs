@@ -66,7 +66,7 @@ fn valid_fixtures_manifests() {
             "kube-controller-manager.yaml",
             "kube-scheduler.yaml",
         ];
-        if !c.external_etcd {
+        if c.local_etcd().is_some() {
             want.push("etcd.yaml");
         }
         assert_eq!(names, want, "{}", src.name);

@@ -188,7 +188,7 @@ pub(crate) fn external_etcd_files(
     secrets: &Secrets,
     upload_certs: bool,
 ) -> Result<Vec<ExternalFile>, CompileError> {
-    let Some(external) = cluster.config.etcd.external.as_ref() else {
+    let Some(external) = cluster.external_etcd() else {
         return Ok(Vec::new());
     };
     let named = [
@@ -290,7 +290,7 @@ pub(crate) fn upload_files(
     get: impl Fn(&str) -> Option<Vec<u8>>,
     external: &[ExternalFile],
 ) -> Vec<(String, Vec<u8>)> {
-    upload_certs::transfer_keys(cluster.external_etcd)
+    upload_certs::transfer_keys(cluster.external_etcd().is_some())
         .iter()
         .filter_map(|k| {
             if let Some(f) = external.iter().find(|f| f.key == *k) {
@@ -452,7 +452,7 @@ pub fn plan_bundle(
                 Some(_) => external.clone(),
                 None => upload_certs::transfer_keys(true)
                     .iter()
-                    .filter(|k| k.starts_with("external-") && cluster.external_etcd)
+                    .filter(|k| k.starts_with("external-") && cluster.external_etcd().is_some())
                     .map(|k| ExternalFile {
                         path: String::new(),
                         key: k,

@@ -338,7 +338,7 @@ fn normalized(init: &Cluster, node: &JoinNode) -> String {
 
 /// kubeadm's join phases for this node, after its `skipPhases` (`cmd/kubeadm/app/cmd/join.go`).
 fn join_phases(cluster: &Cluster, node: &JoinNode) -> Vec<String> {
-    let local_etcd = !cluster.external_etcd;
+    let local_etcd = cluster.local_etcd().is_some();
     let control_plane = node.role == NodeRole::ControlPlaneJoin;
     let mut phases = vec!["preflight"];
     if control_plane && local_etcd {
@@ -392,7 +392,7 @@ fn join_plan(
         plan.preflight.ports = vec![paths::KUBELET_PORT];
         plan.preflight.etcd_data_dir = None;
     }
-    let etcd = cluster.config.etcd.local.as_ref().filter(|_| control_plane);
+    let etcd = cluster.local_etcd().filter(|_| control_plane);
     plan.join = Some(JoinPlan {
         role: if control_plane {
             "control-plane"
@@ -496,7 +496,7 @@ impl ClusterIndex {
                 digest: digest.clone(),
             })
             .collect();
-        let etcd_members = if init.external_etcd {
+        let etcd_members = if init.external_etcd().is_some() {
             Vec::new()
         } else {
             etcd_members(init, joins)

@@ -9,7 +9,8 @@ use super::validate;
 use super::wire::kubelet::KubeletConfiguration;
 use super::wire::kubeproxy::KubeProxyConfiguration;
 use super::wire::v1beta4::{
-    BootstrapToken, ClusterConfiguration, InitConfiguration, NodeRegistrationOptions, Taint,
+    BootstrapToken, ClusterConfiguration, ExternalEtcd, InitConfiguration, LocalEtcd,
+    NodeRegistrationOptions, Taint,
 };
 use super::{Config, LoadOptions};
 use ipnet::IpNet;
@@ -66,7 +67,6 @@ pub struct Cluster {
     pub encryption_algorithm: EncryptionAlgorithm,
     pub certificate_validity: Duration,
     pub ca_certificate_validity: Duration,
-    pub external_etcd: bool,
     /// The file held a KubeletConfiguration / KubeProxyConfiguration document (kubeadm's
     /// `IsUserSupplied`, which decides the ConfigMaps' hash annotation).
     pub kubelet_user_supplied: bool,
@@ -113,6 +113,18 @@ impl Timeouts {
 }
 
 impl Cluster {
+    /// The stacked etcd kubeadm runs on the control-plane nodes (`etcd.local`); `None` with
+    /// an external etcd. Validation leaves exactly one of the two modes.
+    pub fn local_etcd(&self) -> Option<&LocalEtcd> {
+        let etcd = &self.config.etcd;
+        etcd.local.as_ref().filter(|_| etcd.external.is_none())
+    }
+
+    /// The cluster's own etcd (`etcd.external`), when it has one.
+    pub fn external_etcd(&self) -> Option<&ExternalEtcd> {
+        self.config.etcd.external.as_ref()
+    }
+
     pub fn feature(&self, name: &str) -> bool {
         features::enabled(&self.config.feature_gates, name)
     }
@@ -124,7 +136,7 @@ impl Cluster {
     /// What the PKI and the kubeconfig files depend on.
     pub fn pki_input(&self) -> crate::pki::PkiInput {
         let c = &self.config;
-        let local = c.etcd.local.as_ref();
+        let local = self.local_etcd();
         crate::pki::PkiInput {
             cluster_name: c.cluster_name.clone(),
             node_name: self.node_name.clone(),
@@ -138,7 +150,7 @@ impl Cluster {
                 .map(|l| l.server_cert_sans.clone())
                 .unwrap_or_default(),
             etcd_peer_cert_sans: local.map(|l| l.peer_cert_sans.clone()).unwrap_or_default(),
-            external_etcd: self.external_etcd,
+            external_etcd: self.external_etcd().is_some(),
             certificates_dir: c.certificates_dir.clone(),
             encryption_algorithm: self.encryption_algorithm,
             cert_validity: std::time::Duration::from_nanos(self.certificate_validity.nanos() as u64),
@@ -316,7 +328,6 @@ pub(crate) fn resolve(
         encryption_algorithm: algorithm?,
         certificate_validity: config.cluster.certificate_validity_period?,
         ca_certificate_validity: config.cluster.ca_certificate_validity_period?,
-        external_etcd: config.cluster.etcd.external.is_some(),
         kubelet_user_supplied: config.kubelet_user_supplied,
         kube_proxy_user_supplied: config.kube_proxy_user_supplied,
         systemd_resolved: opts.systemd_resolved,

@@ -75,7 +75,7 @@ impl JoinNode {
             c.advertise_address = adv;
             c.advertise_address_text = adv.to_string();
             c.bind_port = self.bind_port;
-            if !init.external_etcd {
+            if init.local_etcd().is_some() {
                 c.etcd_initial_cluster = etcd_members.to_vec();
             }
         }

@@ -230,7 +230,7 @@ fn controller_or_scheduler_pod(p: &PodInputs) -> Value {
 fn etcd_pod(p: &PodInputs) -> Option<Value> {
     let (cluster, component) = (p.cluster, p.component);
     let cfg = &cluster.config;
-    let local = cfg.etcd.local.as_ref().filter(|_| !cluster.external_etcd)?;
+    let local = cluster.local_etcd()?;
     let certs_dir = format!("{}/etcd", cfg.certificates_dir);
     let (probe_host, probe_port, scheme) = etcd_probe_endpoint(&local.extra_args, p.ctx.ipv6);
     let container = Container {
@@ -277,7 +277,7 @@ pub fn component_command(
             &cfg.controller_manager.extra_args,
         ),
         Component::Scheduler => (scheduler_args(), &cfg.scheduler.extra_args),
-        Component::Etcd => match cfg.etcd.local.as_ref().filter(|_| !cluster.external_etcd) {
+        Component::Etcd => match cluster.local_etcd() {
             Some(local) => (etcd_args(cluster), &local.extra_args),
             None => return Vec::new(),
         },

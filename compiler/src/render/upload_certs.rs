@@ -308,7 +308,7 @@ pub fn upload_certs_file(
     files: &[(String, Vec<u8>)],
     token: &UploadToken,
 ) -> Result<ApiObjects, UploadCertsError> {
-    upload_certs_objects(cluster.external_etcd, key, files, token)
+    upload_certs_objects(cluster.external_etcd().is_some(), key, files, token)
 }
 
 /// The `kubeadm-certs` data: every data key kubeadm transfers, the given ones encrypted,
