@@ -49,11 +49,8 @@ pub fn run(ctx: &ApplyContext, out: &mut dyn Write) -> Result<Outcome, PhaseErro
             "install: dry run, {changes} of {} files would change, nothing was written",
             steps.len()
         );
-        return Ok(if changes == 0 {
-            Outcome::Unchanged
-        } else {
-            Outcome::Changed
-        });
+        // Like every phase's dry run: nothing changed, so a later refusal is still exit 1.
+        return Ok(Outcome::Skipped("dry run".into()));
     }
 
     let mut done = Vec::new();
