@@ -128,13 +128,18 @@ impl Job {
     pub fn init_bundle(&self) -> Result<(compile::Compiled, Vec<u8>, String), Exit> {
         let compiled = compile::compile(&self.resolved.cluster, &self.secrets, self.at, &self.opts)
             .map_err(|e| refuse(&e))?;
-        let (bytes, digest) = kbc_bundle::write(
+        let (bytes, digest) = self.bundle_bytes(&compiled)?;
+        Ok((compiled, bytes, digest))
+    }
+
+    /// A compiled node as bundle bytes (entries dated at the issue time) and their digest.
+    fn bundle_bytes(&self, compiled: &compile::Compiled) -> Result<(Vec<u8>, String), Exit> {
+        kbc_bundle::write(
             compiled.manifest.clone(),
             compiled.files.clone(),
             self.at.unix().max(0) as u64,
         )
-        .map_err(|e| refuse(&e))?;
-        Ok((compiled, bytes, digest))
+        .map_err(|e| refuse(&e))
     }
 }
 
@@ -244,7 +249,6 @@ impl Summary {
         }
     }
 
-    /// The text: the digest on its own line, then `key  value` lines.
     /// The summary in the format `--output-format` asks for.
     pub(crate) fn render(&self, format: OutputFormat) -> String {
         match format {
@@ -253,6 +257,7 @@ impl Summary {
         }
     }
 
+    /// The text: the digest on its own line, then `key  value` lines.
     pub(crate) fn to_text(&self) -> String {
         let mut out = format!("{}\n", self.digest);
         let mut line = |k: &str, v: &str| out.push_str(&format!("{k:<20}{v}\n"));

@@ -35,12 +35,7 @@ pub(crate) fn write(a: &CompileArgs, job: &Job) -> Result<Done, Exit> {
     }
     let mut written = Vec::new();
     for b in &bundles {
-        let (bytes, digest) = kbc_bundle::write(
-            b.compiled.manifest.clone(),
-            b.compiled.files.clone(),
-            job.at.unix().max(0) as u64,
-        )
-        .map_err(|e| refuse(&e))?;
+        let (bytes, digest) = job.bundle_bytes(&b.compiled)?;
         written.push(Written {
             node: b,
             digest,
