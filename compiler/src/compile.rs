@@ -8,7 +8,7 @@
 
 use crate::config::cluster::Cluster;
 use crate::config::features;
-use crate::config::wire::v1beta4::BootstrapToken;
+use crate::config::wire::v1beta4::{BootstrapToken, Taint};
 use crate::pki::{self, IssueTime, PkiOutput, Provided};
 use crate::render::api::{self as api_render, ApiInput, Token};
 use crate::render::manifests::HostInputs;
@@ -756,6 +756,18 @@ pub(crate) fn remaining_phases(cluster: &Cluster, upload_certs: bool) -> Vec<Str
     .collect()
 }
 
+/// Taints as the plan carries them.
+pub(crate) fn plan_taints(taints: &[Taint]) -> Vec<apply::Taint> {
+    taints
+        .iter()
+        .map(|t| apply::Taint {
+            key: t.key.clone(),
+            value: t.value.clone(),
+            effect: t.effect.clone(),
+        })
+        .collect()
+}
+
 pub(crate) fn apply_plan(cluster: &Cluster, tokens: &[Token], opts: &CompileOptions) -> ApplyPlan {
     let timeouts = &cluster.timeouts;
     let local = local_endpoint(cluster);
@@ -783,15 +795,7 @@ pub(crate) fn apply_plan(cluster: &Cluster, tokens: &[Token], opts: &CompileOpti
             name: cluster.node_name.clone(),
             labels: node.labels,
             annotations: node.annotations,
-            taints: node
-                .taints
-                .into_iter()
-                .map(|t| apply::Taint {
-                    key: t.key,
-                    value: t.value,
-                    effect: t.effect,
-                })
-                .collect(),
+            taints: plan_taints(&node.taints),
         },
         preflight: preflight_plan(cluster),
         api_server: format!("https://{local}"),

@@ -386,7 +386,7 @@ fn join_plan(
     if control_plane {
         let patch = crate::render::api::node_patch(cluster);
         plan.node.labels = patch.labels;
-        plan.node.taints = plan_taints(cluster);
+        plan.node.taints = compile::plan_taints(cluster.taints());
     } else {
         plan.admin_kubeconfig = String::new();
         plan.preflight.ports = vec![paths::KUBELET_PORT];
@@ -410,19 +410,6 @@ fn join_plan(
         etcd: etcd.map(|local| etcd_join(cluster, members, &local.data_dir)),
     });
     plan
-}
-
-fn plan_taints(cluster: &Cluster) -> Vec<apply::Taint> {
-    cluster
-        .taints
-        .clone()
-        .into_iter()
-        .map(|t| apply::Taint {
-            key: t.key,
-            value: t.value,
-            effect: t.effect,
-        })
-        .collect()
 }
 
 fn etcd_join(cluster: &Cluster, members: &[EtcdMember], data_dir: &str) -> EtcdJoin {

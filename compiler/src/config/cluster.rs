@@ -35,9 +35,6 @@ pub struct Cluster {
     pub node_name: String,
     /// This node's `nodeRegistration`, defaulted.
     pub node_registration: NodeRegistrationOptions,
-    /// This node's taints (`nodeRegistration.taints` after kubeadm's default: the
-    /// control-plane taint when a control-plane node sets none; a worker's may be empty).
-    pub taints: Vec<Taint>,
     /// This node's `timeouts`, every one set.
     pub timeouts: Timeouts,
     /// This node's `skipPhases`.
@@ -48,7 +45,7 @@ pub struct Cluster {
     pub bootstrap_tokens: Vec<BootstrapToken>,
     pub advertise_address: IpAddr,
     /// `localAPIEndpoint.advertiseAddress` as written (kubeadm puts the string itself in the
-    /// static Pods' flags); the address's text when the configuration leaves it empty.
+    /// static Pods' flags); a joining node's address as text.
     pub advertise_address_text: String,
     pub bind_port: u16,
     pub cri_socket: String,
@@ -123,6 +120,12 @@ impl Cluster {
     /// The cluster's own etcd (`etcd.external`), when it has one.
     pub fn external_etcd(&self) -> Option<&ExternalEtcd> {
         self.config.etcd.external.as_ref()
+    }
+
+    /// This node's taints: `nodeRegistration.taints` after kubeadm's defaulting, which gives
+    /// a control-plane node that sets none the control-plane taint; a worker may have none.
+    pub fn taints(&self) -> &[Taint] {
+        self.node_registration.taints.as_deref().unwrap_or(&[])
     }
 
     pub fn feature(&self, name: &str) -> bool {
@@ -297,7 +300,6 @@ pub(crate) fn resolve(
         kube_proxy: config.kube_proxy.clone(),
         node_name: nr.name.clone(),
         node_registration: nr.clone(),
-        taints: nr.taints.clone().unwrap_or_default(),
         timeouts: Timeouts::resolve(config.init.timeouts.as_ref()),
         skip_phases: config.init.skip_phases.clone(),
         patches_dir: config

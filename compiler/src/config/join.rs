@@ -63,7 +63,6 @@ impl JoinNode {
         c.cri_socket = self.config.node_registration.cri_socket.clone();
         let nr = &self.config.node_registration;
         c.node_registration = nr.clone();
-        c.taints = nr.taints.clone().unwrap_or_default();
         c.timeouts = super::cluster::Timeouts::resolve(self.config.timeouts.as_ref());
         c.skip_phases = self.config.skip_phases.clone();
         c.patches_dir = (self.config.patches.as_ref())

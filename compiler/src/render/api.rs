@@ -330,7 +330,7 @@ pub fn node_patch(cluster: &Cluster) -> NodePatch {
         for label in CONTROL_PLANE_LABELS {
             patch.labels.insert(label.into(), String::new());
         }
-        patch.taints = cluster.taints.clone();
+        patch.taints = cluster.taints().to_vec();
     }
     patch
 }

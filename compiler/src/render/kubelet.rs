@@ -104,7 +104,7 @@ pub(crate) fn kubelet_flags(cluster: &Cluster, host: &KubeletHostInputs) -> Vec<
     }
     // Only a worker registers its taints by flag; control-plane nodes get them from
     // mark-control-plane (`cmd/kubeadm/app/phases/kubelet/flags.go`).
-    let taints = &cluster.taints;
+    let taints = cluster.taints();
     if cluster.role == crate::pki::NodeRole::Worker && !taints.is_empty() {
         let list: Vec<String> = taints.iter().map(taint_string).collect();
         base.push(arg("register-with-taints", list.join(",")));
