@@ -113,7 +113,7 @@ fn flags_replace_host_lookups() {
     let c = config::load(&src, &opts)
         .unwrap_or_else(|r| panic!("{r}"))
         .cluster;
-    assert_eq!(c.node_name, "node-a");
+    assert_eq!(c.node_name(), "node-a");
     assert_eq!(c.advertise_address.to_string(), "10.1.2.3");
     assert_eq!(c.version.to_string(), "v1.31.4");
     assert_eq!(c.config.kubernetes_version, "v1.31.4");

@@ -27,7 +27,7 @@ fn on_own_host(c: &Cluster) -> String {
     kubeadm_flags_env(
         c,
         &KubeletHostInputs {
-            host_name: Some(c.node_name.clone()),
+            host_name: Some(c.node_name().to_string()),
         },
     )
 }

@@ -377,7 +377,7 @@ pub(crate) fn manifest(
         derivation: pki::kdf::DERIVATION.into(),
         kubernetes_version: cluster.version.to_string(),
         cluster_name: cluster.config.cluster_name.clone(),
-        node_name: cluster.node_name.clone(),
+        node_name: cluster.node_name().to_string(),
         control_plane_endpoint: endpoint.to_string(),
         issued_at: at.to_rfc3339(),
         config_sha256: kbc_bundle::sha256_hex(normalized_config(cluster).as_bytes()),
@@ -715,7 +715,7 @@ fn join_files(
     let worker_flags = kubelet::kubeadm_flags_env(
         &worker,
         &kubelet::KubeletHostInputs {
-            host_name: Some(cluster.node_name.clone()),
+            host_name: Some(cluster.node_name().to_string()),
         },
     );
     let script = join::join_worker_script(&join::JoinInput {
@@ -792,7 +792,7 @@ pub(crate) fn apply_plan(cluster: &Cluster, tokens: &[Token], opts: &CompileOpti
             kubernetes_api_call_seconds: timeouts.kubernetes_api_call.whole_seconds(),
         },
         node: apply::NodePlan {
-            name: cluster.node_name.clone(),
+            name: cluster.node_name().to_string(),
             labels: node.labels,
             annotations: node.annotations,
             taints: plan_taints(&node.taints),
@@ -849,8 +849,8 @@ fn preflight_plan(cluster: &Cluster) -> apply::PreflightPlan {
     let nr = &cluster.node_registration;
     apply::PreflightPlan {
         kubernetes_version: cluster.version.to_string(),
-        node_name: cluster.node_name.clone(),
-        cri_socket: cluster.cri_socket.clone(),
+        node_name: cluster.node_name().to_string(),
+        cri_socket: cluster.cri_socket().to_string(),
         ports,
         manifests_dir: MANIFESTS_DIR.to_string(),
         etcd_data_dir,

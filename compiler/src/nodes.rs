@@ -69,7 +69,7 @@ pub(crate) fn compile_cluster(
         ..opts.clone()
     };
     let mut out = vec![NodeBundle {
-        name: init.node_name.clone(),
+        name: init.node_name().to_string(),
         role: NodeRole::Init,
         compiled: compile::compile(init, secrets, at, opts)?,
     }];
@@ -100,7 +100,7 @@ fn etcd_members<'a>(
         peer_url: etcd_peer_url(ip),
         client_url: paths::etcd_client_url(&ip.to_string()),
     };
-    let mut members = vec![member(&init.node_name, init.advertise_address)];
+    let mut members = vec![member(init.node_name(), init.advertise_address)];
     for n in nodes {
         if let Some(ip) = n.advertise_address {
             members.push(member(&n.name, ip));
@@ -379,7 +379,7 @@ fn join_plan(
         name: node.name.clone(),
         annotations: BTreeMap::from([(
             crate::render::api::CRI_SOCKET_ANNOTATION.to_string(),
-            cluster.cri_socket.clone(),
+            cluster.cri_socket().to_string(),
         )]),
         ..apply::NodePlan::default()
     };

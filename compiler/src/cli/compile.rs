@@ -106,7 +106,7 @@ impl Job {
     pub fn write(&self, a: &CompileArgs) -> Result<Done, Exit> {
         let r = &self.resolved;
         let single =
-            r.joins.is_empty() && a.node.as_ref().is_none_or(|n| *n == r.cluster.node_name);
+            r.joins.is_empty() && a.node.as_ref().is_none_or(|n| *n == r.cluster.node_name());
         if !single {
             return cluster::write(a, self);
         }
@@ -239,7 +239,7 @@ impl Summary {
                 size,
                 files: c.files.len() + 1,
             },
-            node: cluster.node_name.clone(),
+            node: cluster.node_name().to_string(),
             endpoint: format!("https://{}", c.endpoint),
             kubernetes_version: cluster.version.to_string(),
             contents,

@@ -98,7 +98,7 @@ pub(crate) fn render_config(config: Option<&str>, o: &ClusterInputs) -> Result<S
         return Ok(init);
     }
     let mut out = cluster_title(joins.len() + 1);
-    out.push_str(&node_heading(1, &cluster.node_name, "init"));
+    out.push_str(&node_heading(1, cluster.node_name(), "init"));
     out.push_str(&init);
     for (i, node) in joins.iter().enumerate() {
         let p = crate::nodes::plan_join(

@@ -32,7 +32,6 @@ pub struct Cluster {
     pub config: ClusterConfiguration,
     pub kubelet: KubeletConfiguration,
     pub kube_proxy: KubeProxyConfiguration,
-    pub node_name: String,
     /// This node's `nodeRegistration`, defaulted.
     pub node_registration: NodeRegistrationOptions,
     /// This node's `timeouts`, every one set.
@@ -48,7 +47,6 @@ pub struct Cluster {
     /// static Pods' flags); a joining node's address as text.
     pub advertise_address_text: String,
     pub bind_port: u16,
-    pub cri_socket: String,
     pub version: KubeVersion,
     /// `host:port` of `controlPlaneEndpoint`, when set.
     pub control_plane_endpoint: Option<String>,
@@ -124,6 +122,16 @@ impl Cluster {
 
     /// This node's taints: `nodeRegistration.taints` after kubeadm's defaulting, which gives
     /// a control-plane node that sets none the control-plane taint; a worker may have none.
+    /// This node's name (`nodeRegistration.name`, defaulted; empty for a generic worker).
+    pub fn node_name(&self) -> &str {
+        &self.node_registration.name
+    }
+
+    /// This node's CRI socket (`nodeRegistration.criSocket`, defaulted).
+    pub fn cri_socket(&self) -> &str {
+        &self.node_registration.cri_socket
+    }
+
     pub fn taints(&self) -> &[Taint] {
         self.node_registration.taints.as_deref().unwrap_or(&[])
     }
@@ -142,7 +150,7 @@ impl Cluster {
         let local = self.local_etcd();
         crate::pki::PkiInput {
             cluster_name: c.cluster_name.clone(),
-            node_name: self.node_name.clone(),
+            node_name: self.node_name().to_string(),
             advertise_address: self.advertise_address,
             bind_port: self.bind_port,
             control_plane_endpoint: self.control_plane_endpoint.clone(),
@@ -298,7 +306,6 @@ pub(crate) fn resolve(
         config: config.cluster.clone(),
         kubelet: config.kubelet.clone(),
         kube_proxy: config.kube_proxy.clone(),
-        node_name: nr.name.clone(),
         node_registration: nr.clone(),
         timeouts: Timeouts::resolve(config.init.timeouts.as_ref()),
         skip_phases: config.init.skip_phases.clone(),
@@ -317,7 +324,6 @@ pub(crate) fn resolve(
             .ok()?,
         advertise_address_text: config.init.local_api_endpoint.advertise_address.clone(),
         bind_port: u16::try_from(bind_port).ok()?,
-        cri_socket: nr.cri_socket.clone(),
         version: version?,
         control_plane_endpoint: endpoint,
         certificate_key: match config.init.certificate_key.as_str() {

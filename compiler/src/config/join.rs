@@ -59,8 +59,6 @@ impl JoinNode {
     pub fn cluster(&self, init: &Cluster, etcd_members: &[(String, String)]) -> Cluster {
         let mut c = init.clone();
         c.role = self.role;
-        c.node_name = self.name.clone();
-        c.cri_socket = self.config.node_registration.cri_socket.clone();
         let nr = &self.config.node_registration;
         c.node_registration = nr.clone();
         c.timeouts = super::cluster::Timeouts::resolve(self.config.timeouts.as_ref());
@@ -289,7 +287,7 @@ fn discovery(
 /// Two nodes with the same name, advertise address or etcd peer URL: an error naming both
 /// documents.
 fn unique(nodes: &[JoinNode], init: &Cluster, out: &mut Vec<Diagnostic>) {
-    let mut names: Vec<(&str, String)> = vec![("InitConfiguration", init.node_name.clone())];
+    let mut names: Vec<(&str, String)> = vec![("InitConfiguration", init.node_name().to_string())];
     let mut addresses: Vec<(&str, String)> =
         vec![("InitConfiguration", init.advertise_address.to_string())];
     for n in nodes {

@@ -322,9 +322,10 @@ pub fn node_patch(cluster: &Cluster) -> NodePatch {
     let skip = &cluster.skip_phases;
     let mut patch = NodePatch::default();
     if !phase_skipped(skip, "upload-config/kubelet") {
-        patch
-            .annotations
-            .insert(CRI_SOCKET_ANNOTATION.into(), cluster.cri_socket.clone());
+        patch.annotations.insert(
+            CRI_SOCKET_ANNOTATION.into(),
+            cluster.cri_socket().to_string(),
+        );
     }
     if !phase_skipped(skip, "mark-control-plane") {
         for label in CONTROL_PLANE_LABELS {

@@ -86,14 +86,14 @@ pub fn kubeadm_flags_env(cluster: &Cluster, host: &KubeletHostInputs) -> String 
 pub(crate) fn kubelet_flags(cluster: &Cluster, host: &KubeletHostInputs) -> Vec<String> {
     let extra = &cluster.node_registration.kubelet_extra_args;
     let mut base = vec![
-        arg("container-runtime-endpoint", cluster.cri_socket.as_str()),
+        arg("container-runtime-endpoint", cluster.cri_socket()),
         arg(
             "pod-infra-container-image",
             release::pause_image(&image_inputs(&cluster.config, &cluster.version)),
         ),
     ];
     // GetNodeNameAndHostname: host name < nodeRegistration.name < kubeletExtraArgs.
-    let node_name = last_value(extra, "hostname-override").unwrap_or(&cluster.node_name);
+    let node_name = last_value(extra, "hostname-override").unwrap_or(cluster.node_name());
     let differs = match &host.host_name {
         None => true,
         Some(h) => node_name != h.trim().to_lowercase(),

@@ -491,7 +491,7 @@ fn etcd_args(cluster: &Cluster) -> Vec<Arg> {
     let local = ctx.localhost();
     let local_client = format!("https://{}", join_host_port(local, ETCD_CLIENT_PORT));
     let mut base = vec![
-        arg("name", cluster.node_name.as_str()),
+        arg("name", cluster.node_name()),
         arg("experimental-initial-corrupt-check", "true"),
         arg(
             "listen-client-urls",
@@ -517,7 +517,7 @@ fn etcd_args(cluster: &Cluster) -> Vec<Arg> {
         arg("experimental-watch-progress-notify-interval", "5s"),
     ];
     if cluster.etcd_initial_cluster.is_empty() {
-        let initial = format!("{}={}", cluster.node_name, ctx.peer_url());
+        let initial = format!("{}={}", cluster.node_name(), ctx.peer_url());
         args::set_value(&mut base, "initial-cluster", initial);
     } else {
         // A joining member (`CreateStackedEtcdStaticPodManifestFile`, `cmd/kubeadm/app/phases/etcd/local.go`): the members before it and itself, and
